@@ -1,0 +1,7 @@
+//! Tests that run the built `meetfield` binary as separate processes.
+//! (Federation scenarios across several instances join here.)
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+mod process;

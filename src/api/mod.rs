@@ -1,0 +1,3 @@
+//! HTTP endpoints that are neither federation nor web pages.
+
+pub mod health;

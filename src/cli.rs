@@ -1,0 +1,227 @@
+//! The `meetfield` command line. Command and flag names are a contract with
+//! admins' scripts: add, never rename.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::db::models::Role;
+use crate::domain::{password, users};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "meetfield",
+    version,
+    about = "Federated ActivityPub server for organizations"
+)]
+pub struct Cli {
+    /// TOML configuration file (default: $MEETFIELD_CONFIG, else none).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the server (migrations run first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Administration tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a local user who can sign in at once.
+    CreateUser {
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+        /// Give the user the admin role.
+        #[arg(long, conflicts_with = "moderator")]
+        admin: bool,
+        /// Give the user the moderator role.
+        #[arg(long)]
+        moderator: bool,
+    },
+    /// List local users.
+    ListUsers,
+    /// Set a user's password.
+    SetPassword {
+        username: String,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Stop a user from signing in (their data stays).
+    DisableUser { username: String },
+    /// Let a disabled user sign in again.
+    EnableUser { username: String },
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// The password (otherwise prompted for, or read from standard input).
+    #[arg(long, conflicts_with = "generate_password")]
+    password: Option<String>,
+    /// Generate a random password and print it.
+    #[arg(long)]
+    generate_password: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective settings (secrets masked).
+    Check,
+}
+
+/// Runs the command; errors come back as one line for `main` to print.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => crate::server::serve(config).await,
+        Command::Migrate => {
+            let db = crate::db::Db::connect(&config.database()?, Default::default())
+                .await
+                .with_context(|| {
+                    format!(
+                        "MEETFIELD_DATABASE_URL: cannot open {}",
+                        config.database().map(|d| d.display()).unwrap_or_default()
+                    )
+                })?;
+            let applied = db.migrate().await?;
+            println!(
+                "applied {} migration(s) on {}",
+                applied.len(),
+                db.backend().name()
+            );
+            for v in applied {
+                println!("  {v}");
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config.masked_summary()?);
+            println!("# configuration is valid");
+            Ok(())
+        }
+        Command::Admin(cmd) => run_admin(cmd, config).await,
+    }
+}
+
+async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
+    let db = crate::server::open_database(&config).await?;
+    match cmd {
+        AdminCommand::CreateUser {
+            username,
+            email,
+            password,
+            admin,
+            moderator,
+        } => {
+            let (pw, generated) = password.resolve()?;
+            let role = if admin {
+                Role::Admin
+            } else if moderator {
+                Role::Moderator
+            } else {
+                Role::User
+            };
+            let (user, account) = users::create_local_user(
+                &db,
+                &config,
+                users::NewLocalUser {
+                    username,
+                    email,
+                    password: pw.clone(),
+                    role,
+                },
+            )
+            .await?;
+            println!(
+                "created user {} <{}> with role {} ({})",
+                account.username, user.email, user.role, account.uri
+            );
+            if generated {
+                println!("password: {pw}");
+            }
+        }
+        AdminCommand::ListUsers => {
+            let rows = db
+                .run(|conn| crate::db::models::User::list(conn).map_err(crate::db::DbError::from))
+                .await?;
+            println!(
+                "{:<30} {:<36} {:<10} {:<8} created",
+                "username", "email", "role", "state"
+            );
+            for (user, account) in rows {
+                let state = if user.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<30} {:<36} {:<10} {:<8} {}",
+                    account.username,
+                    user.email,
+                    user.role,
+                    state,
+                    user.created_at.format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+        AdminCommand::SetPassword { username, password } => {
+            let (pw, generated) = password.resolve()?;
+            users::set_password(&db, &username, &pw).await?;
+            println!("password of {username} changed");
+            if generated {
+                println!("password: {pw}");
+            }
+        }
+        AdminCommand::DisableUser { username } => {
+            users::set_disabled(&db, &username, true).await?;
+            println!("user {username} disabled");
+        }
+        AdminCommand::EnableUser { username } => {
+            users::set_disabled(&db, &username, false).await?;
+            println!("user {username} enabled");
+        }
+    }
+    Ok(())
+}
+
+impl PasswordArgs {
+    /// The password to use and whether we generated it.
+    fn resolve(self) -> anyhow::Result<(String, bool)> {
+        if let Some(p) = self.password {
+            return Ok((p, false));
+        }
+        if self.generate_password {
+            return Ok((password::generate(), true));
+        }
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            let first = rpassword::prompt_password("New password: ")?;
+            let again = rpassword::prompt_password("Repeat password: ")?;
+            if first != again {
+                bail!("the passwords do not match");
+            }
+            return Ok((first, false));
+        }
+        // Scripts pipe the password in: `echo "$PW" | meetfield admin set-password bob`.
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if pw.is_empty() {
+            bail!(
+                "no password given: use --password, --generate-password, or pipe one on standard input"
+            );
+        }
+        Ok((pw, false))
+    }
+}

@@ -1,0 +1,445 @@
+//! Typed configuration: defaults < TOML file < `MEETFIELD_*` environment.
+//!
+//! Keys are flat so that a TOML key and its environment variable are the same
+//! name (`database_url` = `MEETFIELD_DATABASE_URL`); admins' scripts rely on
+//! these names, so add new ones, never rename.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+pub const ENV_PREFIX: &str = "MEETFIELD_";
+/// Environment variable naming the TOML file (`--config` wins over it).
+pub const CONFIG_FILE_ENV: &str = "MEETFIELD_CONFIG";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Public host[:port] under which this instance is reached.
+    pub domain: String,
+    /// Address:port the HTTP server listens on.
+    pub bind: String,
+    /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://<data_dir>/meetfield.db`.
+    pub database_url: String,
+    /// Media and other files.
+    pub data_dir: PathBuf,
+    /// Maximum connections in the database pool.
+    pub database_pool_size: u32,
+    /// Seconds to wait for a pooled connection before failing the request.
+    pub database_timeout_secs: u64,
+    /// Largest accepted request body in bytes (uploads get their own limit).
+    pub max_body_bytes: usize,
+    /// Seconds that in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+    /// tracing filter, e.g. `info` or `meetfield=debug,tower_http=info`.
+    pub log: String,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            domain: "localhost:8080".into(),
+            bind: "127.0.0.1:8080".into(),
+            database_url: String::new(),
+            data_dir: PathBuf::from("./data"),
+            database_pool_size: 10,
+            database_timeout_secs: 5,
+            max_body_bytes: 1024 * 1024,
+            shutdown_grace_secs: 30,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// A configuration problem, phrased for the admin: names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn err(setting: &str, msg: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("{ENV_PREFIX}{}: {msg}", setting.to_uppercase()))
+}
+
+/// Which database the URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(rest) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if rest.is_empty() {
+                return Err("sqlite URL has no file path (expected sqlite://PATH)".into());
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(rest)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            url::Url::parse(url).map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else {
+            Err(format!(
+                "unsupported database URL '{}' (expected sqlite://PATH or postgres://…)",
+                mask_url(url)
+            ))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Printable form without secrets.
+    pub fn display(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(u) => mask_url(u),
+        }
+    }
+}
+
+/// Replaces the password of a URL with `***`.
+pub fn mask_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+impl Config {
+    /// Loads defaults < `file` (or `$MEETFIELD_CONFIG`) < `MEETFIELD_*` env, then validates.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from));
+        Self::figment(file.as_deref())?
+            .extract::<Config>()
+            .map_err(describe_figment_error)
+            .and_then(|c| c.validate().map(|()| c))
+    }
+
+    fn figment(file: Option<&Path>) -> Result<Figment, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "{CONFIG_FILE_ENV}: configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let known = known_keys();
+        Ok(fig.merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(move |k| known.iter().any(|n| k == n.as_str()))
+                .lowercase(true),
+        ))
+    }
+
+    /// Environment variables with our prefix that name no setting: typos.
+    pub fn unknown_env_vars() -> Vec<String> {
+        let known = known_keys();
+        std::env::vars()
+            .filter_map(|(k, _)| {
+                let rest = k.strip_prefix(ENV_PREFIX)?.to_lowercase();
+                (k != CONFIG_FILE_ENV && !known.contains(&rest)).then_some(k)
+            })
+            .collect()
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_domain(&self.domain).map_err(|m| err("domain", m))?;
+        self.bind_addr()?;
+        self.database()?;
+        if self.database_pool_size == 0 {
+            return Err(err("database_pool_size", "must be at least 1"));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(err("max_body_bytes", "must be at least 1024"));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(err("data_dir", "must not be empty"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log)
+            .map_err(|e| err("log", format!("invalid filter '{}': {e}", self.log)))?;
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind.parse().map_err(|_| {
+            err(
+                "bind",
+                format!(
+                    "'{}' is not an address:port (e.g. 127.0.0.1:8080)",
+                    self.bind
+                ),
+            )
+        })
+    }
+
+    pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
+        if self.database_url.is_empty() {
+            return Ok(DatabaseUrl::Sqlite(self.data_dir.join("meetfield.db")));
+        }
+        DatabaseUrl::parse(&self.database_url).map_err(|m| err("database_url", m))
+    }
+
+    /// `http` for loopback development hosts (`localhost`, `*.localhost`,
+    /// 127.x, ::1), `https` for everything else: public instances sit behind
+    /// a TLS-terminating proxy.
+    pub fn scheme(&self) -> &'static str {
+        let host = url::Url::parse(&format!("http://{}/", self.domain))
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let loopback = host == "localhost"
+            || host.ends_with(".localhost")
+            || host.starts_with("127.")
+            || host == "[::1]";
+        if loopback { "http" } else { "https" }
+    }
+
+    /// `scheme://domain`, the prefix of every URL we mint.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.domain)
+    }
+
+    /// Effective settings as `KEY = value` lines, secrets masked.
+    pub fn masked_summary(&self) -> Result<String, ConfigError> {
+        let mut shown = self.clone();
+        shown.database_url = self.database()?.display();
+        let value = toml::Value::try_from(&shown).map_err(|e| ConfigError(e.to_string()))?;
+        let table = value.as_table().cloned().unwrap_or_default();
+        let sorted: BTreeMap<_, _> = table.into_iter().collect();
+        let mut out = String::new();
+        for (k, v) in sorted {
+            out.push_str(&format!("{}{} = {}\n", ENV_PREFIX, k.to_uppercase(), v));
+        }
+        Ok(out)
+    }
+}
+
+fn known_keys() -> Vec<String> {
+    match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Host with an optional port, as it appears in our actor URLs.
+fn validate_domain(domain: &str) -> Result<(), String> {
+    if domain.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if domain.contains("://") || domain.contains('/') {
+        return Err(format!(
+            "'{domain}' must be a host name with an optional port, without scheme or path"
+        ));
+    }
+    let parsed = url::Url::parse(&format!("http://{domain}/"))
+        .map_err(|e| format!("'{domain}' is not a valid host[:port]: {e}"))?;
+    if parsed.host_str().is_none() || !parsed.username().is_empty() {
+        return Err(format!("'{domain}' is not a valid host[:port]"));
+    }
+    Ok(())
+}
+
+/// Turns figment's error into one line that names the environment variable.
+fn describe_figment_error(e: figment::Error) -> ConfigError {
+    let e = e
+        .into_iter()
+        .next()
+        .expect("figment error has at least one entry");
+    let key = e.path.last().cloned();
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| m.name.to_string())
+        .unwrap_or_default();
+    let msg = match &e.kind {
+        figment::error::Kind::UnknownField(field, _) => {
+            return ConfigError(format!(
+                "unknown setting '{field}' in {source} (see docs/configuration.md)"
+            ));
+        }
+        kind => kind.to_string(),
+    };
+    match key {
+        Some(k) => ConfigError(format!(
+            "{ENV_PREFIX}{}: {msg} (from {source})",
+            k.to_uppercase()
+        )),
+        None => ConfigError(format!("configuration: {msg} (from {source})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in_jail(file: Option<&str>) -> Result<Config, String> {
+        Config::load(file.map(Path::new)).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        Jail::expect_with(|_| {
+            let c = load_in_jail(None).unwrap();
+            assert_eq!(c.domain, "localhost:8080");
+            assert_eq!(c.bind, "127.0.0.1:8080");
+            assert_eq!(
+                c.database().unwrap(),
+                DatabaseUrl::Sqlite(PathBuf::from("./data/meetfield.db"))
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "m.toml",
+                "domain = \"file.example\"\nbind = \"0.0.0.0:9000\"\n",
+            )?;
+            let c = load_in_jail(Some("m.toml")).unwrap();
+            assert_eq!(c.domain, "file.example");
+            assert_eq!(c.bind, "0.0.0.0:9000");
+            jail.set_env("MEETFIELD_DOMAIN", "env.example");
+            let c = load_in_jail(Some("m.toml")).unwrap();
+            assert_eq!(c.domain, "env.example");
+            assert_eq!(c.bind, "0.0.0.0:9000");
+            // MEETFIELD_CONFIG names the file when no --config is given.
+            jail.set_env("MEETFIELD_CONFIG", "m.toml");
+            let c = load_in_jail(None).unwrap();
+            assert_eq!(c.bind, "0.0.0.0:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn data_dir_moves_default_database() {
+        Jail::expect_with(|jail| {
+            jail.set_env("MEETFIELD_DATA_DIR", "/srv/mf");
+            let c = load_in_jail(None).unwrap();
+            assert_eq!(
+                c.database().unwrap(),
+                DatabaseUrl::Sqlite(PathBuf::from("/srv/mf/meetfield.db"))
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases = [
+            ("MEETFIELD_BIND", "nonsense", "MEETFIELD_BIND"),
+            ("MEETFIELD_DOMAIN", "https://x.example/", "MEETFIELD_DOMAIN"),
+            ("MEETFIELD_DOMAIN", "", "MEETFIELD_DOMAIN"),
+            (
+                "MEETFIELD_DATABASE_URL",
+                "mysql://x",
+                "MEETFIELD_DATABASE_URL",
+            ),
+            (
+                "MEETFIELD_DATABASE_URL",
+                "sqlite://",
+                "MEETFIELD_DATABASE_URL",
+            ),
+            (
+                "MEETFIELD_DATABASE_POOL_SIZE",
+                "many",
+                "MEETFIELD_DATABASE_POOL_SIZE",
+            ),
+            (
+                "MEETFIELD_DATABASE_POOL_SIZE",
+                "0",
+                "MEETFIELD_DATABASE_POOL_SIZE",
+            ),
+            ("MEETFIELD_LOG_FORMAT", "xml", "MEETFIELD_LOG_FORMAT"),
+        ];
+        for (var, value, named) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(var, value);
+                let e = load_in_jail(None).unwrap_err();
+                assert!(e.contains(named), "{var}={value}: {e}");
+                assert!(!e.contains('\n'), "one line: {e}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused() {
+        Jail::expect_with(|jail| {
+            jail.create_file("m.toml", "domian = \"typo.example\"\n")?;
+            let e = load_in_jail(Some("m.toml")).unwrap_err();
+            assert!(e.contains("domian"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_file_is_refused() {
+        Jail::expect_with(|_| {
+            let e = load_in_jail(Some("nope.toml")).unwrap_err();
+            assert!(e.contains("nope.toml"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn scheme_follows_host() {
+        let with = |d: &str| Config {
+            domain: d.into(),
+            ..Config::default()
+        };
+        assert_eq!(with("localhost:8080").base_url(), "http://localhost:8080");
+        assert_eq!(with("alpha.localhost:9001").scheme(), "http");
+        assert_eq!(with("127.0.0.1:3000").scheme(), "http");
+        assert_eq!(
+            with("social.example.org").base_url(),
+            "https://social.example.org"
+        );
+    }
+
+    #[test]
+    fn summary_masks_database_password() {
+        let c = Config {
+            database_url: "postgres://mf:s3cret@db.internal/mf".into(),
+            ..Config::default()
+        };
+        let s = c.masked_summary().unwrap();
+        assert!(!s.contains("s3cret"), "{s}");
+        assert!(
+            s.contains("MEETFIELD_DATABASE_URL = \"postgres://mf:***@db.internal/mf\""),
+            "{s}"
+        );
+        assert!(s.contains("MEETFIELD_DOMAIN = \"localhost:8080\""), "{s}");
+    }
+}

@@ -1,0 +1,282 @@
+//! Database access over SQLite or PostgreSQL from one code base.
+//!
+//! Diesel is synchronous, so every query runs on tokio's blocking pool through
+//! [`Db::run`] / [`Db::transaction`]; async code never holds a connection.
+//! Backend-specific SQL goes in a `match` on [`DbConn`], only where it matters.
+
+pub mod id;
+pub mod models;
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseUrl;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any PostgreSQL advisory lock id we own; serializes migrations across nodes.
+const MIGRATION_LOCK_ID: i64 = 0x6d65_6574_6669_656c;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Errors of the database layer itself (not of a query's meaning).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+/// Opens connections of the backend the URL names (never guessing, so a
+/// wrong password is reported as such) and prepares SQLite connections.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // WAL lets readers run beside the single writer; NORMAL is
+                // durable across process crashes (not power loss) and 5-10x
+                // faster to commit than FULL here.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA busy_timeout = 10000;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => Ok(DbConn::Postgres(PgConnection::establish(url)?)),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Options for opening the pool.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub pool_size: u32,
+    pub timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            pool_size: 10,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Cheap to clone handle on the pool; the one way in for async code.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+    url: DatabaseUrl,
+    /// SQLite allows one writer: taking turns here rather than in SQLite's
+    /// lock avoids SQLITE_BUSY when a read transaction upgrades to a write.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    /// Opens the pool and checks that one connection can be made.
+    pub async fn connect(url: &DatabaseUrl, opts: DbOptions) -> Result<Db, DbError> {
+        let db = Self::connect_lazy(url, opts)?;
+        db.run(|conn| Ok::<_, DbError>(conn.batch_execute("SELECT 1")?))
+            .await?;
+        Ok(db)
+    }
+
+    /// Opens the pool without connecting; connections are made on demand.
+    pub fn connect_lazy(url: &DatabaseUrl, opts: DbOptions) -> Result<Db, DbError> {
+        if let DatabaseUrl::Sqlite(path) = url
+            && let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DbError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let backend = match url {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(opts.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(opts.timeout)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(Manager { url: url.clone() });
+        Ok(Db {
+            pool,
+            backend,
+            url: url.clone(),
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    fn checkout(pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        // r2d2's error carries the last connection error, so the cause shows.
+        pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = Self::checkout(&pool)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
+    }
+
+    /// Runs `f` in one write transaction (committed if it returns Ok).
+    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let lock = self.write_lock.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let mut conn = Self::checkout(&pool)?;
+            (*conn).transaction(f)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
+        self.run(|conn| run_migrations(conn)).await
+    }
+
+    /// Succeeds when the database answers a trivial query in time.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| Ok::<_, DbError>(conn.batch_execute("SELECT 1")?))
+            .await
+    }
+}
+
+/// Applies the pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let source = match conn {
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
+    };
+    let is_pg = matches!(conn, DbConn::Postgres(_));
+    if is_pg {
+        // Several nodes may start at once; one migrates, the others wait.
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
+    }
+    let result = conn
+        .run_pending_migrations(source)
+        .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| DbError::Migration(e.to_string()));
+    if is_pg {
+        conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
+    }
+    result
+}
+
+/// Migrations not yet applied (for `migrate --check` and tests).
+pub fn pending_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
+    let source = match conn {
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
+    };
+    conn.pending_migrations(source)
+        .map(|m| m.len())
+        .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, for case-insensitive lookups that use the lower() indexes.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Current time as stored: UTC, truncated to microseconds (PostgreSQL's precision).
+pub fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    t.with_nanosecond_truncated()
+}
+
+trait TruncateMicros {
+    fn with_nanosecond_truncated(self) -> Self;
+}
+
+impl TruncateMicros for chrono::NaiveDateTime {
+    fn with_nanosecond_truncated(self) -> Self {
+        use chrono::Timelike;
+        let micros = self.nanosecond() / 1_000 * 1_000;
+        self.with_nanosecond(micros).unwrap_or(self)
+    }
+}

@@ -1,0 +1,93 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::accounts;
+use crate::db::{DbConn, lower};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub domain: Option<String>,
+    pub actor_type: String,
+    pub uri: String,
+    pub url: Option<String>,
+    pub display_name: String,
+    pub note: String,
+    pub fields: String,
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
+    pub inbox_url: Option<String>,
+    pub outbox_url: Option<String>,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub following_url: Option<String>,
+    pub public_key_pem: Option<String>,
+    pub private_key_pem: Option<String>,
+    pub public_key_id: Option<String>,
+    pub locked: bool,
+    pub discoverable: bool,
+    pub bot: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub fetched_at: Option<NaiveDateTime>,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub silenced_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct NewAccount {
+    pub id: i64,
+    pub username: String,
+    pub domain: Option<String>,
+    pub actor_type: String,
+    pub uri: String,
+    pub url: Option<String>,
+    pub display_name: String,
+    pub locked: bool,
+    pub discoverable: bool,
+    pub bot: bool,
+    pub public_key_pem: Option<String>,
+    pub private_key_pem: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Account {
+    pub fn is_local(&self) -> bool {
+        self.domain.is_none()
+    }
+
+    pub fn insert(conn: &mut DbConn, new: &NewAccount) -> QueryResult<Account> {
+        diesel::insert_into(accounts::table)
+            .values(new)
+            .execute(conn)?;
+        Self::by_id(conn, new.id)
+    }
+
+    pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Account> {
+        accounts::table
+            .find(id)
+            .select(Account::as_select())
+            .first(conn)
+    }
+
+    /// A local account by username, ignoring case.
+    pub fn local_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<Account>> {
+        accounts::table
+            .filter(lower(accounts::username).eq(username.to_lowercase()))
+            .filter(accounts::domain.is_null())
+            .select(Account::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn count_local(conn: &mut DbConn) -> QueryResult<i64> {
+        accounts::table
+            .filter(accounts::domain.is_null())
+            .count()
+            .get_result(conn)
+    }
+}

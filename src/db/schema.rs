@@ -1,0 +1,111 @@
+// One schema for both backends: only types SQLite and PostgreSQL share.
+// Keep in step with migrations/{sqlite,postgres}.
+
+diesel::table! {
+    instance_settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        username -> Text,
+        domain -> Nullable<Text>,
+        actor_type -> Text,
+        uri -> Text,
+        url -> Nullable<Text>,
+        display_name -> Text,
+        note -> Text,
+        fields -> Text,
+        avatar_url -> Nullable<Text>,
+        header_url -> Nullable<Text>,
+        inbox_url -> Nullable<Text>,
+        outbox_url -> Nullable<Text>,
+        shared_inbox_url -> Nullable<Text>,
+        followers_url -> Nullable<Text>,
+        following_url -> Nullable<Text>,
+        public_key_pem -> Nullable<Text>,
+        private_key_pem -> Nullable<Text>,
+        public_key_id -> Nullable<Text>,
+        locked -> Bool,
+        discoverable -> Bool,
+        bot -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        fetched_at -> Nullable<Timestamp>,
+        suspended_at -> Nullable<Timestamp>,
+        silenced_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled -> Bool,
+        approved -> Bool,
+        confirmed_at -> Nullable<Timestamp>,
+        locale -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_sign_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    follows (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        target_account_id -> BigInt,
+        uri -> Nullable<Text>,
+        pending -> Bool,
+        show_reblogs -> Bool,
+        notify -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    statuses (id) {
+        id -> BigInt,
+        uri -> Text,
+        url -> Nullable<Text>,
+        account_id -> BigInt,
+        local -> Bool,
+        visibility -> Text,
+        text -> Nullable<Text>,
+        content -> Text,
+        spoiler_text -> Text,
+        sensitive -> Bool,
+        language -> Nullable<Text>,
+        in_reply_to_id -> Nullable<BigInt>,
+        in_reply_to_uri -> Nullable<Text>,
+        in_reply_to_account_id -> Nullable<BigInt>,
+        reblog_of_id -> Nullable<BigInt>,
+        replies_count -> BigInt,
+        reblogs_count -> BigInt,
+        favourites_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(statuses -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    instance_settings,
+    accounts,
+    users,
+    follows,
+    statuses
+);

@@ -1,0 +1,5 @@
+//! Where things happen: one function per user-visible change, whoever asked
+//! for it (API, federation, CLI). Writes in one transaction.
+
+pub mod password;
+pub mod users;

@@ -1,0 +1,235 @@
+//! Local users: creation, passwords, disabling.
+
+use diesel::prelude::*;
+
+use crate::config::Config;
+use crate::db::models::{Account, NewAccount, NewUser, Role, User};
+use crate::db::{Db, id, now};
+use crate::domain::password;
+use crate::error::{AppError, AppResult};
+
+pub const USERNAME_MAX: usize = 30;
+
+/// What it takes to create a local user.
+#[derive(Debug, Clone)]
+pub struct NewLocalUser {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+}
+
+/// Letters, digits and `_`, with `.` or `-` only inside, as Mastodon allows.
+pub fn validate_username(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > USERNAME_MAX {
+        return Err(format!("username must be 1 to {USERNAME_MAX} characters"));
+    }
+    let edge_ok = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let inner_ok = |c: char| edge_ok(c) || c == '.' || c == '-';
+    let first = name.chars().next().unwrap_or('.');
+    let last = name.chars().last().unwrap_or('.');
+    if !edge_ok(first) || !edge_ok(last) || !name.chars().all(inner_ok) {
+        return Err(
+            "username may contain only letters, digits and underscores (dots and dashes inside)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+pub fn validate_email(email: &str) -> Result<(), String> {
+    let ok = match email.split_once('@') {
+        Some((local, host)) => {
+            !local.is_empty()
+                && host.contains('.')
+                && !host.starts_with('.')
+                && !host.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+                && !host.contains('@')
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("'{email}' is not a valid email address"))
+    }
+}
+
+/// Creates a local user and its Person account, ready to sign in.
+pub async fn create_local_user(
+    db: &Db,
+    config: &Config,
+    new: NewLocalUser,
+) -> AppResult<(User, Account)> {
+    validate_username(&new.username).map_err(AppError::Unprocessable)?;
+    validate_email(&new.email).map_err(AppError::Unprocessable)?;
+    password::check_strength(&new.password).map_err(AppError::Unprocessable)?;
+    let hash = {
+        let pw = new.password.clone();
+        tokio::task::spawn_blocking(move || password::hash(&pw))
+            .await
+            .map_err(|e| AppError::Internal(e.into()))??
+    };
+    let base = config.base_url();
+    db.transaction(move |conn| {
+        if Account::local_by_username(conn, &new.username)?.is_some() {
+            return Err(AppError::Unprocessable(format!(
+                "username '{}' is already taken",
+                new.username
+            )));
+        }
+        if User::email_taken(conn, &new.email)? {
+            return Err(AppError::Unprocessable(format!(
+                "email '{}' is already in use",
+                new.email
+            )));
+        }
+        let t = now();
+        let account = Account::insert(
+            conn,
+            &NewAccount {
+                id: id::next_id(),
+                username: new.username.clone(),
+                domain: None,
+                actor_type: "Person".into(),
+                uri: format!("{base}/users/{}", new.username),
+                url: Some(format!("{base}/@{}", new.username)),
+                display_name: String::new(),
+                locked: false,
+                discoverable: true,
+                bot: false,
+                public_key_pem: None,
+                private_key_pem: None,
+                created_at: t,
+                updated_at: t,
+            },
+        )?;
+        let user = User::insert(
+            conn,
+            &NewUser {
+                id: id::next_id(),
+                account_id: account.id,
+                email: new.email.clone(),
+                password_hash: hash,
+                role: new.role.as_str().into(),
+                approved: true,
+                // Created by an admin: nothing left to confirm.
+                confirmed_at: Some(t),
+                created_at: t,
+                updated_at: t,
+            },
+        )?;
+        Ok((user, account))
+    })
+    .await
+}
+
+async fn find_user(db: &Db, username: &str) -> AppResult<(User, Account)> {
+    let name = username.to_string();
+    db.run(move |conn| User::by_username(conn, &name).map_err(AppError::from))
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no local user '{username}'")))
+}
+
+pub async fn set_password(db: &Db, username: &str, new_password: &str) -> AppResult<()> {
+    password::check_strength(new_password).map_err(AppError::Unprocessable)?;
+    let (user, _) = find_user(db, username).await?;
+    let pw = new_password.to_string();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    db.transaction(move |conn| {
+        User::set_password_hash(conn, user.id, &hash)?;
+        Ok::<_, AppError>(())
+    })
+    .await
+}
+
+pub async fn set_disabled(db: &Db, username: &str, disabled: bool) -> AppResult<()> {
+    let (user, _) = find_user(db, username).await?;
+    db.transaction(move |conn| {
+        User::set_disabled(conn, user.id, disabled)?;
+        Ok::<_, AppError>(())
+    })
+    .await
+}
+
+/// The user behind a username or email and password, if they may sign in.
+pub async fn authenticate(
+    db: &Db,
+    login: &str,
+    password_given: &str,
+) -> AppResult<(User, Account)> {
+    let login = login.to_string();
+    let found = db
+        .run(move |conn| -> AppResult<Option<(User, Account)>> {
+            if login.contains('@') {
+                use crate::db::schema::{accounts, users};
+                Ok(users::table
+                    .inner_join(accounts::table)
+                    .filter(crate::db::lower(users::email).eq(login.to_lowercase()))
+                    .select((User::as_select(), Account::as_select()))
+                    .first(conn)
+                    .optional()?)
+            } else {
+                Ok(User::by_username(conn, &login)?)
+            }
+        })
+        .await?;
+    let invalid = || AppError::Unauthorized("Invalid email or password".into());
+    let (user, account) = found.ok_or_else(invalid)?;
+    let hash = user.password_hash.clone();
+    let pw = password_given.to_string();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    if !ok {
+        return Err(invalid());
+    }
+    if user.disabled {
+        return Err(AppError::Forbidden(
+            "Your login is currently disabled".into(),
+        ));
+    }
+    Ok((user, account))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for ok in ["alice", "a", "bob_smith", "jo.doe", "x-y", "A1"] {
+            assert!(validate_username(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".alice",
+            "alice.",
+            "al ice",
+            "al@ice",
+            "élise",
+            &"a".repeat(31),
+        ] {
+            assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(validate_email("a@b.example").is_ok());
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.example",
+            "a b@c.example",
+            "a@.example",
+            "a@b@c.example",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+}

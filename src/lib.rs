@@ -1,0 +1,10 @@
+//! Meetfield: a federated ActivityPub server for organizational communities.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod server;

@@ -1,0 +1,54 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use meetfield::cli::{self, Cli, Command};
+use meetfield::config::{Config, LogFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config, matches!(cli.command, Command::Serve));
+    for var in Config::unknown_env_vars() {
+        tracing::warn!("ignoring {var}: no such setting (see docs/configuration.md)");
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, no backtrace: the admin reads this.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The server logs at the configured level; one-shot commands only warn, so
+/// their own output stays readable.
+fn init_tracing(config: &Config, serving: bool) {
+    let filter = if serving || std::env::var_os("RUST_LOG").is_some() {
+        std::env::var("RUST_LOG").unwrap_or_else(|_| config.log.clone())
+    } else {
+        "warn".to_string()
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,120 @@
+//! Starting and stopping the HTTP server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, router};
+use crate::config::Config;
+use crate::db::{Db, DbOptions};
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let url = config.database()?;
+    let db = Db::connect(
+        &url,
+        DbOptions {
+            pool_size: config.database_pool_size,
+            timeout: Duration::from_secs(config.database_timeout_secs),
+        },
+    )
+    .await
+    .with_context(|| format!("MEETFIELD_DATABASE_URL: cannot open {}", url.display()))?;
+    let applied = db.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    Ok(db)
+}
+
+/// `meetfield serve`: runs until SIGTERM or SIGINT, then lets in-flight
+/// requests finish.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let addr = config.bind_addr()?;
+    let db = open_database(&config).await?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("MEETFIELD_BIND: cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        listen = %local,
+        domain = %config.domain,
+        database = db.backend().name(),
+        "meetfield {} listening on http://{local} for {} ({} database)",
+        env!("CARGO_PKG_VERSION"),
+        config.base_url(),
+        db.backend().name(),
+    );
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let app = router(AppState::new(config, db));
+    serve_until(listener, app, shutdown_signal(), grace).await?;
+    tracing::info!("meetfield stopped");
+    Ok(())
+}
+
+/// Serves `app` until `shutdown` completes, then waits up to `grace` for
+/// in-flight requests before returning.
+pub async fn serve_until(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = tx.send(true);
+    };
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
+    let deadline = async move {
+        if rx.wait_for(|stopping| *stopping).await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        res = server.into_future() => res,
+        () = deadline => {
+            tracing::warn!(?grace, "shutdown grace period over; dropping remaining requests");
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

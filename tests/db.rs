@@ -1,0 +1,256 @@
+//! Database layer on both backends: migrations, parity, IDs, round trips.
+
+mod common;
+
+use common::TestDb;
+use diesel::prelude::*;
+use meetfield::db::models::{Account, setting};
+use meetfield::db::{DbError, id, pending_migrations, run_migrations, schema};
+
+fn migration_names(backend: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn migration_trees_have_the_same_names() {
+    let sqlite = migration_names("sqlite");
+    let postgres = migration_names("postgres");
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite, postgres,
+        "migrations/sqlite and migrations/postgres differ"
+    );
+    for backend in ["sqlite", "postgres"] {
+        for name in &sqlite {
+            for file in ["up.sql", "down.sql"] {
+                let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("migrations")
+                    .join(backend)
+                    .join(name)
+                    .join(file);
+                assert!(p.is_file(), "missing {}", p.display());
+            }
+        }
+    }
+}
+
+both_backends!(migrations_from_empty_and_again, |tdb: TestDb| async move {
+    let db = meetfield::db::Db::connect(&tdb.url, Default::default())
+        .await
+        .unwrap();
+    let applied = db.migrate().await.unwrap();
+    assert_eq!(applied.len(), migration_names("sqlite").len());
+    // Running again applies nothing and leaves nothing pending.
+    assert!(db.migrate().await.unwrap().is_empty());
+    let pending = db.run(|c| pending_migrations(c)).await.unwrap();
+    assert_eq!(pending, 0);
+    // Every table of the schema answers a query.
+    db.run(|c| -> Result<(), DbError> {
+        schema::instance_settings::table
+            .count()
+            .get_result::<i64>(c)?;
+        schema::accounts::table.count().get_result::<i64>(c)?;
+        schema::users::table.count().get_result::<i64>(c)?;
+        schema::follows::table.count().get_result::<i64>(c)?;
+        schema::statuses::table.count().get_result::<i64>(c)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    // A second pool on the same database sees it migrated.
+    let again = meetfield::db::Db::connect(&tdb.url, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(again.run(|c| run_migrations(c)).await.unwrap().len(), 0);
+});
+
+both_backends!(
+    ids_sort_by_creation_in_the_database,
+    |tdb: TestDb| async move {
+        let db = tdb.open().await;
+        let ids: Vec<i64> = db
+            .transaction(|c| -> Result<Vec<i64>, DbError> {
+                let mut ids = Vec::new();
+                for i in 0..50 {
+                    let id = id::next_id();
+                    let t = meetfield::db::now();
+                    diesel::insert_into(schema::accounts::table)
+                        .values((
+                            schema::accounts::id.eq(id),
+                            schema::accounts::username.eq(format!("u{i}")),
+                            schema::accounts::domain.eq(Some("remote.example")),
+                            schema::accounts::uri.eq(format!("https://remote.example/u/{i}")),
+                            schema::accounts::created_at.eq(t),
+                            schema::accounts::updated_at.eq(t),
+                        ))
+                        .execute(c)?;
+                    ids.push(id);
+                }
+                Ok(ids)
+            })
+            .await
+            .unwrap();
+        let stored: Vec<i64> = db
+            .run(|c| {
+                schema::accounts::table
+                    .select(schema::accounts::id)
+                    .order(schema::accounts::id.desc())
+                    .load::<i64>(c)
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        let mut expected = ids.clone();
+        expected.reverse();
+        assert_eq!(stored, expected, "newest first by id = by creation");
+        // 64-bit values survive the round trip on both backends.
+        assert!(stored.iter().all(|&i| i > i64::from(u32::MAX)));
+    }
+);
+
+both_backends!(unique_usernames_ignore_case, |tdb: TestDb| async move {
+    let db = tdb.open().await;
+    let insert = |name: &'static str, domain: Option<&'static str>| {
+        let db = db.clone();
+        async move {
+            db.transaction(move |c| -> Result<Account, DbError> {
+                let t = meetfield::db::now();
+                let id = id::next_id();
+                Ok(Account::insert(
+                    c,
+                    &meetfield::db::models::NewAccount {
+                        id,
+                        username: name.into(),
+                        domain: domain.map(Into::into),
+                        actor_type: "Person".into(),
+                        uri: format!("https://x.example/{id}"),
+                        url: None,
+                        display_name: String::new(),
+                        locked: false,
+                        discoverable: true,
+                        bot: false,
+                        public_key_pem: None,
+                        private_key_pem: None,
+                        created_at: t,
+                        updated_at: t,
+                    },
+                )?)
+            })
+            .await
+        }
+    };
+    let a = insert("Alice", None).await.unwrap();
+    assert!(a.is_local());
+    assert!(
+        insert("alice", None).await.is_err(),
+        "same local name, other case"
+    );
+    assert!(
+        insert("alice", Some("other.example")).await.is_ok(),
+        "same name elsewhere"
+    );
+    let found = db
+        .run(|c| Account::local_by_username(c, "ALICE").map_err(DbError::from))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, a.id);
+});
+
+both_backends!(settings_round_trip, |tdb: TestDb| async move {
+    let db = tdb.open().await;
+    let got = db
+        .transaction(|c| -> Result<_, DbError> {
+            assert_eq!(setting::get(c, "k")?, None);
+            setting::set(c, "k", "one")?;
+            setting::set(c, "k", "two")?;
+            Ok(setting::get(c, "k")?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(got.as_deref(), Some("two"));
+});
+
+both_backends!(
+    failed_transaction_leaves_nothing,
+    |tdb: TestDb| async move {
+        let db = tdb.open().await;
+        let res = db
+            .transaction(|c| -> Result<(), DbError> {
+                setting::set(c, "half", "done")?;
+                Err(DbError::Task("abort".into()))
+            })
+            .await;
+        assert!(res.is_err());
+        let got = db
+            .run(|c| setting::get(c, "half").map_err(DbError::from))
+            .await
+            .unwrap();
+        assert_eq!(got, None);
+    }
+);
+
+#[tokio::test]
+async fn sqlite_connections_use_wal_and_foreign_keys() {
+    let tdb = TestDb::new(common::Backend::Sqlite);
+    let db = tdb.open().await;
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    #[derive(QueryableByName)]
+    struct Fk {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        foreign_keys: i64,
+    }
+    #[derive(QueryableByName)]
+    struct Sync {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        synchronous: i64,
+    }
+    let (mode, fk, sync) = db
+        .run(|c| -> Result<_, DbError> {
+            let m: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(c)?;
+            let f: Fk = diesel::sql_query("PRAGMA foreign_keys").get_result(c)?;
+            let s: Sync = diesel::sql_query("PRAGMA synchronous").get_result(c)?;
+            Ok((m.journal_mode, f.foreign_keys, s.synchronous))
+        })
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(fk, 1);
+    assert_eq!(sync, 1, "NORMAL");
+}
+
+#[tokio::test]
+async fn wrong_postgres_password_names_the_cause() {
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| common::DEFAULT_POSTGRES_URL.to_string());
+    let mut u = url::Url::parse(&admin).unwrap();
+    u.set_username("no_such_role_mf").unwrap();
+    let url = meetfield::config::DatabaseUrl::Postgres(u.to_string());
+    let err = match meetfield::db::Db::connect(
+        &url,
+        meetfield::db::DbOptions {
+            pool_size: 1,
+            timeout: std::time::Duration::from_secs(2),
+        },
+    )
+    .await
+    {
+        Ok(_) => panic!("connected as a role that does not exist"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("no_such_role_mf"), "{err}");
+}
