@@ -298,6 +298,7 @@ fn describe_figment_error(e: figment::Error) -> ConfigError {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return its own error type
 mod tests {
     use super::*;
     use figment::Jail;

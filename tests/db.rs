@@ -52,7 +52,7 @@ both_backends!(migrations_from_empty_and_again, |tdb: TestDb| async move {
     assert_eq!(applied.len(), migration_names("sqlite").len());
     // Running again applies nothing and leaves nothing pending.
     assert!(db.migrate().await.unwrap().is_empty());
-    let pending = db.run(|c| pending_migrations(c)).await.unwrap();
+    let pending = db.run(pending_migrations).await.unwrap();
     assert_eq!(pending, 0);
     // Every table of the schema answers a query.
     db.run(|c| -> Result<(), DbError> {
@@ -71,7 +71,7 @@ both_backends!(migrations_from_empty_and_again, |tdb: TestDb| async move {
     let again = meetfield::db::Db::connect(&tdb.url, Default::default())
         .await
         .unwrap();
-    assert_eq!(again.run(|c| run_migrations(c)).await.unwrap().len(), 0);
+    assert_eq!(again.run(run_migrations).await.unwrap().len(), 0);
 });
 
 both_backends!(

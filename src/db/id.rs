@@ -68,8 +68,8 @@ mod tests {
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
         assert!(ids.iter().all(|&id| id > 0));
         assert!(millis_of(ids[0]) >= before);
-        // Borrowing ahead is bounded by the count made per millisecond.
-        assert!(millis_of(*ids.last().unwrap()) <= after + 10);
+        // Borrowing ahead is bounded: 1,024 IDs per millisecond (other tests share the counter).
+        assert!(millis_of(*ids.last().unwrap()) <= after + 60);
     }
 
     #[test]

@@ -216,7 +216,7 @@ impl Db {
 
     /// Applies pending migrations; returns the versions applied.
     pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
-        self.run(|conn| run_migrations(conn)).await
+        self.run(run_migrations).await
     }
 
     /// Succeeds when the database answers a trivial query in time.

@@ -1,0 +1,362 @@
+//! The `meetfield` command line against real databases.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use common::TestDb;
+use meetfield::db::models::User;
+use meetfield::domain::{password, users};
+use meetfield::error::AppError;
+
+const BIN: &str = env!("CARGO_BIN_EXE_meetfield");
+
+fn meetfield(tdb: &TestDb, args: &[&str]) -> Output {
+    meetfield_with_stdin(tdb, args, None)
+}
+
+fn meetfield_with_stdin(tdb: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .env("MEETFIELD_DATABASE_URL", &tdb.url_string)
+        .env("MEETFIELD_DATA_DIR", tdb.data_dir())
+        .env_remove("MEETFIELD_CONFIG")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failed(out: &Output) -> String {
+    assert!(!out.status.success(), "expected failure");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+both_backends!(
+    migrate_command_then_nothing_pending,
+    |tdb: TestDb| async move {
+        let first = ok(&meetfield(&tdb, &["migrate"]));
+        assert!(first.contains("applied 1 migration(s)"), "{first}");
+        let second = ok(&meetfield(&tdb, &["migrate"]));
+        assert!(second.contains("applied 0 migration(s)"), "{second}");
+    }
+);
+
+both_backends!(
+    create_user_stores_verifiable_argon2_hash,
+    |tdb: TestDb| async move {
+        let out = ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "create-user",
+                "alice",
+                "--email",
+                "alice@org.example",
+                "--password",
+                "s3cure-enough",
+                "--admin",
+            ],
+        ));
+        assert!(out.contains("created user alice"), "{out}");
+        assert!(
+            !out.contains("s3cure-enough"),
+            "a given password is not echoed"
+        );
+
+        let db = tdb.open().await;
+        let (user, account) = db
+            .run(|c| User::by_username(c, "alice").map_err(meetfield::db::DbError::from))
+            .await
+            .unwrap()
+            .expect("user exists");
+        assert_eq!(user.email, "alice@org.example");
+        assert_eq!(user.role, "admin");
+        assert!(account.is_local());
+        assert_eq!(account.actor_type, "Person");
+        assert!(
+            user.password_hash.starts_with("$argon2id$"),
+            "{}",
+            user.password_hash
+        );
+        assert!(password::verify("s3cure-enough", &user.password_hash));
+        assert!(!password::verify("wrong", &user.password_hash));
+        // The user can sign in, by username or by email.
+        users::authenticate(&db, "alice", "s3cure-enough")
+            .await
+            .unwrap();
+        users::authenticate(&db, "ALICE@org.example", "s3cure-enough")
+            .await
+            .unwrap();
+        assert!(matches!(
+            users::authenticate(&db, "alice", "nope-nope").await,
+            Err(AppError::Unauthorized(_))
+        ));
+    }
+);
+
+both_backends!(
+    generated_password_is_printed_and_works,
+    |tdb: TestDb| async move {
+        let out = ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "create-user",
+                "bob",
+                "--email",
+                "bob@org.example",
+                "--generate-password",
+            ],
+        ));
+        let pw = out
+            .lines()
+            .find_map(|l| l.strip_prefix("password: "))
+            .expect("password printed")
+            .to_string();
+        assert!(pw.len() >= 16);
+        let db = tdb.open().await;
+        users::authenticate(&db, "bob", &pw).await.unwrap();
+    }
+);
+
+both_backends!(list_set_password_disable_enable, |tdb: TestDb| async move {
+    ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "create-user",
+            "carol",
+            "--email",
+            "carol@org.example",
+            "--password",
+            "first-password",
+        ],
+    ));
+    ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "create-user",
+            "dave",
+            "--email",
+            "dave@org.example",
+            "--password",
+            "first-password",
+            "--moderator",
+        ],
+    ));
+    let list = ok(&meetfield(&tdb, &["admin", "list-users"]));
+    assert!(
+        list.contains("carol") && list.contains("carol@org.example"),
+        "{list}"
+    );
+    assert!(
+        list.contains("dave") && list.contains("moderator"),
+        "{list}"
+    );
+
+    // From standard input, as scripts do it.
+    ok(&meetfield_with_stdin(
+        &tdb,
+        &["admin", "set-password", "carol"],
+        Some("second-password\n"),
+    ));
+    let db = tdb.open().await;
+    users::authenticate(&db, "carol", "second-password")
+        .await
+        .unwrap();
+    assert!(
+        users::authenticate(&db, "carol", "first-password")
+            .await
+            .is_err()
+    );
+    ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "set-password",
+            "carol",
+            "--password",
+            "third-password",
+        ],
+    ));
+    users::authenticate(&db, "carol", "third-password")
+        .await
+        .unwrap();
+
+    ok(&meetfield(&tdb, &["admin", "disable-user", "carol"]));
+    assert!(matches!(
+        users::authenticate(&db, "carol", "third-password").await,
+        Err(AppError::Forbidden(_))
+    ));
+    let list = ok(&meetfield(&tdb, &["admin", "list-users"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("carol") && l.contains("disabled")),
+        "{list}"
+    );
+    ok(&meetfield(&tdb, &["admin", "enable-user", "carol"]));
+    users::authenticate(&db, "carol", "third-password")
+        .await
+        .unwrap();
+});
+
+both_backends!(
+    admin_commands_refuse_bad_input_cleanly,
+    |tdb: TestDb| async move {
+        let create = |name: &str, email: &str, pw: &str| {
+            meetfield(
+                &tdb,
+                &[
+                    "admin",
+                    "create-user",
+                    name,
+                    "--email",
+                    email,
+                    "--password",
+                    pw,
+                ],
+            )
+        };
+        ok(&create("erin", "erin@org.example", "long-enough-pw"));
+        assert!(
+            failed(&create("Erin", "other@org.example", "long-enough-pw"))
+                .contains("already taken")
+        );
+        assert!(
+            failed(&create("frank", "ERIN@org.example", "long-enough-pw"))
+                .contains("already in use")
+        );
+        assert!(
+            failed(&create("bad name", "x@org.example", "long-enough-pw")).contains("username")
+        );
+        assert!(failed(&create("gina", "not-an-email", "long-enough-pw")).contains("email"));
+        assert!(failed(&create("hank", "h@org.example", "short")).contains("too short"));
+        assert!(
+            failed(&meetfield(
+                &tdb,
+                &[
+                    "admin",
+                    "set-password",
+                    "nobody",
+                    "--password",
+                    "whatever-pw"
+                ]
+            ))
+            .contains("nobody")
+        );
+        assert!(failed(&meetfield(&tdb, &["admin", "disable-user", "nobody"])).contains("nobody"));
+        // No password at all, stdin empty: told what to do.
+        assert!(
+            failed(&meetfield(
+                &tdb,
+                &["admin", "create-user", "ivy", "--email", "ivy@org.example"]
+            ))
+            .contains("--generate-password")
+        );
+        let list = ok(&meetfield(&tdb, &["admin", "list-users"]));
+        assert_eq!(list.lines().count(), 2, "header and erin only: {list}");
+    }
+);
+
+#[test]
+fn config_check_prints_effective_settings_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("meetfield.toml");
+    std::fs::write(
+        &file,
+        "domain = \"social.org.example\"\ndatabase_url = \"postgres://mf:hunter2@db.internal/mf\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config"])
+        .arg(&file)
+        .env("MEETFIELD_BIND", "0.0.0.0:9999")
+        .env_remove("MEETFIELD_DATABASE_URL")
+        .env_remove("MEETFIELD_DOMAIN")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("MEETFIELD_DOMAIN = \"social.org.example\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("MEETFIELD_BIND = \"0.0.0.0:9999\""),
+        "env wins: {text}"
+    );
+    assert!(text.contains("mf:***@db.internal"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+
+    // MEETFIELD_CONFIG names the file too.
+    let out = Command::new(BIN)
+        .args(["config", "check"])
+        .env("MEETFIELD_CONFIG", &file)
+        .env_remove("MEETFIELD_DOMAIN")
+        .env_remove("MEETFIELD_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("social.org.example"));
+}
+
+#[test]
+fn config_check_refuses_bad_values_naming_them() {
+    for (var, value) in [
+        ("MEETFIELD_DOMAIN", "http://x.example/path"),
+        ("MEETFIELD_BIND", "localhost"),
+        ("MEETFIELD_DATABASE_URL", "mysql://x/y"),
+        ("MEETFIELD_MAX_BODY_BYTES", "lots"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["config", "check"])
+            .env(var, value)
+            .env_remove("MEETFIELD_CONFIG")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}={value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(var), "{var}={value}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn docker_example_configuration_is_valid() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/docker/meetfield.example.toml");
+    let out = Command::new(BIN)
+        .args(["config", "check", "--config", example])
+        .env_remove("MEETFIELD_DOMAIN")
+        .env_remove("MEETFIELD_DATABASE_URL")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("MEETFIELD_DOMAIN = \"social.example.org\""), "{text}");
+}
