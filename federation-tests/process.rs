@@ -165,10 +165,13 @@ async fn bad_setting_stops_start_with_one_line() {
     // A database that cannot be opened is named too, and is no panic.
     let out = admin(
         dir.path(),
-        &[(
-            "MEETFIELD_DATABASE_URL",
-            "postgres://nobody@127.0.0.1:1/none".into(),
-        )],
+        &[
+            (
+                "MEETFIELD_DATABASE_URL",
+                "postgres://nobody@127.0.0.1:1/none".into(),
+            ),
+            ("MEETFIELD_DATABASE_TIMEOUT_SECS", "1".into()),
+        ],
         &["serve"],
     );
     assert_eq!(out.status.code(), Some(1));
