@@ -96,8 +96,9 @@ fn admin(workdir: &Path, envs: &[(&str, String)], args: &[&str]) -> std::process
 #[tokio::test]
 async fn serve_with_no_configuration_then_sigterm_then_reuse() {
     let dir = tempfile::tempdir().unwrap();
-    // Nothing configured but the port: the default SQLite file under ./data.
-    let mut server = ServerProcess::start(dir.path(), &[]);
+    // Nothing configured but the address: the default SQLite file under ./data.
+    let old = [("MEETFIELD_DOMAIN", "old.localhost:8080".to_string())];
+    let mut server = ServerProcess::start(dir.path(), &old);
     let took = server.wait_healthy(Duration::from_secs(20)).await;
     eprintln!("first start healthy after {took:?}");
     assert!(dir.path().join("data/meetfield.db").is_file());
@@ -124,11 +125,23 @@ async fn serve_with_no_configuration_then_sigterm_then_reuse() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The second start finds the same database, user included.
-    let mut again = ServerProcess::start(dir.path(), &[]);
+    // The second start finds the same database, user included. Its domain
+    // changed (first start on defaults, then the real name): local ids follow.
+    let new = [("MEETFIELD_DOMAIN", "new.localhost:9090".to_string())];
+    let mut again = ServerProcess::start(dir.path(), &new);
     again.wait_healthy(Duration::from_secs(20)).await;
-    let out = admin(dir.path(), &[], &["admin", "list-users"]);
+    let out = admin(dir.path(), &new, &["admin", "list-users"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("keeper"));
+    let actor: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/users/keeper", again.base))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["id"], "http://new.localhost:9090/users/keeper");
     again.signal(nix::sys::signal::Signal::SIGINT);
     assert!(again.wait_exit(Duration::from_secs(15)).success());
 }

@@ -11,33 +11,90 @@ use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+use tokio::sync::Notify;
+
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+
 use crate::api;
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::instance;
+use crate::domain::policy::Policy;
 use crate::error::AppError;
+use crate::federation;
+use crate::federation::objects::ApubAccount;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    pub policy: Policy,
+    /// Woken after new deliveries are committed, so workers need not poll fast.
+    pub delivery_wake: Arc<Notify>,
 }
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
+        let policy = Policy::new(db.clone(), config.federation_mode);
         AppState {
             config: Arc::new(config),
             db,
+            policy,
+            delivery_wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// `scheme://domain`, the prefix of every URL we mint.
+    pub fn base_url(&self) -> String {
+        self.config.base_url()
     }
 }
 
-/// Every route of the server.
-pub fn router(state: AppState) -> Router {
+/// The running application: shared state plus the federation library's
+/// configuration (which holds the state as its app data).
+#[derive(Clone)]
+pub struct App {
+    pub state: AppState,
+    pub federation: FederationConfig<AppState>,
+}
+
+impl App {
+    /// Prepares the instance (instance actor, keys) and the federation setup.
+    pub async fn new(config: Config, db: Db) -> anyhow::Result<App> {
+        let actor = instance::ensure_instance_actor(&db, &config).await?;
+        let backfilled = instance::ensure_local_keys(&db).await?;
+        if backfilled > 0 {
+            tracing::info!(count = backfilled, "generated missing key pairs");
+        }
+        let state = AppState::new(config, db);
+        let federation =
+            federation::federation_config(state.clone(), &ApubAccount::new(actor)?).await?;
+        Ok(App { state, federation })
+    }
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone(), Some(self.federation.clone()))
+    }
+
+    /// Request-scoped federation data, for domain calls outside a request.
+    pub fn data(&self) -> federation::FedData {
+        self.federation.to_request_data()
+    }
+}
+
+/// Every route of the server; without `federation` only the parts that need
+/// no federation setup (health, errors), for tests of a broken database.
+pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
-        .route("/health", get(api::health::health))
-        .fallback(not_found)
-        .with_state(state)
+    let mut routes = Router::new().route("/health", get(api::health::health));
+    if federation.is_some() {
+        routes = routes.merge(federation::http::router());
+    }
+    let mut app = routes.fallback(not_found).with_state(state);
+    if let Some(fed) = federation {
+        app = app.layer(FederationMiddleware::new(fed));
+    }
+    app
         // Extractors refuse bodies over the limit; the outer layer also stops
         // bodies nobody extracts and lying Content-Lengths.
         .layer(DefaultBodyLimit::max(max_body))

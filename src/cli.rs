@@ -120,6 +120,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
     let db = crate::server::open_database(&config).await?;
+    // Same preparation as the server, so ids use the configured domain.
+    crate::domain::instance::ensure_instance_actor(&db, &config).await?;
     match cmd {
         AdminCommand::CreateUser {
             username,

@@ -39,6 +39,32 @@ pub struct Config {
     pub log: String,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// Which remote domains federate: `allowlist` (only listed partners),
+    /// `blocklist` (all but blocked ones) or `open`.
+    pub federation_mode: FederationMode,
+    /// Development and tests only: allow `http://`, explicit ports and
+    /// loopback addresses, and resolve `*.localhost` to 127.0.0.1.
+    pub federation_insecure_local: bool,
+    /// Require a valid signature from an allowed domain on GETs of actors and objects.
+    pub authorized_fetch: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FederationMode {
+    Allowlist,
+    Blocklist,
+    Open,
+}
+
+impl FederationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FederationMode::Allowlist => "allowlist",
+            FederationMode::Blocklist => "blocklist",
+            FederationMode::Open => "open",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -61,6 +87,9 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             log: "info".into(),
             log_format: LogFormat::Text,
+            federation_mode: FederationMode::Allowlist,
+            federation_insecure_local: false,
+            authorized_fetch: false,
         }
     }
 }
@@ -383,6 +412,16 @@ mod tests {
                 "MEETFIELD_DATABASE_POOL_SIZE",
             ),
             ("MEETFIELD_LOG_FORMAT", "xml", "MEETFIELD_LOG_FORMAT"),
+            (
+                "MEETFIELD_FEDERATION_MODE",
+                "closed",
+                "MEETFIELD_FEDERATION_MODE",
+            ),
+            (
+                "MEETFIELD_FEDERATION_INSECURE_LOCAL",
+                "maybe",
+                "MEETFIELD_FEDERATION_INSECURE_LOCAL",
+            ),
         ];
         for (var, value, named) in cases {
             Jail::expect_with(|jail| {

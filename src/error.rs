@@ -30,6 +30,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A remote server we needed did not answer usefully.
+    #[error("{0}")]
+    BadGateway(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -51,6 +54,7 @@ impl AppError {
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -75,6 +79,44 @@ impl From<diesel::result::Error> for AppError {
             diesel::result::Error::NotFound => AppError::not_found(),
             other => AppError::Internal(other.into()),
         }
+    }
+}
+
+impl From<activitypub_federation::error::Error> for AppError {
+    fn from(e: activitypub_federation::error::Error) -> Self {
+        use activitypub_federation::error::Error as F;
+        match e {
+            F::NotFound => AppError::not_found(),
+            F::ActivitySignatureInvalid => AppError::Unauthorized("Invalid signature".into()),
+            F::ActivityBodyDigestInvalid => AppError::BadRequest("Invalid digest".into()),
+            F::ParseReceivedActivity { err, id } => AppError::BadRequest(match id {
+                Some(id) => format!("Cannot parse activity {id}: {err}"),
+                None => format!("Cannot parse activity: {err}"),
+            }),
+            F::UrlVerificationError(msg) => AppError::BadRequest(format!("URL refused: {msg}")),
+            F::Other(msg) if msg.starts_with(crate::federation::policy::REFUSED) => {
+                AppError::Forbidden(msg)
+            }
+            F::DomainResolveError(_) | F::ResolveInternalIpError(..) => {
+                AppError::BadRequest(e.to_string())
+            }
+            F::RequestLimit | F::ResponseBodyLimit | F::ObjectDeleted(_) => {
+                AppError::BadRequest(e.to_string())
+            }
+            F::ParseFetchedObject(..) | F::FetchInvalidContentType(_) | F::FetchWrongId(_) => {
+                AppError::BadRequest(e.to_string())
+            }
+            F::WebfingerResolveFailed(_) => AppError::NotFound(e.to_string()),
+            // Remote side failed us: not the client's fault, but not ours either.
+            F::Reqwest(_) | F::ReqwestMiddleware(_) => AppError::BadGateway(e.to_string()),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<url::ParseError> for AppError {
+    fn from(e: url::ParseError) -> Self {
+        AppError::BadRequest(format!("invalid URL: {e}"))
     }
 }
 

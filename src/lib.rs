@@ -5,6 +5,8 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod federation;
 pub mod server;

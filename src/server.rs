@@ -8,7 +8,7 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, router};
+use crate::app::App;
 use crate::config::Config;
 use crate::db::{Db, DbOptions};
 
@@ -49,9 +49,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.base_url(),
         db.backend().name(),
     );
+    if config.federation_insecure_local {
+        tracing::warn!(
+            "MEETFIELD_FEDERATION_INSECURE_LOCAL is on: http://, explicit ports and loopback \
+             addresses are allowed. Never use this in production."
+        );
+    }
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let app = router(AppState::new(config, db));
-    serve_until(listener, app, shutdown_signal(), grace).await?;
+    let app = App::new(config, db).await?;
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::delivery::run_worker(
+        app.federation.clone(),
+        workers_stopped,
+    ));
+    serve_until(listener, app.router(), shutdown_signal(), grace).await?;
+    let _ = stop_workers.send(true);
+    if tokio::time::timeout(grace, worker).await.is_err() {
+        tracing::warn!("delivery worker did not stop in time");
+    }
     tracing::info!("meetfield stopped");
     Ok(())
 }

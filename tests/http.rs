@@ -10,7 +10,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use common::TestDb;
 use http_body_util::BodyExt;
-use meetfield::app::{AppState, router};
+use meetfield::app::{App, AppState, router};
 use meetfield::config::{Config, DatabaseUrl};
 use meetfield::db::{Db, DbOptions};
 use tower::ServiceExt;
@@ -24,13 +24,17 @@ async fn call(app: Router, req: Request<Body>) -> (StatusCode, serde_json::Value
     (status, json)
 }
 
+async fn full_app(config: Config, db: Db) -> Router {
+    App::new(config, db).await.unwrap().router()
+}
+
 fn get_req(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
 }
 
 both_backends!(health_ok_when_database_answers, |tdb: TestDb| async move {
     let db = tdb.open().await;
-    let app = router(AppState::new(tdb.config(), db));
+    let app = full_app(tdb.config(), db).await;
     let (status, body) = call(app, get_req("/health")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
@@ -45,7 +49,7 @@ async fn health_of_unreachable(url: DatabaseUrl) {
         },
     )
     .unwrap();
-    let app = router(AppState::new(Config::default(), db));
+    let app = router(AppState::new(Config::default(), db), None);
     let (status, body) = call(app, get_req("/health")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "unavailable");
@@ -83,7 +87,7 @@ both_backends!(
         .await
         .unwrap();
         db.migrate().await.unwrap();
-        let app = router(AppState::new(tdb.config(), db.clone()));
+        let app = full_app(tdb.config(), db.clone()).await;
         assert_eq!(
             call(app.clone(), get_req("/health")).await.0,
             StatusCode::OK
@@ -102,7 +106,7 @@ both_backends!(
                 .unwrap();
                 std::fs::remove_file(path).unwrap();
                 std::fs::create_dir(path).unwrap();
-                let app = router(AppState::new(tdb.config(), app_db));
+                let app = router(AppState::new(tdb.config(), app_db), None);
                 assert_eq!(
                     call(app, get_req("/health")).await.0,
                     StatusCode::SERVICE_UNAVAILABLE
@@ -138,7 +142,7 @@ both_backends!(
 async fn unknown_api_route_is_json_404() {
     let tdb = TestDb::new(common::Backend::Sqlite);
     let db = tdb.open().await;
-    let app = router(AppState::new(tdb.config(), db));
+    let app = full_app(tdb.config(), db).await;
     for path in ["/api/v1/nonexistent", "/api/v2/what/ever", "/nope"] {
         let (status, body) = call(app.clone(), get_req(path)).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -154,7 +158,7 @@ async fn oversized_body_is_413_json() {
         max_body_bytes: 2048,
         ..tdb.config()
     };
-    let app = router(AppState::new(config, db));
+    let app = full_app(config, db).await;
     let req = Request::post("/api/v1/statuses")
         .header("content-type", "application/json")
         .header("content-length", "4096")
@@ -169,7 +173,7 @@ async fn oversized_body_is_413_json() {
 async fn graceful_shutdown_finishes_in_flight_requests() {
     let tdb = TestDb::new(common::Backend::Sqlite);
     let db = tdb.open().await;
-    let app = router(AppState::new(tdb.config(), db)).merge(Router::new().route(
+    let app = full_app(tdb.config(), db).await.merge(Router::new().route(
         "/slow",
         get(|| async {
             tokio::time::sleep(Duration::from_millis(800)).await;
@@ -217,7 +221,7 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
 async fn shutdown_grace_period_bounds_the_wait() {
     let tdb = TestDb::new(common::Backend::Sqlite);
     let db = tdb.open().await;
-    let app = router(AppState::new(tdb.config(), db)).merge(Router::new().route(
+    let app = full_app(tdb.config(), db).await.merge(Router::new().route(
         "/stuck",
         get(|| async {
             tokio::time::sleep(Duration::from_secs(60)).await;

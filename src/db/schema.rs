@@ -99,6 +99,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    domain_policies (domain) {
+        domain -> Text,
+        policy -> Text,
+        comment -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    received_activities (ap_id) {
+        ap_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        activity_id -> Text,
+        sender_account_id -> BigInt,
+        inbox -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(statuses -> accounts (account_id));
 

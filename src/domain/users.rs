@@ -7,6 +7,7 @@ use crate::db::models::{Account, NewAccount, NewUser, Role, User};
 use crate::db::{Db, id, now};
 use crate::domain::password;
 use crate::error::{AppError, AppResult};
+use crate::federation::urls;
 
 pub const USERNAME_MAX: usize = 30;
 
@@ -21,6 +22,9 @@ pub struct NewLocalUser {
 
 /// Letters, digits and `_`, with `.` or `-` only inside, as Mastodon allows.
 pub fn validate_username(name: &str) -> Result<(), String> {
+    if name.eq_ignore_ascii_case(crate::domain::instance::INSTANCE_ACTOR_USERNAME) {
+        return Err("username is reserved".into());
+    }
     if name.is_empty() || name.chars().count() > USERNAME_MAX {
         return Err(format!("username must be 1 to {USERNAME_MAX} characters"));
     }
@@ -71,6 +75,7 @@ pub async fn create_local_user(
             .await
             .map_err(|e| AppError::Internal(e.into()))??
     };
+    let (public_key, private_key) = crate::domain::instance::generate_keypair().await?;
     let base = config.base_url();
     db.transaction(move |conn| {
         if Account::local_by_username(conn, &new.username)?.is_some() {
@@ -93,14 +98,14 @@ pub async fn create_local_user(
                 username: new.username.clone(),
                 domain: None,
                 actor_type: "Person".into(),
-                uri: format!("{base}/users/{}", new.username),
-                url: Some(format!("{base}/@{}", new.username)),
+                uri: urls::user_uri(&base, &new.username),
+                url: Some(urls::profile_url(&base, &new.username)),
                 display_name: String::new(),
                 locked: false,
                 discoverable: true,
                 bot: false,
-                public_key_pem: None,
-                private_key_pem: None,
+                public_key_pem: Some(public_key),
+                private_key_pem: Some(private_key),
                 created_at: t,
                 updated_at: t,
             },

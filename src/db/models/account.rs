@@ -91,3 +91,78 @@ impl Account {
             .get_result(conn)
     }
 }
+
+/// What we learn about a remote actor each time we fetch it.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = accounts, treat_none_as_null = true)]
+pub struct RemoteActorData {
+    pub username: String,
+    pub domain: Option<String>,
+    pub actor_type: String,
+    pub uri: String,
+    pub url: Option<String>,
+    pub display_name: String,
+    pub note: String,
+    pub fields: String,
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
+    pub inbox_url: Option<String>,
+    pub outbox_url: Option<String>,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub following_url: Option<String>,
+    pub public_key_pem: Option<String>,
+    pub public_key_id: Option<String>,
+    pub locked: bool,
+    pub discoverable: bool,
+    pub bot: bool,
+    pub updated_at: NaiveDateTime,
+    pub fetched_at: Option<NaiveDateTime>,
+}
+
+impl Account {
+    pub fn by_uri(conn: &mut DbConn, uri: &str) -> QueryResult<Option<Account>> {
+        accounts::table
+            .filter(accounts::uri.eq(uri))
+            .select(Account::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Creates or refreshes a remote actor, keyed by its ActivityPub id.
+    pub fn upsert_remote(conn: &mut DbConn, data: &RemoteActorData) -> QueryResult<Account> {
+        if let Some(existing) = Self::by_uri(conn, &data.uri)? {
+            diesel::update(accounts::table.find(existing.id))
+                .set(data)
+                .execute(conn)?;
+            return Self::by_id(conn, existing.id);
+        }
+        let id = crate::db::id::next_id();
+        diesel::insert_into(accounts::table)
+            .values((
+                accounts::id.eq(id),
+                accounts::created_at.eq(data.updated_at),
+                data,
+            ))
+            .execute(conn)?;
+        Self::by_id(conn, id)
+    }
+
+    pub fn set_keys(conn: &mut DbConn, id: i64, public: &str, private: &str) -> QueryResult<usize> {
+        diesel::update(accounts::table.find(id))
+            .set((
+                accounts::public_key_pem.eq(public),
+                accounts::private_key_pem.eq(private),
+            ))
+            .execute(conn)
+    }
+
+    /// Local accounts that have no key pair yet.
+    pub fn local_without_keys(conn: &mut DbConn) -> QueryResult<Vec<Account>> {
+        accounts::table
+            .filter(accounts::domain.is_null())
+            .filter(accounts::private_key_pem.is_null())
+            .select(Account::as_select())
+            .load(conn)
+    }
+}

@@ -1,8 +1,12 @@
 //! Rows and the queries on them. Returns `QueryResult`; rules live in `domain`.
 
 pub mod account;
+pub mod domain_policy;
+pub mod follow;
 pub mod setting;
 pub mod user;
 
 pub use account::{Account, NewAccount};
+pub use domain_policy::DomainPolicy;
+pub use follow::Follow;
 pub use user::{NewUser, Role, User};

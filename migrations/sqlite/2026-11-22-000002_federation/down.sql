@@ -1,0 +1,3 @@
+DROP TABLE deliveries;
+DROP TABLE received_activities;
+DROP TABLE domain_policies;

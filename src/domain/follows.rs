@@ -1,0 +1,264 @@
+//! Following: requests, approval, unfollowing, whichever side is remote.
+
+use crate::app::AppState;
+use crate::db::models::{Account, Follow};
+use crate::db::{DbConn, id};
+use crate::delivery;
+use crate::error::{AppError, AppResult};
+use crate::federation::protocol::activities::{answer_follow_json, follow_json, undo_follow_json};
+use crate::federation::urls;
+
+fn inbox_of(a: &Account) -> AppResult<String> {
+    a.inbox_url
+        .clone()
+        .ok_or_else(|| AppError::BadRequest(format!("{} has no inbox", a.uri)))
+}
+
+fn queue(
+    conn: &mut DbConn,
+    sender: &Account,
+    activity: &serde_json::Value,
+    to: &Account,
+) -> AppResult<()> {
+    delivery::enqueue(conn, sender.id, activity, &[inbox_of(to)?])?;
+    Ok(())
+}
+
+/// A local account asks to follow `target`. Local targets answer at once;
+/// remote ones get a Follow and answer with Accept or Reject later.
+pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> AppResult<Follow> {
+    if !follower.is_local() {
+        return Err(AppError::Forbidden(
+            "only local accounts can follow from here".into(),
+        ));
+    }
+    if follower.id == target.id {
+        return Err(AppError::Unprocessable("You cannot follow yourself".into()));
+    }
+    let base = state.base_url();
+    let (follower, target) = (follower.clone(), target.clone());
+    let follow = state
+        .db
+        .transaction(move |c| {
+            if let Some(existing) = Follow::find(c, follower.id, target.id)? {
+                return Ok(existing);
+            }
+            if target.is_local() {
+                return Ok(Follow::insert(
+                    c,
+                    follower.id,
+                    target.id,
+                    None,
+                    target.locked,
+                )?);
+            }
+            let uri = urls::activity(&base, id::next_id());
+            let f = Follow::insert(c, follower.id, target.id, Some(&uri), true)?;
+            queue(
+                c,
+                &follower,
+                &follow_json(&uri, &follower.uri, &target.uri),
+                &target,
+            )?;
+            Ok::<_, AppError>(f)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(follow)
+}
+
+/// A local account stops following (or withdraws its request).
+pub async fn unfollow(state: &AppState, follower: &Account, target: &Account) -> AppResult<bool> {
+    let base = state.base_url();
+    let (follower, target) = (follower.clone(), target.clone());
+    let removed = state
+        .db
+        .transaction(move |c| {
+            let Some(f) = Follow::find(c, follower.id, target.id)? else {
+                return Ok(false);
+            };
+            Follow::delete(c, f.id)?;
+            if !target.is_local() && follower.is_local() {
+                let follow_id = f.uri.clone().unwrap_or_else(|| urls::activity(&base, f.id));
+                let undo = undo_follow_json(
+                    &urls::activity(&base, id::next_id()),
+                    &follower.uri,
+                    &follow_id,
+                    &target.uri,
+                );
+                queue(c, &follower, &undo, &target)?;
+            }
+            Ok::<_, AppError>(true)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(removed)
+}
+
+/// A remote actor's Follow of a local account arrived.
+pub async fn receive_follow(
+    state: &AppState,
+    follower: Account,
+    target: Account,
+    follow_uri: String,
+) -> AppResult<()> {
+    let base = state.base_url();
+    state
+        .db
+        .transaction(move |c| {
+            let f = match Follow::find(c, follower.id, target.id)? {
+                Some(existing) => {
+                    Follow::set_uri(c, existing.id, &follow_uri)?;
+                    existing
+                }
+                None => {
+                    Follow::insert(c, follower.id, target.id, Some(&follow_uri), target.locked)?
+                }
+            };
+            if !f.pending {
+                let accept = answer_follow_json(
+                    "Accept",
+                    &urls::activity(&base, id::next_id()),
+                    &target.uri,
+                    &follow_uri,
+                    &follower.uri,
+                );
+                queue(c, &target, &accept, &follower)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(())
+}
+
+/// A remote account accepted or rejected a local account's follow request.
+pub async fn receive_follow_answer(
+    state: &AppState,
+    target: Account,
+    follow_uri: Option<String>,
+    follower: Option<Account>,
+    accepted: bool,
+) -> AppResult<()> {
+    state
+        .db
+        .transaction(move |c| {
+            let by_uri = match &follow_uri {
+                Some(u) => Follow::by_uri(c, u)?,
+                None => None,
+            };
+            let found = match (by_uri, &follower) {
+                (Some(f), _) => Some(f),
+                (None, Some(fr)) => Follow::find(c, fr.id, target.id)?,
+                (None, None) => None,
+            };
+            // Only the followed account may answer.
+            let Some(f) = found.filter(|f| f.target_account_id == target.id) else {
+                return Ok(());
+            };
+            if accepted {
+                Follow::set_accepted(c, f.id)?;
+            } else {
+                Follow::delete(c, f.id)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// A remote actor withdrew its follow of a local account.
+pub async fn receive_unfollow(
+    state: &AppState,
+    follower: Account,
+    follow_uri: Option<String>,
+    target: Option<Account>,
+) -> AppResult<()> {
+    state
+        .db
+        .transaction(move |c| {
+            let found = match (&follow_uri, &target) {
+                (_, Some(t)) => Follow::find(c, follower.id, t.id)?,
+                (Some(u), None) => Follow::by_uri(c, u)?,
+                (None, None) => None,
+            };
+            if let Some(f) = found.filter(|f| f.account_id == follower.id) {
+                Follow::delete(c, f.id)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// A local account approves a pending follow request.
+pub async fn authorize_follow_request(
+    state: &AppState,
+    target: &Account,
+    follower: &Account,
+) -> AppResult<()> {
+    let base = state.base_url();
+    let (target, follower) = (target.clone(), follower.clone());
+    state
+        .db
+        .transaction(move |c| {
+            let f = Follow::find(c, follower.id, target.id)?
+                .filter(|f| f.pending)
+                .ok_or_else(|| AppError::NotFound("No pending follow request".into()))?;
+            Follow::set_accepted(c, f.id)?;
+            if !follower.is_local() {
+                let follow_uri = f.uri.clone().unwrap_or_default();
+                let accept = answer_follow_json(
+                    "Accept",
+                    &urls::activity(&base, id::next_id()),
+                    &target.uri,
+                    &follow_uri,
+                    &follower.uri,
+                );
+                queue(c, &target, &accept, &follower)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(())
+}
+
+/// A local account turns down a pending follow request.
+pub async fn reject_follow_request(
+    state: &AppState,
+    target: &Account,
+    follower: &Account,
+) -> AppResult<()> {
+    let base = state.base_url();
+    let (target, follower) = (target.clone(), follower.clone());
+    state
+        .db
+        .transaction(move |c| {
+            let f = Follow::find(c, follower.id, target.id)?
+                .filter(|f| f.pending)
+                .ok_or_else(|| AppError::NotFound("No pending follow request".into()))?;
+            Follow::delete(c, f.id)?;
+            if !follower.is_local() {
+                let follow_uri = f.uri.clone().unwrap_or_default();
+                let reject = answer_follow_json(
+                    "Reject",
+                    &urls::activity(&base, id::next_id()),
+                    &target.uri,
+                    &follow_uri,
+                    &follower.uri,
+                );
+                queue(c, &target, &reject, &follower)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(())
+}
+
+/// Whether `follower` follows `target`, and whether it is still pending.
+pub async fn relationship(state: &AppState, follower: i64, target: i64) -> AppResult<Option<bool>> {
+    state
+        .db
+        .run(move |c| Ok::<_, AppError>(Follow::find(c, follower, target)?.map(|f| f.pending)))
+        .await
+}

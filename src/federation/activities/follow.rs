@@ -1,0 +1,186 @@
+//! Follow, Accept, Reject and Undo(Follow).
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::Activity;
+use serde_json::Value;
+use url::Url;
+
+use crate::app::AppState;
+use crate::domain::follows;
+use crate::error::{AppError, AppResult};
+use crate::federation::objects::ApubAccount;
+use crate::federation::protocol::activities::{Accept, Follow, Reject, Undo};
+use crate::federation::protocol::helpers::id_of;
+
+#[async_trait::async_trait]
+impl Activity for Follow {
+    type DataType = AppState;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, data: &Data<AppState>) -> AppResult<()> {
+        if !self.object.is_local(data) {
+            return Err(AppError::BadRequest(
+                "Follow of an actor not hosted here".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
+        let follower = self.actor.dereference(data).await?;
+        let target = self.object.dereference_local(data).await?;
+        follows::receive_follow(data, follower.account, target.account, self.id.to_string()).await
+    }
+}
+
+/// The Follow an Accept/Reject answers: its id, and the follower it names.
+fn answered_follow(object: &Value) -> (Option<String>, Option<Url>) {
+    let id = id_of(object).map(|u| u.to_string());
+    let follower = object.get("actor").and_then(id_of);
+    (id, follower)
+}
+
+#[async_trait::async_trait]
+impl Activity for Accept {
+    type DataType = AppState;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> AppResult<()> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
+        let target = self.actor.dereference(data).await?;
+        let (follow_id, follower) = answered_follow(&self.object);
+        let follower = match follower {
+            Some(f) => Some(
+                ObjectId::<ApubAccount>::from(f)
+                    .dereference_local(data)
+                    .await?,
+            ),
+            None => None,
+        };
+        follows::receive_follow_answer(
+            data,
+            target.account,
+            follow_id,
+            follower.map(|f| f.account),
+            true,
+        )
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for Reject {
+    type DataType = AppState;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> AppResult<()> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
+        let target = self.actor.dereference(data).await?;
+        let (follow_id, follower) = answered_follow(&self.object);
+        let follower = match follower {
+            Some(f) => Some(
+                ObjectId::<ApubAccount>::from(f)
+                    .dereference_local(data)
+                    .await?,
+            ),
+            None => None,
+        };
+        follows::receive_follow_answer(
+            data,
+            target.account,
+            follow_id,
+            follower.map(|f| f.account),
+            false,
+        )
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for Undo {
+    type DataType = AppState;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> AppResult<()> {
+        // Only the author of an activity may undo it.
+        if let Some(inner_actor) = self.object.get("actor").and_then(id_of) {
+            verify_domains_match(&inner_actor, self.actor.inner())?;
+            if inner_actor != *self.actor.inner() {
+                return Err(AppError::Forbidden(
+                    "Undo of another actor's activity".into(),
+                ));
+            }
+        }
+        if let Some(inner_id) = id_of(&self.object) {
+            verify_domains_match(&inner_id, self.actor.inner())?;
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
+        let kind = self
+            .object
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let actor = self.actor.dereference(data).await?;
+        match kind {
+            "Follow" | "" => {
+                let inner_id = id_of(&self.object).map(|u| u.to_string());
+                let target = match self.object.get("object").and_then(id_of) {
+                    Some(t) => ObjectId::<ApubAccount>::from(t)
+                        .dereference_local(data)
+                        .await
+                        .ok()
+                        .map(|a| a.account),
+                    None => None,
+                };
+                follows::receive_unfollow(data, actor.account, inner_id, target).await
+            }
+            other => {
+                tracing::debug!(kind = other, id = %self.id, "ignoring Undo of unsupported activity");
+                Ok(())
+            }
+        }
+    }
+}

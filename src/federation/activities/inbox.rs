@@ -1,0 +1,124 @@
+//! The one inbox dispatch: every activity we accept, in one enum.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::traits::Activity;
+use diesel::prelude::*;
+use serde::Deserialize;
+use url::Url;
+
+use crate::app::AppState;
+use crate::db::schema::received_activities;
+use crate::error::{AppError, AppResult};
+use crate::federation::protocol::activities::{Accept, Follow, Reject, Undo, Unsupported};
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum InboxActivity {
+    Follow(Follow),
+    Accept(Accept),
+    Reject(Reject),
+    Undo(Undo),
+    /// Must stay last: matches any activity with an id and an actor.
+    Unsupported(Unsupported),
+}
+
+impl InboxActivity {
+    fn kind(&self) -> String {
+        match self {
+            InboxActivity::Follow(_) => "Follow".into(),
+            InboxActivity::Accept(_) => "Accept".into(),
+            InboxActivity::Reject(_) => "Reject".into(),
+            InboxActivity::Undo(_) => "Undo".into(),
+            InboxActivity::Unsupported(u) => u.kind.to_string(),
+        }
+    }
+}
+
+async fn already_received(data: &Data<AppState>, id: &Url) -> AppResult<bool> {
+    let id = id.to_string();
+    data.db
+        .run(move |c| {
+            diesel::select(diesel::dsl::exists(
+                received_activities::table.filter(received_activities::ap_id.eq(id)),
+            ))
+            .get_result::<bool>(c)
+            .map_err(AppError::from)
+        })
+        .await
+}
+
+async fn remember(data: &Data<AppState>, id: &Url) -> AppResult<()> {
+    let id = id.to_string();
+    data.db
+        .transaction(move |c| {
+            let seen: bool = diesel::select(diesel::dsl::exists(
+                received_activities::table.filter(received_activities::ap_id.eq(&id)),
+            ))
+            .get_result(c)?;
+            if !seen {
+                diesel::insert_into(received_activities::table)
+                    .values((
+                        received_activities::ap_id.eq(&id),
+                        received_activities::received_at.eq(crate::db::now()),
+                    ))
+                    .execute(c)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+#[async_trait::async_trait]
+impl Activity for InboxActivity {
+    type DataType = AppState;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        match self {
+            InboxActivity::Follow(a) => a.id(),
+            InboxActivity::Accept(a) => a.id(),
+            InboxActivity::Reject(a) => a.id(),
+            InboxActivity::Undo(a) => a.id(),
+            InboxActivity::Unsupported(a) => &a.id,
+        }
+    }
+
+    fn actor(&self) -> &Url {
+        match self {
+            InboxActivity::Follow(a) => a.actor(),
+            InboxActivity::Accept(a) => a.actor(),
+            InboxActivity::Reject(a) => a.actor(),
+            InboxActivity::Undo(a) => a.actor(),
+            InboxActivity::Unsupported(a) => &a.actor,
+        }
+    }
+
+    async fn verify(&self, data: &Data<AppState>) -> AppResult<()> {
+        match self {
+            InboxActivity::Follow(a) => a.verify(data).await,
+            InboxActivity::Accept(a) => a.verify(data).await,
+            InboxActivity::Reject(a) => a.verify(data).await,
+            InboxActivity::Undo(a) => a.verify(data).await,
+            InboxActivity::Unsupported(_) => Ok(()),
+        }
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
+        let id = self.id().clone();
+        if already_received(data, &id).await? {
+            tracing::debug!(%id, "activity already received; ignored");
+            return Ok(());
+        }
+        tracing::debug!(%id, kind = %self.kind(), "receiving activity");
+        match self {
+            InboxActivity::Follow(a) => a.receive(data).await?,
+            InboxActivity::Accept(a) => a.receive(data).await?,
+            InboxActivity::Reject(a) => a.receive(data).await?,
+            InboxActivity::Undo(a) => a.receive(data).await?,
+            InboxActivity::Unsupported(a) => {
+                tracing::debug!(id = %a.id, kind = %a.kind, "unsupported activity ignored");
+            }
+        }
+        remember(data, &id).await
+    }
+}

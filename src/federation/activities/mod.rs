@@ -1,0 +1,4 @@
+//! What happens when an activity arrives: verify, then one domain call.
+
+pub mod follow;
+pub mod inbox;

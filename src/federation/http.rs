@@ -1,0 +1,213 @@
+//! ActivityPub over HTTP: actor documents, inboxes, collections.
+
+use std::time::Duration;
+
+use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
+use activitypub_federation::axum::json::FederationJson;
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::protocol::context::WithContext;
+use activitypub_federation::traits::Object;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Path, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::db::models::{Account, Follow};
+use crate::error::{AppError, AppResult};
+use crate::federation::activities::inbox::InboxActivity;
+use crate::federation::objects::ApubAccount;
+use crate::federation::protocol::context::context;
+use crate::federation::{nodeinfo, urls, webfinger};
+
+/// How far a signed request's Date may lie in the past or future.
+const DATE_PAST: Duration = Duration::from_secs(3600);
+const DATE_FUTURE: Duration = Duration::from_secs(15 * 60);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users/{username}", get(user_actor))
+        .route("/users/{username}/inbox", post(inbox))
+        .route("/users/{username}/outbox", get(outbox))
+        .route("/users/{username}/followers", get(followers))
+        .route("/users/{username}/following", get(following))
+        .route("/actor", get(instance_actor))
+        .route("/actor/inbox", post(inbox))
+        .route("/actor/outbox", get(instance_outbox))
+        .route("/inbox", post(inbox))
+        .route("/.well-known/webfinger", get(webfinger::webfinger))
+        .route("/.well-known/host-meta", get(webfinger::host_meta))
+        .route("/.well-known/nodeinfo", get(nodeinfo::links))
+        .route("/nodeinfo/{version}", get(nodeinfo::nodeinfo))
+}
+
+/// Whether the client asked for ActivityPub JSON rather than a web page.
+pub fn wants_activity_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains("application/activity+json") || accept.contains("application/ld+json") {
+        return true;
+    }
+    !accept.contains("text/html")
+}
+
+async fn local_account(data: &Data<AppState>, username: &str) -> AppResult<Account> {
+    let name = username.to_string();
+    data.db
+        .run(move |c| Account::local_by_username(c, &name).map_err(AppError::from))
+        .await?
+        .filter(|a| a.suspended_at.is_none() && a.actor_type != "Application")
+        .ok_or_else(AppError::not_found)
+}
+
+fn activity_json(v: impl serde::Serialize) -> Response {
+    FederationJson(WithContext::new(v, context())).into_response()
+}
+
+async fn user_actor(
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    data: Data<AppState>,
+) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    if !wants_activity_json(&headers) {
+        let to = account.url.clone().unwrap_or(account.uri.clone());
+        return Ok(Redirect::to(&to).into_response());
+    }
+    let json = ApubAccount::new(account)?.into_json(&data).await?;
+    Ok(activity_json(json))
+}
+
+async fn instance_actor(data: Data<AppState>) -> AppResult<Response> {
+    let uri = urls::instance_actor_uri(&data.base_url());
+    let account = data
+        .db
+        .run(move |c| Account::by_uri(c, &uri).map_err(AppError::from))
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let json = ApubAccount::new(account)?.into_json(&data).await?;
+    Ok(activity_json(json))
+}
+
+fn ordered_collection(id: &str, total: i64) -> Value {
+    json!({
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+        "orderedItems": [],
+    })
+}
+
+async fn outbox(Path(username): Path<String>, data: Data<AppState>) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    Ok(activity_json(ordered_collection(
+        &urls::outbox(&account.uri),
+        0,
+    )))
+}
+
+async fn instance_outbox(data: Data<AppState>) -> AppResult<Response> {
+    let uri = urls::instance_actor_uri(&data.base_url());
+    Ok(activity_json(ordered_collection(&urls::outbox(&uri), 0)))
+}
+
+/// Counts only: who follows whom is not published.
+async fn followers(Path(username): Path<String>, data: Data<AppState>) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    let id = account.id;
+    let n = data
+        .db
+        .run(move |c| Follow::count_followers(c, id).map_err(AppError::from))
+        .await?;
+    Ok(activity_json(ordered_collection(
+        &urls::followers(&account.uri),
+        n,
+    )))
+}
+
+async fn following(Path(username): Path<String>, data: Data<AppState>) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    let id = account.id;
+    let n = data
+        .db
+        .run(move |c| Follow::count_following(c, id).map_err(AppError::from))
+        .await?;
+    Ok(activity_json(ordered_collection(
+        &urls::following(&account.uri),
+        n,
+    )))
+}
+
+fn check_date(headers: &HeaderMap) -> AppResult<()> {
+    let raw = headers
+        .get(header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::Unauthorized("Date header missing".into()))?;
+    let date = chrono::DateTime::parse_from_rfc2822(raw)
+        .map_err(|_| AppError::Unauthorized("Date header unreadable".into()))?
+        .with_timezone(&chrono::Utc);
+    let now = chrono::Utc::now();
+    let past = chrono::Duration::from_std(DATE_PAST).unwrap_or_default();
+    let future = chrono::Duration::from_std(DATE_FUTURE).unwrap_or_default();
+    if date < now - past || date > now + future {
+        return Err(AppError::Unauthorized(format!(
+            "Date {raw} is outside the accepted window"
+        )));
+    }
+    Ok(())
+}
+
+async fn receive(
+    data: &Data<AppState>,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+) -> AppResult<()> {
+    let req = Request::from_parts(parts.clone(), Body::from(body.clone()));
+    let activity = ActivityData::from_request(req, &())
+        .await
+        .map_err(|_| AppError::BadRequest("Cannot read request".into()))?;
+    receive_activity::<InboxActivity, ApubAccount, AppState>(activity, data).await
+}
+
+/// Shared and personal inboxes: one handler, since the activity says who it is for.
+async fn inbox(data: Data<AppState>, request: Request) -> Response {
+    let result = async {
+        check_date(request.headers())?;
+        let limit = data.config.max_body_bytes;
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge("Request body too large".into()))?;
+        match receive(&data, &parts, &body).await {
+            Err(AppError::Unauthorized(msg)) => {
+                // The actor may have rotated its key: refetch it once, retry.
+                let actor = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("actor").and_then(Value::as_str).map(str::to_string));
+                let Some(actor) = actor.and_then(|a| ObjectId::<ApubAccount>::parse(&a).ok())
+                else {
+                    return Err(AppError::Unauthorized(msg));
+                };
+                if actor.dereference_forced(&data).await.is_err() {
+                    return Err(AppError::Unauthorized(msg));
+                }
+                receive(&data, &parts, &body).await
+            }
+            other => other,
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(e) => {
+            tracing::info!(status = %e.status(), error = %e, "inbox refused activity");
+            e.into_response()
+        }
+    }
+}

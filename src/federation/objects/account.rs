@@ -1,0 +1,234 @@
+use activitypub_federation::config::Data;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::{Actor, Object};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::app::AppState;
+use crate::db::models::Account;
+use crate::db::models::account::RemoteActorData;
+use crate::domain::html;
+use crate::error::{AppError, AppResult};
+use crate::federation::protocol::actor::ActorJson;
+use crate::federation::protocol::helpers::{authority, href_of};
+use crate::federation::urls;
+
+/// An account as an ActivityPub actor.
+#[derive(Debug, Clone)]
+pub struct ApubAccount {
+    pub account: Account,
+    id: Url,
+}
+
+impl ApubAccount {
+    pub fn new(account: Account) -> AppResult<Self> {
+        let id = Url::parse(&account.uri)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("account {} uri: {e}", account.id)))?;
+        Ok(ApubAccount { account, id })
+    }
+
+    pub fn inbox_url(&self) -> Option<Url> {
+        if self.account.is_local() {
+            return Url::parse(&urls::inbox(&self.account.uri)).ok();
+        }
+        self.account
+            .inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+    }
+}
+
+impl std::ops::Deref for ApubAccount {
+    type Target = Account;
+    fn deref(&self) -> &Account {
+        &self.account
+    }
+}
+
+#[async_trait::async_trait]
+impl Object for ApubAccount {
+    type DataType = AppState;
+    type Kind = ActorJson;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        if self.account.is_local() {
+            return Some(Utc::now());
+        }
+        self.account.fetched_at.map(|t| t.and_utc())
+    }
+
+    async fn read_from_id(object_id: Url, data: &Data<AppState>) -> AppResult<Option<Self>> {
+        let uri = object_id.to_string();
+        let found = data
+            .db
+            .run(move |c| Account::by_uri(c, &uri).map_err(AppError::from))
+            .await?;
+        found.map(ApubAccount::new).transpose()
+    }
+
+    async fn into_json(self, data: &Data<AppState>) -> AppResult<ActorJson> {
+        Ok(local_actor_json(&self.account, &data.base_url()))
+    }
+
+    async fn verify(
+        json: &ActorJson,
+        expected_domain: &Url,
+        _data: &Data<AppState>,
+    ) -> AppResult<()> {
+        verify_domains_match(&json.id, expected_domain)?;
+        verify_domains_match(&json.id, &json.inbox)?;
+        if let Some(key) = json.public_key()
+            && key.owner != json.id
+        {
+            return Err(AppError::BadRequest(format!(
+                "public key of {} is owned by {}",
+                json.id, key.owner
+            )));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: ActorJson, data: &Data<AppState>) -> AppResult<Self> {
+        let row = remote_actor_row(&json)?;
+        let account = data
+            .db
+            .transaction(move |c| Account::upsert_remote(c, &row).map_err(AppError::from))
+            .await?;
+        ApubAccount::new(account)
+    }
+}
+
+impl Actor for ApubAccount {
+    fn public_key_pem(&self) -> &str {
+        self.account.public_key_pem.as_deref().unwrap_or_default()
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.account.private_key_pem.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox_url().unwrap_or_else(|| self.id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        if self.account.is_local() {
+            return None;
+        }
+        self.account
+            .shared_inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+    }
+}
+
+/// The actor document of a local account.
+pub fn local_actor_json(a: &Account, base: &str) -> ActorJson {
+    let id = Url::parse(&a.uri).expect("local account URIs are valid");
+    let fields: Vec<Value> = serde_json::from_str::<Vec<Value>>(&a.fields)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| {
+            json!({
+                "type": "PropertyValue",
+                "name": f.get("name").cloned().unwrap_or_default(),
+                "value": f.get("value").cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let image = |url: &Option<String>| url.as_ref().map(|u| json!({ "type": "Image", "url": u }));
+    let is_instance = a.actor_type == "Application";
+    ActorJson {
+        kind: a.actor_type.clone(),
+        id: id.clone(),
+        preferred_username: Some(a.username.clone()),
+        name: Some(a.display_name.clone()).filter(|n| !n.is_empty()),
+        summary: Some(a.note.clone()),
+        inbox: Url::parse(&urls::inbox(&a.uri)).expect("valid"),
+        outbox: Url::parse(&urls::outbox(&a.uri)).ok(),
+        followers: (!is_instance)
+            .then(|| Url::parse(&urls::followers(&a.uri)).ok())
+            .flatten(),
+        following: (!is_instance)
+            .then(|| Url::parse(&urls::following(&a.uri)).ok())
+            .flatten(),
+        featured: None,
+        endpoints: Some(json!({ "sharedInbox": urls::shared_inbox(base) })),
+        public_key: a.public_key_pem.as_ref().map(|pem| {
+            json!({
+                "id": urls::main_key(&a.uri),
+                "owner": a.uri,
+                "publicKeyPem": pem,
+            })
+        }),
+        icon: image(&a.avatar_url),
+        image: image(&a.header_url),
+        attachment: (!fields.is_empty()).then(|| Value::Array(fields)),
+        manually_approves_followers: Some(a.locked),
+        discoverable: Some(a.discoverable),
+        published: Some(a.created_at.and_utc()),
+        url: a.url.clone().map(Value::String),
+        posting_restricted_to_mods: None,
+        moderators: None,
+    }
+}
+
+/// What we store of a remote actor document.
+pub fn remote_actor_row(json: &ActorJson) -> AppResult<RemoteActorData> {
+    let username = json
+        .preferred_username
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| {
+            json.id
+                .path_segments()
+                .and_then(|mut s| s.next_back().map(str::to_string))
+        })
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| AppError::BadRequest(format!("actor {} has no username", json.id)))?;
+    let key = json.public_key();
+    let fields: Vec<Value> = json
+        .fields()
+        .into_iter()
+        .map(|(name, value)| json!({ "name": html::strip_tags(&name), "value": html::sanitize(&value) }))
+        .collect();
+    let now = crate::db::now();
+    Ok(RemoteActorData {
+        username,
+        domain: Some(authority(&json.id)),
+        actor_type: json.kind.clone(),
+        uri: json.id.to_string(),
+        url: json.url.as_ref().and_then(href_of),
+        display_name: json
+            .name
+            .as_deref()
+            .map(html::strip_tags)
+            .unwrap_or_default(),
+        note: json
+            .summary
+            .as_deref()
+            .map(html::sanitize)
+            .unwrap_or_default(),
+        fields: Value::Array(fields).to_string(),
+        avatar_url: json.icon.as_ref().and_then(href_of),
+        header_url: json.image.as_ref().and_then(href_of),
+        inbox_url: Some(json.inbox.to_string()),
+        outbox_url: json.outbox.as_ref().map(Url::to_string),
+        shared_inbox_url: json.shared_inbox().map(|u| u.to_string()),
+        followers_url: json.followers.as_ref().map(Url::to_string),
+        following_url: json.following.as_ref().map(Url::to_string),
+        public_key_pem: key.as_ref().map(|k| k.public_key_pem.clone()),
+        public_key_id: key.as_ref().map(|k| k.id.clone()),
+        locked: json.manually_approves_followers.unwrap_or(false),
+        discoverable: json.discoverable.unwrap_or(false),
+        bot: matches!(json.kind.as_str(), "Service" | "Application"),
+        updated_at: now,
+        fetched_at: Some(now),
+    })
+}
