@@ -4,4 +4,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+mod follows;
+mod harness;
 mod process;

@@ -67,6 +67,29 @@ pub enum AdminCommand {
     DisableUser { username: String },
     /// Let a disabled user sign in again.
     EnableUser { username: String },
+    /// Partner domains: which ones federate (see MEETFIELD_FEDERATION_MODE).
+    #[command(subcommand)]
+    Domain(DomainCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Let a domain (and its subdomains) federate.
+    Allow {
+        domain: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Refuse a domain (and its subdomains) in every mode.
+    Block {
+        domain: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Forget a domain's entry.
+    Remove { domain: String },
+    /// List the entries and the mode.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +215,42 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::EnableUser { username } => {
             users::set_disabled(&db, &username, false).await?;
             println!("user {username} enabled");
+        }
+        AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
+    }
+    Ok(())
+}
+
+async fn run_domain(cmd: DomainCommand, db: &crate::db::Db, config: &Config) -> anyhow::Result<()> {
+    use crate::domain::policy::{self, PolicyKind};
+    match cmd {
+        DomainCommand::Allow { domain, comment } => {
+            let d = policy::set_domain_policy(db, &domain, PolicyKind::Allow, &comment).await?;
+            println!("allowed {d}");
+        }
+        DomainCommand::Block { domain, comment } => {
+            let d = policy::set_domain_policy(db, &domain, PolicyKind::Block, &comment).await?;
+            println!("blocked {d}");
+        }
+        DomainCommand::Remove { domain } => {
+            if policy::remove_domain_policy(db, &domain).await? {
+                println!("removed {domain}");
+            } else {
+                anyhow::bail!("no entry for {domain}");
+            }
+        }
+        DomainCommand::List => {
+            let rows = db
+                .run(|c| crate::db::models::DomainPolicy::all(c).map_err(crate::db::DbError::from))
+                .await?;
+            println!("# federation mode: {}", config.federation_mode.as_str());
+            for r in rows {
+                if r.comment.is_empty() {
+                    println!("{}\t{}", r.policy, r.domain);
+                } else {
+                    println!("{}\t{}\t# {}", r.policy, r.domain, r.comment);
+                }
+            }
         }
     }
     Ok(())

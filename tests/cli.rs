@@ -373,3 +373,63 @@ fn docker_example_configuration_is_valid() {
         "{text}"
     );
 }
+
+both_backends!(domain_policy_commands, |tdb: TestDb| async move {
+    ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "domain",
+            "allow",
+            "Partner.Example",
+            "--comment",
+            "research unit",
+        ],
+    ));
+    ok(&meetfield(
+        &tdb,
+        &["admin", "domain", "block", "https://spam.example/"],
+    ));
+    let list = ok(&meetfield(&tdb, &["admin", "domain", "list"]));
+    assert!(list.contains("# federation mode: allowlist"), "{list}");
+    assert!(
+        list.contains("allow\tpartner.example\t# research unit"),
+        "{list}"
+    );
+    assert!(list.contains("block\tspam.example"), "{list}");
+    // allow then block replaces the entry.
+    ok(&meetfield(
+        &tdb,
+        &["admin", "domain", "block", "partner.example"],
+    ));
+    let list = ok(&meetfield(&tdb, &["admin", "domain", "list"]));
+    assert!(list.contains("block\tpartner.example"), "{list}");
+    ok(&meetfield(
+        &tdb,
+        &["admin", "domain", "remove", "partner.example"],
+    ));
+    assert!(
+        failed(&meetfield(
+            &tdb,
+            &["admin", "domain", "remove", "partner.example"]
+        ))
+        .contains("no entry")
+    );
+    assert!(
+        failed(&meetfield(
+            &tdb,
+            &["admin", "domain", "allow", "not a domain"]
+        ))
+        .contains("not a domain")
+    );
+    let list = ok(&meetfield(&tdb, &["admin", "domain", "list"]));
+    assert!(!list.contains("partner.example"), "{list}");
+
+    // The running policy reads what the CLI wrote.
+    let db = tdb.open().await;
+    let policy =
+        meetfield::domain::policy::Policy::new(db, meetfield::config::FederationMode::Blocklist);
+    assert!(!policy.allows("spam.example").await.unwrap());
+    assert!(!policy.allows("www.spam.example").await.unwrap());
+    assert!(policy.allows("partner.example").await.unwrap());
+});
