@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use meetfield::config::FederationMode;
-use meetfield::db::models::{Account, Follow};
+use meetfield::db::models::Follow;
 use meetfield::db::schema::accounts;
 use meetfield::domain::follows;
 use meetfield::error::AppError;

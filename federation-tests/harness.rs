@@ -23,7 +23,8 @@ pub struct Instance {
     pub domain: String,
     pub base: String,
     pub app: App,
-    pub tdb: TestDb,
+    /// Kept for its lifetime: the database is dropped with the instance.
+    _tdb: TestDb,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     stop_worker: tokio::sync::watch::Sender<bool>,
 }
@@ -71,7 +72,7 @@ impl Instance {
             base: format!("http://{domain}"),
             domain,
             app,
-            tdb,
+            _tdb: tdb,
             stop: Some(stop),
             stop_worker,
         }

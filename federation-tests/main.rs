@@ -7,3 +7,4 @@ mod common;
 mod follows;
 mod harness;
 mod process;
+mod rejections;

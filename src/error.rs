@@ -97,6 +97,12 @@ impl From<activitypub_federation::error::Error> for AppError {
             F::Other(msg) if msg.starts_with(crate::federation::policy::REFUSED) => {
                 AppError::Forbidden(msg)
             }
+            F::Other(msg) if msg.starts_with(crate::federation::policy::UNAVAILABLE) => {
+                AppError::Unavailable(msg)
+            }
+            // The library reports malformed signatures and similar input
+            // problems this way.
+            F::Other(msg) => AppError::BadRequest(msg),
             F::DomainResolveError(_) | F::ResolveInternalIpError(..) => {
                 AppError::BadRequest(e.to_string())
             }

@@ -10,6 +10,8 @@ use crate::domain::policy::Policy;
 
 /// Prefix of the error a refused domain produces (mapped to 403).
 pub const REFUSED: &str = "Domain refused by federation policy";
+/// Prefix of the error when the policy cannot be read (mapped to 503).
+pub const UNAVAILABLE: &str = "Federation policy unavailable";
 
 #[derive(Clone)]
 pub struct PolicyVerifier(pub Policy);
@@ -21,7 +23,7 @@ impl UrlVerifier for PolicyVerifier {
         match self.0.allows(host).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::Other(format!("{REFUSED}: {host}"))),
-            Err(e) => Err(Error::Other(format!("policy check failed: {e}"))),
+            Err(e) => Err(Error::Other(format!("{UNAVAILABLE}: {e}"))),
         }
     }
 }

@@ -106,8 +106,8 @@ impl Activity for InboxActivity {
     async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
         let id = self.id().clone();
         if already_received(data, &id).await? {
-            tracing::debug!(%id, "activity already received; ignored");
-            return Ok(());
+            // 4xx other than 408/429 tells the sender to stop retrying.
+            return Err(AppError::Conflict("Activity already received".into()));
         }
         tracing::debug!(%id, kind = %self.kind(), "receiving activity");
         match self {
