@@ -6,5 +6,6 @@ mod common;
 
 mod follows;
 mod harness;
+mod posts;
 mod process;
 mod rejections;

@@ -133,6 +133,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    favourites (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        status_id -> BigInt,
+        uri -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mentions (id) {
+        id -> BigInt,
+        status_id -> BigInt,
+        account_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    status_tags (status_id, tag) {
+        status_id -> BigInt,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    status_edits (id) {
+        id -> BigInt,
+        status_id -> BigInt,
+        content -> Text,
+        spoiler_text -> Text,
+        sensitive -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(statuses -> accounts (account_id));
 

@@ -14,13 +14,14 @@ use axum::extract::{FromRequest, Path, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use diesel::OptionalExtension;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::db::models::{Account, Follow};
 use crate::error::{AppError, AppResult};
 use crate::federation::activities::inbox::InboxActivity;
-use crate::federation::objects::ApubAccount;
+use crate::federation::objects::{ApubAccount, ApubNote};
 use crate::federation::protocol::context::context;
 use crate::federation::{nodeinfo, urls, webfinger};
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/outbox", get(outbox))
         .route("/users/{username}/followers", get(followers))
         .route("/users/{username}/following", get(following))
+        .route("/users/{username}/statuses/{id}", get(note))
         .route("/actor", get(instance_actor))
         .route("/actor/inbox", post(inbox))
         .route("/actor/outbox", get(instance_outbox))
@@ -92,6 +94,36 @@ async fn instance_actor(data: Data<AppState>) -> AppResult<Response> {
         .await?
         .ok_or_else(AppError::not_found)?;
     let json = ApubAccount::new(account)?.into_json(&data).await?;
+    Ok(activity_json(json))
+}
+
+/// A local post, to anyone only if it is public or unlisted; other
+/// visibilities are never served to unsigned fetches.
+async fn note(
+    Path((username, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+    data: Data<AppState>,
+) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    let status = data
+        .db
+        .run(move |c| {
+            crate::db::models::Status::by_id(c, id)
+                .optional()
+                .map_err(AppError::from)
+        })
+        .await?
+        .filter(|s| s.account_id == account.id && s.local && s.reblog_of_id.is_none())
+        .filter(|s| {
+            crate::federation::protocol::note::Visibility::parse(&s.visibility)
+                .is_some_and(|v| v.is_public_ish())
+        })
+        .ok_or_else(AppError::not_found)?;
+    if !wants_activity_json(&headers) {
+        let to = status.url.clone().unwrap_or(status.uri.clone());
+        return Ok(Redirect::to(&to).into_response());
+    }
+    let json = ApubNote::new(status)?.into_json(&data).await?;
     Ok(activity_json(json))
 }
 

@@ -1,8 +1,7 @@
-//! Follow, Accept, Reject and Undo(Follow).
+//! Follow, Accept and Reject.
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
-use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::Activity;
 use serde_json::Value;
 use url::Url;
@@ -11,7 +10,7 @@ use crate::app::AppState;
 use crate::domain::follows;
 use crate::error::{AppError, AppResult};
 use crate::federation::objects::ApubAccount;
-use crate::federation::protocol::activities::{Accept, Follow, Reject, Undo};
+use crate::federation::protocol::activities::{Accept, Follow, Reject};
 use crate::federation::protocol::helpers::id_of;
 
 #[async_trait::async_trait]
@@ -125,62 +124,5 @@ impl Activity for Reject {
             false,
         )
         .await
-    }
-}
-
-#[async_trait::async_trait]
-impl Activity for Undo {
-    type DataType = AppState;
-    type Error = AppError;
-
-    fn id(&self) -> &Url {
-        &self.id
-    }
-
-    fn actor(&self) -> &Url {
-        self.actor.inner()
-    }
-
-    async fn verify(&self, _data: &Data<AppState>) -> AppResult<()> {
-        // Only the author of an activity may undo it.
-        if let Some(inner_actor) = self.object.get("actor").and_then(id_of) {
-            verify_domains_match(&inner_actor, self.actor.inner())?;
-            if inner_actor != *self.actor.inner() {
-                return Err(AppError::Forbidden(
-                    "Undo of another actor's activity".into(),
-                ));
-            }
-        }
-        if let Some(inner_id) = id_of(&self.object) {
-            verify_domains_match(&inner_id, self.actor.inner())?;
-        }
-        Ok(())
-    }
-
-    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
-        let kind = self
-            .object
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let actor = self.actor.dereference(data).await?;
-        match kind {
-            "Follow" | "" => {
-                let inner_id = id_of(&self.object).map(|u| u.to_string());
-                let target = match self.object.get("object").and_then(id_of) {
-                    Some(t) => ObjectId::<ApubAccount>::from(t)
-                        .dereference_local(data)
-                        .await
-                        .ok()
-                        .map(|a| a.account),
-                    None => None,
-                };
-                follows::receive_unfollow(data, actor.account, inner_id, target).await
-            }
-            other => {
-                tracing::debug!(kind = other, id = %self.id, "ignoring Undo of unsupported activity");
-                Ok(())
-            }
-        }
     }
 }

@@ -9,7 +9,9 @@ use url::Url;
 use crate::app::AppState;
 use crate::db::schema::received_activities;
 use crate::error::{AppError, AppResult};
-use crate::federation::protocol::activities::{Accept, Follow, Reject, Undo, Unsupported};
+use crate::federation::protocol::activities::{
+    Accept, Announce, Create, Delete, Follow, Like, Reject, Undo, Unsupported, Update,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -18,6 +20,11 @@ pub enum InboxActivity {
     Accept(Accept),
     Reject(Reject),
     Undo(Undo),
+    Create(Create),
+    Update(Update),
+    Delete(Delete),
+    Like(Like),
+    Announce(Announce),
     /// Must stay last: matches any activity with an id and an actor.
     Unsupported(Unsupported),
 }
@@ -29,6 +36,11 @@ impl InboxActivity {
             InboxActivity::Accept(_) => "Accept".into(),
             InboxActivity::Reject(_) => "Reject".into(),
             InboxActivity::Undo(_) => "Undo".into(),
+            InboxActivity::Announce(_) => "Announce".into(),
+            InboxActivity::Like(_) => "Like".into(),
+            InboxActivity::Delete(_) => "Delete".into(),
+            InboxActivity::Update(_) => "Update".into(),
+            InboxActivity::Create(_) => "Create".into(),
             InboxActivity::Unsupported(u) => u.kind.to_string(),
         }
     }
@@ -79,6 +91,11 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.id(),
             InboxActivity::Reject(a) => a.id(),
             InboxActivity::Undo(a) => a.id(),
+            InboxActivity::Announce(a) => a.id(),
+            InboxActivity::Like(a) => a.id(),
+            InboxActivity::Delete(a) => a.id(),
+            InboxActivity::Update(a) => a.id(),
+            InboxActivity::Create(a) => a.id(),
             InboxActivity::Unsupported(a) => &a.id,
         }
     }
@@ -89,6 +106,11 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.actor(),
             InboxActivity::Reject(a) => a.actor(),
             InboxActivity::Undo(a) => a.actor(),
+            InboxActivity::Announce(a) => a.actor(),
+            InboxActivity::Like(a) => a.actor(),
+            InboxActivity::Delete(a) => a.actor(),
+            InboxActivity::Update(a) => a.actor(),
+            InboxActivity::Create(a) => a.actor(),
             InboxActivity::Unsupported(a) => &a.actor,
         }
     }
@@ -99,6 +121,11 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.verify(data).await,
             InboxActivity::Reject(a) => a.verify(data).await,
             InboxActivity::Undo(a) => a.verify(data).await,
+            InboxActivity::Announce(a) => a.verify(data).await,
+            InboxActivity::Like(a) => a.verify(data).await,
+            InboxActivity::Delete(a) => a.verify(data).await,
+            InboxActivity::Update(a) => a.verify(data).await,
+            InboxActivity::Create(a) => a.verify(data).await,
             InboxActivity::Unsupported(_) => Ok(()),
         }
     }
@@ -115,6 +142,11 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.receive(data).await?,
             InboxActivity::Reject(a) => a.receive(data).await?,
             InboxActivity::Undo(a) => a.receive(data).await?,
+            InboxActivity::Announce(a) => a.receive(data).await?,
+            InboxActivity::Like(a) => a.receive(data).await?,
+            InboxActivity::Delete(a) => a.receive(data).await?,
+            InboxActivity::Update(a) => a.receive(data).await?,
+            InboxActivity::Create(a) => a.receive(data).await?,
             InboxActivity::Unsupported(a) => {
                 tracing::debug!(id = %a.id, kind = %a.kind, "unsupported activity ignored");
             }

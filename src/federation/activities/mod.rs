@@ -2,3 +2,6 @@
 
 pub mod follow;
 pub mod inbox;
+pub mod interactions;
+pub mod note;
+pub mod undo;

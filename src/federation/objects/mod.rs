@@ -2,5 +2,7 @@
 //! the database layer never imports federation code.
 
 pub mod account;
+pub mod note;
 
 pub use account::ApubAccount;
+pub use note::ApubNote;

@@ -1,7 +1,10 @@
 //! Activities as they travel. Builders for what we send; structs for what we accept.
 
 use activitypub_federation::fetch::object_id::ObjectId;
-use activitypub_federation::kinds::activity::{AcceptType, FollowType, RejectType, UndoType};
+use activitypub_federation::kinds::activity::{
+    AcceptType, AnnounceType, CreateType, DeleteType, FollowType, LikeType, RejectType, UndoType,
+    UpdateType,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
@@ -47,6 +50,59 @@ pub struct Undo {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: UndoType,
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+}
+
+/// Create of a post; the object may be embedded or only its id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Create {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: CreateType,
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+}
+
+/// Update of a post or of the actor itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Update {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: UpdateType,
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+}
+
+/// Delete of a post (id or Tombstone) or of the actor itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delete {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: DeleteType,
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Like {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: LikeType,
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Announce {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: AnnounceType,
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -99,4 +155,56 @@ pub fn undo_follow_json(id: &str, actor: &str, follow_id: &str, target: &str) ->
         "actor": actor,
         "object": follow_inner(follow_id, actor, target),
     })
+}
+
+/// Wraps an object in an activity addressed like the object.
+pub fn wrap_json(
+    kind: &str,
+    id: &str,
+    actor: &str,
+    object: Value,
+    to: &Value,
+    cc: &Value,
+) -> Value {
+    json!({
+        "@context": context(),
+        "id": id,
+        "type": kind,
+        "actor": actor,
+        "to": to,
+        "cc": cc,
+        "object": object,
+    })
+}
+
+pub fn like_json(id: &str, actor: &str, object: &str) -> Value {
+    json!({ "@context": context(), "id": id, "type": "Like", "actor": actor, "object": object })
+}
+
+pub fn announce_json(
+    id: &str,
+    actor: &str,
+    object: &str,
+    to: Vec<String>,
+    cc: Vec<String>,
+    published: &str,
+) -> Value {
+    json!({
+        "@context": context(),
+        "id": id,
+        "type": "Announce",
+        "actor": actor,
+        "published": published,
+        "to": to,
+        "cc": cc,
+        "object": object,
+    })
+}
+
+/// Undo of `inner` (an activity without its @context).
+pub fn undo_json(id: &str, actor: &str, mut inner: Value) -> Value {
+    if let Some(m) = inner.as_object_mut() {
+        m.remove("@context");
+    }
+    json!({ "@context": context(), "id": id, "type": "Undo", "actor": actor, "object": inner })
 }

@@ -4,3 +4,4 @@ pub mod activities;
 pub mod actor;
 pub mod context;
 pub mod helpers;
+pub mod note;

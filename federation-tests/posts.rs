@@ -1,0 +1,430 @@
+//! Posts across three instances: delivery, threads, likes, boosts, edits,
+//! deletes and visibility, over real HTTP with real signatures.
+
+use diesel::prelude::*;
+use meetfield::db::models::{Account, Status};
+use meetfield::db::schema::{deliveries, mentions, status_tags, statuses};
+use meetfield::domain::follows;
+use meetfield::domain::statuses::{self as posts, PostInput};
+use meetfield::federation::protocol::note::Visibility;
+use meetfield::federation::resolve::resolve_account;
+
+use crate::common::Backend;
+use crate::harness::{Instance, eventually, http, trio};
+use crate::on_both_backends;
+
+async fn status_at(i: &Instance, uri: &str) -> Option<Status> {
+    let uri = uri.to_string();
+    i.query(move |c| Status::by_uri(c, &uri)).await
+}
+
+/// `follower` (on `from`) follows `target` and waits for the Accept.
+async fn follow(from: &Instance, follower: &Account, target: &Account) {
+    let t = resolve_account(&from.data(), &target.uri).await.unwrap();
+    follows::follow(&from.app.state, follower, &t)
+        .await
+        .unwrap();
+    let (fu, tu) = (follower.uri.clone(), target.uri.clone());
+    eventually("follow accepted", || async {
+        let (f, t) = (
+            from.account_by_uri(&fu).await.unwrap(),
+            from.account_by_uri(&tu).await.unwrap(),
+        );
+        from.query(move |c| meetfield::db::models::Follow::find(c, f.id, t.id))
+            .await
+            .is_some_and(|f| !f.pending)
+    })
+    .await;
+}
+
+/// The local copy (on `at`) of an account from elsewhere.
+async fn local_copy(at: &Instance, a: &Account) -> Account {
+    at.account_by_uri(&a.uri).await.expect("account known")
+}
+
+async fn post(i: &Instance, author: &Account, input: PostInput) -> Status {
+    posts::post_status(&i.data(), author, input).await.unwrap()
+}
+
+on_both_backends!(
+    post_reaches_followers_on_two_instances,
+    |backend: Backend| async move {
+        let (alpha, beta, gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let dave = gamma.create_user("dave").await;
+        follow(&beta, &bob, &alice).await;
+        follow(&gamma, &dave, &alice).await;
+
+        let text = format!(
+            "Kick-off at 10 — @bob@{} please bring the slides #Launch",
+            beta.domain
+        );
+        let s = post(&alpha, &alice, PostInput::public(&text)).await;
+        assert!(
+            s.content.contains("class=\"u-url mention\""),
+            "{}",
+            s.content
+        );
+        // One delivery per instance (shared inboxes), though bob is both follower and mentioned.
+        let sid = s.id.to_string();
+        let rows = alpha
+            .query(move |c| {
+                deliveries::table
+                    .filter(deliveries::activity_id.like(format!("%{sid}%")))
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .await;
+        assert_eq!(rows, 2);
+
+        for i in [&beta, &gamma] {
+            eventually(&format!("{} receives the post", i.name), || async {
+                status_at(i, &s.uri).await.is_some()
+            })
+            .await;
+            let got = status_at(i, &s.uri).await.unwrap();
+            assert_eq!(got.visibility, "public");
+            assert!(!got.local);
+            // Sanitized on arrival: same text and links, rel attributes rewritten.
+            assert!(
+                got.content.contains("please bring the slides"),
+                "{}",
+                got.content
+            );
+            assert!(
+                got.content.contains("class=\"u-url mention\""),
+                "{}",
+                got.content
+            );
+            assert!(
+                got.content
+                    .contains("/tags/launch\" class=\"mention hashtag\""),
+                "{}",
+                got.content
+            );
+            let gid = got.id;
+            let tags = i
+                .query(move |c| {
+                    status_tags::table
+                        .filter(status_tags::tag.eq("launch"))
+                        .filter(status_tags::status_id.eq(gid))
+                        .count()
+                        .get_result::<i64>(c)
+                })
+                .await;
+            assert_eq!(tags, 1, "hashtag stored on {}", i.name);
+        }
+        // The mention of bob is recorded on beta, where bob lives.
+        let got = status_at(&beta, &s.uri).await.unwrap();
+        let gid = got.id;
+        let mentioned: Vec<i64> = beta
+            .query(move |c| {
+                mentions::table
+                    .filter(mentions::status_id.eq(gid))
+                    .select(mentions::account_id)
+                    .load(c)
+            })
+            .await;
+        assert_eq!(mentioned, vec![bob.id]);
+    }
+);
+
+on_both_backends!(
+    reply_thread_across_three_instances,
+    |backend: Backend| async move {
+        let (alpha, beta, gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let dave = gamma.create_user("dave").await;
+        follow(&beta, &bob, &alice).await;
+        follow(&gamma, &dave, &bob).await;
+
+        let root = post(
+            &alpha,
+            &alice,
+            PostInput::public("Which room for the review?"),
+        )
+        .await;
+        eventually("beta has the root", || async {
+            status_at(&beta, &root.uri).await.is_some()
+        })
+        .await;
+        let root_at_beta = status_at(&beta, &root.uri).await.unwrap();
+
+        let reply = post(
+            &beta,
+            &bob,
+            PostInput {
+                in_reply_to_id: Some(root_at_beta.id),
+                ..PostInput::public("Room 4, I booked it")
+            },
+        )
+        .await;
+        // gamma follows bob only: it gets the reply and fetches the root from alpha.
+        eventually("gamma has the reply and its parent", || async {
+            match status_at(&gamma, &reply.uri).await {
+                Some(r) => r.in_reply_to_id.is_some(),
+                None => false,
+            }
+        })
+        .await;
+        let root_at_gamma = status_at(&gamma, &root.uri).await.expect("parent fetched");
+        let reply_at_gamma = status_at(&gamma, &reply.uri).await.unwrap();
+        assert_eq!(reply_at_gamma.in_reply_to_id, Some(root_at_gamma.id));
+
+        let reply2 = post(
+            &gamma,
+            &dave,
+            PostInput {
+                in_reply_to_id: Some(reply_at_gamma.id),
+                ..PostInput::public("Thanks!")
+            },
+        )
+        .await;
+        eventually("beta threads dave's reply under bob's", || async {
+            status_at(&beta, &reply2.uri)
+                .await
+                .is_some_and(|r| r.in_reply_to_id == Some(reply.id))
+        })
+        .await;
+        // The origin counts the reply it received.
+        eventually("alpha counts one reply on the root", || async {
+            status_at(&alpha, &root.uri).await.unwrap().replies_count == 1
+        })
+        .await;
+        let r_at_alpha = status_at(&alpha, &reply.uri)
+            .await
+            .expect("alice, the parent's author, got the reply");
+        assert_eq!(r_at_alpha.in_reply_to_id, Some(root.id));
+    }
+);
+
+on_both_backends!(
+    likes_and_boosts_count_on_origin,
+    |backend: Backend| async move {
+        let (alpha, beta, gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let dave = gamma.create_user("dave").await;
+        follow(&beta, &bob, &alice).await;
+        follow(&gamma, &dave, &bob).await;
+        let s = post(&alpha, &alice, PostInput::public("Vote on the date")).await;
+        eventually("beta has the post", || async {
+            status_at(&beta, &s.uri).await.is_some()
+        })
+        .await;
+        let at_beta = status_at(&beta, &s.uri).await.unwrap();
+
+        posts::favourite(&beta.app.state, &bob, at_beta.id)
+            .await
+            .unwrap();
+        posts::reblog(&beta.app.state, &bob, at_beta.id)
+            .await
+            .unwrap();
+        eventually("alpha counts the like and the boost", || async {
+            let o = status_at(&alpha, &s.uri).await.unwrap();
+            o.favourites_count == 1 && o.reblogs_count == 1
+        })
+        .await;
+        // dave follows bob: the boost reaches gamma, which fetches the original.
+        eventually("gamma stores bob's boost", || async {
+            let Some(orig) = status_at(&gamma, &s.uri).await else {
+                return false;
+            };
+            let bob_at_gamma = local_copy(&gamma, &bob).await;
+            let oid = orig.id;
+            gamma
+                .query(move |c| Status::reblog_by(c, bob_at_gamma.id, oid))
+                .await
+                .is_some()
+        })
+        .await;
+
+        posts::unfavourite(&beta.app.state, &bob, at_beta.id)
+            .await
+            .unwrap();
+        posts::unreblog(&beta.app.state, &bob, at_beta.id)
+            .await
+            .unwrap();
+        eventually("alpha counts nothing after the undos", || async {
+            let o = status_at(&alpha, &s.uri).await.unwrap();
+            o.favourites_count == 0 && o.reblogs_count == 0
+        })
+        .await;
+        eventually("gamma drops the boost", || async {
+            let orig = status_at(&gamma, &s.uri).await.unwrap();
+            orig.reblogs_count == 0
+        })
+        .await;
+    }
+);
+
+on_both_backends!(edit_and_delete_propagate, |backend: Backend| async move {
+    let (alpha, beta, _gamma) = trio(backend).await;
+    let alice = alpha.create_user("alice").await;
+    let bob = beta.create_user("bob").await;
+    follow(&beta, &bob, &alice).await;
+    let s = post(&alpha, &alice, PostInput::public("Meeting at 3")).await;
+    eventually("beta has the post", || async {
+        status_at(&beta, &s.uri).await.is_some()
+    })
+    .await;
+
+    let edited = posts::edit_status(&alpha.data(), &alice, s.id, "Meeting at 4", "", false)
+        .await
+        .unwrap();
+    assert!(edited.edited_at.is_some());
+    assert_eq!(
+        posts::history(&alpha.app.state, s.id).await.unwrap().len(),
+        1
+    );
+    eventually("beta shows the edit", || async {
+        status_at(&beta, &s.uri)
+            .await
+            .unwrap()
+            .content
+            .contains("Meeting at 4")
+    })
+    .await;
+    let at_beta = status_at(&beta, &s.uri).await.unwrap();
+    assert!(at_beta.edited_at.is_some());
+    let history = posts::history(&beta.app.state, at_beta.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].content.contains("Meeting at 3"));
+
+    let gone = posts::delete_status(&alpha.app.state, &alice, s.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.text.as_deref(),
+        Some("Meeting at 4"),
+        "source returned for redraft"
+    );
+    eventually("beta deletes it", || async {
+        status_at(&beta, &s.uri).await.is_none()
+    })
+    .await;
+    let res = http()
+        .get(&s.uri)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+});
+
+on_both_backends!(
+    visibility_is_kept_and_enforced,
+    |backend: Backend| async move {
+        let (alpha, beta, gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let dave = gamma.create_user("dave").await;
+        follow(&beta, &bob, &alice).await;
+        // dave follows nobody on alpha.
+        let _ = dave;
+
+        let local = post(
+            &alpha,
+            &alice,
+            PostInput {
+                visibility: Visibility::Local,
+                ..PostInput::public("Canteen closes early today")
+            },
+        )
+        .await;
+        let private = post(
+            &alpha,
+            &alice,
+            PostInput {
+                visibility: Visibility::Private,
+                ..PostInput::public("Team only: draft budget")
+            },
+        )
+        .await;
+        let unlisted = post(
+            &alpha,
+            &alice,
+            PostInput {
+                visibility: Visibility::Unlisted,
+                ..PostInput::public("Quiet note")
+            },
+        )
+        .await;
+        let direct = post(
+            &alpha,
+            &alice,
+            PostInput {
+                visibility: Visibility::Direct,
+                ..PostInput::public(&format!("@dave@{} your badge is ready", gamma.domain))
+            },
+        )
+        .await;
+
+        eventually("beta gets followers-only and unlisted", || async {
+            status_at(&beta, &private.uri).await.is_some()
+                && status_at(&beta, &unlisted.uri).await.is_some()
+        })
+        .await;
+        assert_eq!(
+            status_at(&beta, &private.uri).await.unwrap().visibility,
+            "private"
+        );
+        assert_eq!(
+            status_at(&beta, &unlisted.uri).await.unwrap().visibility,
+            "unlisted"
+        );
+        eventually("gamma gets the direct message only", || async {
+            status_at(&gamma, &direct.uri).await.is_some()
+        })
+        .await;
+        assert_eq!(
+            status_at(&gamma, &direct.uri).await.unwrap().visibility,
+            "direct"
+        );
+        assert!(
+            status_at(&beta, &direct.uri).await.is_none(),
+            "direct stays with its recipients"
+        );
+        assert!(
+            status_at(&gamma, &private.uri).await.is_none(),
+            "followers-only skips non-followers"
+        );
+
+        // Local-only never leaves: no delivery was even queued, and no one can fetch it.
+        let lid = local.uri.clone();
+        let queued = alpha
+            .query(move |c| {
+                deliveries::table
+                    .filter(deliveries::payload.like(format!("%{lid}%")))
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .await;
+        assert_eq!(queued, 0);
+        assert!(status_at(&beta, &local.uri).await.is_none());
+        for s in [&local, &private, &direct] {
+            let res = http()
+                .get(&s.uri)
+                .header("accept", "application/activity+json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.status(),
+                404,
+                "{} must not be served to anonymous fetches",
+                s.visibility
+            );
+        }
+        let res = http()
+            .get(&unlisted.uri)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let _ = statuses::table;
+    }
+);

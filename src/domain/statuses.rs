@@ -1,0 +1,775 @@
+//! Posts: writing, editing, deleting, liking and boosting them, locally or
+//! because a remote server told us so.
+
+use std::collections::HashMap;
+
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::db::models::status::Counter;
+use crate::db::models::{Account, Follow, NewStatus, Status};
+use crate::db::{DbConn, id, now};
+use crate::delivery;
+use crate::domain::html;
+use crate::domain::text::{self, MentionTarget};
+use crate::error::{AppError, AppResult};
+use crate::federation::FedData;
+use crate::federation::objects::note::local_note;
+use crate::federation::objects::{ApubAccount, ApubNote};
+use crate::federation::protocol::activities::{announce_json, like_json, undo_json, wrap_json};
+use crate::federation::protocol::note::{NoteJson, PUBLIC, Visibility, visibility_of};
+use crate::federation::resolve::resolve_account;
+use crate::federation::urls;
+
+pub const MAX_CHARS: usize = 5000;
+
+#[derive(Debug, Clone)]
+pub struct PostInput {
+    pub text: String,
+    pub visibility: Visibility,
+    pub in_reply_to_id: Option<i64>,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+}
+
+impl PostInput {
+    pub fn public(text: &str) -> Self {
+        PostInput {
+            text: text.into(),
+            visibility: Visibility::Public,
+            in_reply_to_id: None,
+            spoiler_text: String::new(),
+            sensitive: false,
+            language: None,
+        }
+    }
+}
+
+fn visibility(s: &Status) -> Visibility {
+    Visibility::parse(&s.visibility).unwrap_or(Visibility::Direct)
+}
+
+/// Inbox of an account, preferring its server's shared inbox.
+fn inbox_for(a: &Account) -> Option<String> {
+    a.shared_inbox_url.clone().or_else(|| a.inbox_url.clone())
+}
+
+/// Remote inboxes that must receive activities about a local `status`.
+fn audience_inboxes(conn: &mut DbConn, status: &Status) -> AppResult<Vec<String>> {
+    let v = visibility(status);
+    if v == Visibility::Local {
+        return Ok(Vec::new());
+    }
+    let mut inboxes: Vec<String> = Status::mentioned_ids(conn, status.id)?
+        .into_iter()
+        .map(|id| Account::by_id(conn, id))
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .filter(|a| !a.is_local())
+        .filter_map(inbox_for)
+        .collect();
+    if v != Visibility::Direct {
+        inboxes.extend(Follow::follower_inboxes(conn, status.account_id)?);
+    }
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(inboxes)
+}
+
+async fn resolve_mentions(data: &FedData, text_: &str) -> HashMap<String, Account> {
+    let mut found = HashMap::new();
+    for m in text::mentions_in(text_) {
+        let handle = match &m.host {
+            Some(h) => format!("{}@{h}", m.user),
+            None => m.user.clone(),
+        };
+        match resolve_account(data, &handle).await {
+            Ok(a) => {
+                found.insert(m.key(), a);
+            }
+            Err(e) => tracing::debug!(%handle, error = %e, "mention not resolved"),
+        }
+    }
+    found
+}
+
+fn check_text(text_: &str, spoiler: &str) -> AppResult<()> {
+    if text_.trim().is_empty() {
+        return Err(AppError::Unprocessable(
+            "Validation failed: Text can't be blank".into(),
+        ));
+    }
+    if text_.chars().count() + spoiler.chars().count() > MAX_CHARS {
+        return Err(AppError::Unprocessable(format!(
+            "Validation failed: Text character limit of {MAX_CHARS} exceeded"
+        )));
+    }
+    Ok(())
+}
+
+/// HTML of a local post, with its resolved mentions and hashtags.
+async fn compose(data: &FedData, text_: &str) -> (String, Vec<Account>, Vec<String>) {
+    let mentions = resolve_mentions(data, text_).await;
+    let targets: HashMap<String, MentionTarget> = mentions
+        .iter()
+        .map(|(k, a)| {
+            (
+                k.clone(),
+                MentionTarget {
+                    url: a.url.clone().unwrap_or_else(|| a.uri.clone()),
+                    username: a.username.clone(),
+                },
+            )
+        })
+        .collect();
+    let html = text::render(text_, &targets, &data.base_url());
+    let mut accounts: Vec<Account> = mentions.into_values().collect();
+    accounts.sort_by_key(|a| a.id);
+    accounts.dedup_by_key(|a| a.id);
+    (html, accounts, text::hashtags_in(text_))
+}
+
+/// A local account posts.
+pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> AppResult<Status> {
+    if !author.is_local() {
+        return Err(AppError::Forbidden(
+            "only local accounts post from here".into(),
+        ));
+    }
+    check_text(&input.text, &input.spoiler_text)?;
+    let (content, mut mentioned, tags) = compose(data, &input.text).await;
+    let base = data.base_url();
+    let author = author.clone();
+    let status = data
+        .db
+        .transaction(move |c| {
+            let parent = match input.in_reply_to_id {
+                Some(pid) => Some(Status::by_id(c, pid).map_err(|_| AppError::not_found())?),
+                None => None,
+            };
+            if let Some(p) = &parent
+                && p.account_id != author.id
+                && !mentioned.iter().any(|a| a.id == p.account_id)
+            {
+                // A reply always reaches the author it answers.
+                mentioned.push(Account::by_id(c, p.account_id)?);
+            }
+            let sid = id::next_id();
+            let t = now();
+            let uri = format!("{}/statuses/{sid}", author.uri);
+            let status = Status::insert(
+                c,
+                &NewStatus {
+                    id: sid,
+                    uri,
+                    url: Some(format!(
+                        "{}/{sid}",
+                        urls::profile_url(&base, &author.username)
+                    )),
+                    account_id: author.id,
+                    local: true,
+                    visibility: input.visibility.as_str().into(),
+                    text: Some(input.text.clone()),
+                    content,
+                    spoiler_text: input.spoiler_text.clone(),
+                    sensitive: input.sensitive || !input.spoiler_text.is_empty(),
+                    language: input.language.clone(),
+                    in_reply_to_id: parent.as_ref().map(|p| p.id),
+                    in_reply_to_uri: parent.as_ref().map(|p| p.uri.clone()),
+                    in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+                    reblog_of_id: None,
+                    created_at: t,
+                    updated_at: t,
+                },
+            )?;
+            for a in &mentioned {
+                Status::add_mention(c, status.id, a.id)?;
+            }
+            for tag in &tags {
+                Status::add_tag(c, status.id, tag)?;
+            }
+            if let Some(p) = &parent {
+                Status::bump(c, p.id, Counter::Replies, 1)?;
+            }
+            send_about(c, &status, &author, &base, "Create")?;
+            Ok::<_, AppError>(status)
+        })
+        .await?;
+    data.delivery_wake.notify_one();
+    Ok(status)
+}
+
+/// Queues Create/Update/Delete of a local status to its audience.
+fn send_about(
+    c: &mut DbConn,
+    status: &Status,
+    author: &Account,
+    base: &str,
+    kind: &str,
+) -> AppResult<()> {
+    let inboxes = audience_inboxes(c, status)?;
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let note = local_note(c, status, author, base)?;
+    let (to, cc) = (
+        note.to.clone().unwrap_or_default(),
+        note.cc.clone().unwrap_or_default(),
+    );
+    let (id, object) = match kind {
+        "Create" => (
+            format!("{}/activity", status.uri),
+            serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?,
+        ),
+        "Update" => (
+            format!(
+                "{}#updates/{}",
+                status.uri,
+                status
+                    .edited_at
+                    .map(|t| t.and_utc().timestamp())
+                    .unwrap_or_default()
+            ),
+            serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?,
+        ),
+        _ => (
+            format!("{}#delete", status.uri),
+            json!({ "id": status.uri, "type": "Tombstone" }),
+        ),
+    };
+    let activity = wrap_json(kind, &id, &author.uri, object, &to, &cc);
+    delivery::enqueue(c, author.id, &activity, &inboxes)?;
+    Ok(())
+}
+
+fn own_status(c: &mut DbConn, author: &Account, status_id: i64) -> AppResult<Status> {
+    let s = Status::by_id(c, status_id).map_err(|_| AppError::not_found())?;
+    if s.account_id != author.id || s.reblog_of_id.is_some() {
+        return Err(AppError::not_found());
+    }
+    Ok(s)
+}
+
+/// The author edits a local post; the old version stays in the history.
+pub async fn edit_status(
+    data: &FedData,
+    author: &Account,
+    status_id: i64,
+    new_text: &str,
+    spoiler_text: &str,
+    sensitive: bool,
+) -> AppResult<Status> {
+    check_text(new_text, spoiler_text)?;
+    let (content, mentioned, tags) = compose(data, new_text).await;
+    let (base, author) = (data.base_url(), author.clone());
+    let (new_text, spoiler_text) = (new_text.to_string(), spoiler_text.to_string());
+    let status = data
+        .db
+        .transaction(move |c| {
+            let current = own_status(c, &author, status_id)?;
+            let updated = Status::edit(
+                c,
+                &current,
+                Some(&new_text),
+                &content,
+                &spoiler_text,
+                sensitive || !spoiler_text.is_empty(),
+            )?;
+            for a in &mentioned {
+                Status::add_mention(c, updated.id, a.id)?;
+            }
+            for tag in &tags {
+                Status::add_tag(c, updated.id, tag)?;
+            }
+            send_about(c, &updated, &author, &base, "Update")?;
+            Ok::<_, AppError>(updated)
+        })
+        .await?;
+    data.delivery_wake.notify_one();
+    Ok(status)
+}
+
+/// The author deletes a local post; returns it (apps offer to redraft).
+pub async fn delete_status(
+    state: &AppState,
+    author: &Account,
+    status_id: i64,
+) -> AppResult<Status> {
+    let (base, author) = (state.base_url(), author.clone());
+    let status = state
+        .db
+        .transaction(move |c| {
+            let s = own_status(c, &author, status_id)?;
+            // Queue before deleting: the audience is read from the rows.
+            send_about(c, &s, &author, &base, "Delete")?;
+            remove_status(c, &s)?;
+            Ok::<_, AppError>(s)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(status)
+}
+
+fn remove_status(c: &mut DbConn, s: &Status) -> AppResult<()> {
+    if let Some(parent) = s.in_reply_to_id {
+        Status::bump(c, parent, Counter::Replies, -1)?;
+    }
+    if let Some(orig) = s.reblog_of_id {
+        Status::bump(c, orig, Counter::Reblogs, -1)?;
+    }
+    Status::delete(c, s.id)?;
+    Ok(())
+}
+
+fn visible_status(c: &mut DbConn, status_id: i64) -> AppResult<(Status, Account)> {
+    let s = Status::by_id(c, status_id).map_err(|_| AppError::not_found())?;
+    let s = match s.reblog_of_id {
+        Some(orig) => Status::by_id(c, orig)?,
+        None => s,
+    };
+    let author = Account::by_id(c, s.account_id)?;
+    Ok((s, author))
+}
+
+/// A local account likes a post.
+pub async fn favourite(state: &AppState, account: &Account, status_id: i64) -> AppResult<Status> {
+    let (base, account) = (state.base_url(), account.clone());
+    let s = state
+        .db
+        .transaction(move |c| {
+            let (s, author) = visible_status(c, status_id)?;
+            let uri = urls::activity(&base, id::next_id());
+            if Status::add_favourite(c, account.id, s.id, Some(&uri))?
+                && !author.is_local()
+                && let Some(inbox) = author.inbox_url.clone()
+            {
+                delivery::enqueue(
+                    c,
+                    account.id,
+                    &like_json(&uri, &account.uri, &s.uri),
+                    &[inbox],
+                )?;
+            }
+            Ok::<_, AppError>(Status::by_id(c, s.id)?)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(s)
+}
+
+pub async fn unfavourite(state: &AppState, account: &Account, status_id: i64) -> AppResult<Status> {
+    let (base, account) = (state.base_url(), account.clone());
+    let s = state
+        .db
+        .transaction(move |c| {
+            let (s, author) = visible_status(c, status_id)?;
+            if let Some(like_uri) = Status::remove_favourite(c, account.id, s.id)?
+                && !author.is_local()
+                && let Some(inbox) = author.inbox_url.clone()
+            {
+                let like_uri = like_uri.unwrap_or_else(|| urls::activity(&base, id::next_id()));
+                let undo = undo_json(
+                    &urls::activity(&base, id::next_id()),
+                    &account.uri,
+                    like_json(&like_uri, &account.uri, &s.uri),
+                );
+                delivery::enqueue(c, account.id, &undo, &[inbox])?;
+            }
+            Ok::<_, AppError>(Status::by_id(c, s.id)?)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(s)
+}
+
+fn announce_audience(
+    c: &mut DbConn,
+    account: &Account,
+    author: &Account,
+) -> AppResult<Vec<String>> {
+    let mut inboxes = Follow::follower_inboxes(c, account.id)?;
+    if !author.is_local()
+        && let Some(i) = inbox_for(author)
+    {
+        inboxes.push(i);
+    }
+    Ok(inboxes)
+}
+
+/// A local account boosts a public post; returns the boost.
+pub async fn reblog(state: &AppState, account: &Account, status_id: i64) -> AppResult<Status> {
+    let account = account.clone();
+    let boost = state
+        .db
+        .transaction(move |c| {
+            let (s, author) = visible_status(c, status_id)?;
+            if !visibility(&s).is_public_ish() {
+                return Err(AppError::Unprocessable(
+                    "This status cannot be boosted".into(),
+                ));
+            }
+            if let Some(existing) = Status::reblog_by(c, account.id, s.id)? {
+                return Ok(existing);
+            }
+            let rid = id::next_id();
+            let t = now();
+            let uri = format!("{}/statuses/{rid}/activity", account.uri);
+            let boost = Status::insert(
+                c,
+                &NewStatus {
+                    id: rid,
+                    uri: uri.clone(),
+                    url: None,
+                    account_id: account.id,
+                    local: true,
+                    visibility: "public".into(),
+                    text: None,
+                    content: String::new(),
+                    spoiler_text: String::new(),
+                    sensitive: false,
+                    language: None,
+                    in_reply_to_id: None,
+                    in_reply_to_uri: None,
+                    in_reply_to_account_id: None,
+                    reblog_of_id: Some(s.id),
+                    created_at: t,
+                    updated_at: t,
+                },
+            )?;
+            Status::bump(c, s.id, Counter::Reblogs, 1)?;
+            let activity = announce_json(
+                &uri,
+                &account.uri,
+                &s.uri,
+                vec![PUBLIC.into()],
+                vec![author.uri.clone(), urls::followers(&account.uri)],
+                &t.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+            let inboxes = announce_audience(c, &account, &author)?;
+            delivery::enqueue(c, account.id, &activity, &inboxes)?;
+            Ok::<_, AppError>(boost)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(boost)
+}
+
+pub async fn unreblog(state: &AppState, account: &Account, status_id: i64) -> AppResult<Status> {
+    let (base, account) = (state.base_url(), account.clone());
+    let s = state
+        .db
+        .transaction(move |c| {
+            let (s, author) = visible_status(c, status_id)?;
+            if let Some(boost) = Status::reblog_by(c, account.id, s.id)? {
+                let inboxes = announce_audience(c, &account, &author)?;
+                let inner = announce_json(
+                    &boost.uri,
+                    &account.uri,
+                    &s.uri,
+                    vec![PUBLIC.into()],
+                    vec![],
+                    "",
+                );
+                let undo = undo_json(&urls::activity(&base, id::next_id()), &account.uri, inner);
+                delivery::enqueue(c, account.id, &undo, &inboxes)?;
+                remove_status(c, &boost)?;
+            }
+            Ok::<_, AppError>(Status::by_id(c, s.id)?)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(s)
+}
+
+/// Stores (or returns) a remote post; fetches its author and, when unknown,
+/// the post it replies to.
+pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Status> {
+    let uri = json.id.to_string();
+    let lookup = uri.clone();
+    if let Some(existing) = data
+        .db
+        .run(move |c| Status::by_uri(c, &lookup).map_err(AppError::from))
+        .await?
+    {
+        return Ok(existing);
+    }
+    let author_id = json
+        .author()
+        .ok_or_else(|| AppError::BadRequest(format!("{uri} has no author")))?;
+    let author = ObjectId::<ApubAccount>::from(author_id)
+        .dereference(data)
+        .await?;
+    let parent = match json.parent() {
+        Some(p) => match ObjectId::<ApubNote>::from(p.clone())
+            .dereference(data)
+            .await
+        {
+            Ok(n) => Some(n.status),
+            Err(e) => {
+                // The thread stays readable without its parent.
+                tracing::debug!(parent = %p, error = %e, "reply parent unavailable");
+                None
+            }
+        },
+        None => None,
+    };
+    let (to, cc) = json.recipients();
+    let vis = visibility_of(&to, &cc, author.followers_url.as_deref());
+    let mention_uris: Vec<String> = json
+        .tags_of("Mention")
+        .into_iter()
+        .filter_map(|(href, _)| href)
+        .collect();
+    let tags: Vec<String> = json
+        .tags_of("Hashtag")
+        .into_iter()
+        .map(|(_, name)| name.trim_start_matches('#').to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let content = html::sanitize(&json.html());
+    let created = json
+        .published_at()
+        .map(|d| d.naive_utc())
+        .unwrap_or_else(now);
+    let t = now();
+    let new = NewStatus {
+        id: id::next_id(),
+        uri: uri.clone(),
+        url: json
+            .url
+            .as_ref()
+            .and_then(crate::federation::protocol::helpers::href_of),
+        account_id: author.id,
+        local: false,
+        visibility: vis.as_str().into(),
+        text: None,
+        content,
+        spoiler_text: json
+            .summary
+            .as_deref()
+            .map(html::strip_tags)
+            .unwrap_or_default(),
+        sensitive: json.sensitive.unwrap_or(false),
+        language: json
+            .content_map
+            .as_ref()
+            .and_then(|m| m.as_object())
+            .and_then(|m| m.keys().next().cloned()),
+        in_reply_to_id: parent.as_ref().map(|p| p.id),
+        in_reply_to_uri: json.parent().map(|p| p.to_string()),
+        in_reply_to_account_id: parent.as_ref().map(|p| p.account_id),
+        reblog_of_id: None,
+        created_at: created.min(t),
+        updated_at: t,
+    };
+    data.db
+        .transaction(move |c| {
+            // Another delivery may have stored it meanwhile.
+            if let Some(existing) = Status::by_uri(c, &new.uri)? {
+                return Ok(existing);
+            }
+            let status = Status::insert(c, &new)?;
+            for m in &mention_uris {
+                if let Some(a) = Account::by_uri(c, m)? {
+                    Status::add_mention(c, status.id, a.id)?;
+                }
+            }
+            for tag in &tags {
+                Status::add_tag(c, status.id, tag)?;
+            }
+            if let Some(p) = status.in_reply_to_id {
+                Status::bump(c, p, Counter::Replies, 1)?;
+            }
+            Ok::<_, AppError>(status)
+        })
+        .await
+}
+
+/// A remote author edited a post we have.
+pub async fn receive_note_update(data: &FedData, actor: &Account, json: NoteJson) -> AppResult<()> {
+    let uri = json.id.to_string();
+    let existing = {
+        let uri = uri.clone();
+        data.db
+            .run(move |c| Status::by_uri(c, &uri).map_err(AppError::from))
+            .await?
+    };
+    let Some(current) = existing else {
+        store_remote_note(data, json).await?;
+        return Ok(());
+    };
+    if current.account_id != actor.id {
+        return Err(AppError::Forbidden("Update of another actor's post".into()));
+    }
+    let content = html::sanitize(&json.html());
+    let spoiler = json
+        .summary
+        .as_deref()
+        .map(html::strip_tags)
+        .unwrap_or_default();
+    let sensitive = json.sensitive.unwrap_or(false);
+    if content == current.content
+        && spoiler == current.spoiler_text
+        && sensitive == current.sensitive
+    {
+        return Ok(());
+    }
+    data.db
+        .transaction(move |c| {
+            Status::edit(c, &current, None, &content, &spoiler, sensitive)?;
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// A remote actor deleted one of its posts (or boosts).
+pub async fn receive_delete(state: &AppState, actor: &Account, object_uri: &str) -> AppResult<()> {
+    let (actor_id, uri) = (actor.id, object_uri.to_string());
+    state
+        .db
+        .transaction(move |c| {
+            if let Some(s) = Status::by_uri(c, &uri)? {
+                if s.account_id != actor_id {
+                    return Err(AppError::Forbidden("Delete of another actor's post".into()));
+                }
+                remove_status(c, &s)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+pub async fn receive_like(
+    state: &AppState,
+    actor: &Account,
+    status: &Status,
+    activity_id: &str,
+) -> AppResult<()> {
+    let (actor_id, status_id, uri) = (actor.id, status.id, activity_id.to_string());
+    state
+        .db
+        .transaction(move |c| {
+            Status::add_favourite(c, actor_id, status_id, Some(&uri))?;
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// Undo of a Like, found by the Like's id or by actor and post.
+pub async fn receive_unlike(
+    state: &AppState,
+    actor: &Account,
+    like_uri: Option<String>,
+    status_uri: Option<String>,
+) -> AppResult<()> {
+    let actor_id = actor.id;
+    state
+        .db
+        .transaction(move |c| {
+            let mut status_id = None;
+            if let Some(u) = &like_uri
+                && let Some((acc, sid)) = Status::favourite_by_uri(c, u)?
+                && acc == actor_id
+            {
+                status_id = Some(sid);
+            }
+            if status_id.is_none()
+                && let Some(u) = &status_uri
+            {
+                status_id = Status::by_uri(c, u)?.map(|s| s.id);
+            }
+            if let Some(sid) = status_id {
+                Status::remove_favourite(c, actor_id, sid)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+pub async fn receive_announce(
+    state: &AppState,
+    actor: &Account,
+    original: &Status,
+    activity_id: &str,
+) -> AppResult<()> {
+    let (actor_id, orig, uri) = (actor.id, original.clone(), activity_id.to_string());
+    state
+        .db
+        .transaction(move |c| {
+            if Status::by_uri(c, &uri)?.is_some()
+                || Status::reblog_by(c, actor_id, orig.id)?.is_some()
+            {
+                return Ok(());
+            }
+            let t = now();
+            Status::insert(
+                c,
+                &NewStatus {
+                    id: id::next_id(),
+                    uri,
+                    url: None,
+                    account_id: actor_id,
+                    local: false,
+                    visibility: "public".into(),
+                    text: None,
+                    content: String::new(),
+                    spoiler_text: String::new(),
+                    sensitive: false,
+                    language: None,
+                    in_reply_to_id: None,
+                    in_reply_to_uri: None,
+                    in_reply_to_account_id: None,
+                    reblog_of_id: Some(orig.id),
+                    created_at: t,
+                    updated_at: t,
+                },
+            )?;
+            Status::bump(c, orig.id, Counter::Reblogs, 1)?;
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// Undo of an Announce, by the Announce's id or by actor and post.
+pub async fn receive_unannounce(
+    state: &AppState,
+    actor: &Account,
+    announce_uri: Option<String>,
+    status_uri: Option<String>,
+) -> AppResult<()> {
+    let actor_id = actor.id;
+    state
+        .db
+        .transaction(move |c| {
+            let mut boost = match &announce_uri {
+                Some(u) => Status::by_uri(c, u)?
+                    .filter(|b| b.account_id == actor_id && b.reblog_of_id.is_some()),
+                None => None,
+            };
+            if boost.is_none()
+                && let Some(u) = &status_uri
+                && let Some(orig) = Status::by_uri(c, u)?
+            {
+                boost = Status::reblog_by(c, actor_id, orig.id)?;
+            }
+            if let Some(b) = boost {
+                remove_status(c, &b)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// The earlier versions of a post, oldest first (for edit history).
+pub async fn history(
+    state: &AppState,
+    status_id: i64,
+) -> AppResult<Vec<crate::db::models::status::StatusEdit>> {
+    state
+        .db
+        .run(move |c| Status::edits(c, status_id).map_err(AppError::from))
+        .await
+}
