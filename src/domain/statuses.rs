@@ -516,6 +516,38 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
         },
         None => None,
     };
+    let (new, mention_uris, tags) = remote_note_row(&json, &author.account, parent.as_ref());
+    data.db
+        .transaction(move |c| {
+            // Another delivery may have stored it meanwhile.
+            if let Some(existing) = Status::by_uri(c, &new.uri)? {
+                return Ok(existing);
+            }
+            let status = Status::insert(c, &new)?;
+            for m in &mention_uris {
+                if let Some(a) = Account::by_uri(c, m)? {
+                    Status::add_mention(c, status.id, a.id)?;
+                }
+            }
+            for tag in &tags {
+                Status::add_tag(c, status.id, tag)?;
+            }
+            if let Some(p) = status.in_reply_to_id {
+                Status::bump(c, p, Counter::Replies, 1)?;
+            }
+            Ok::<_, AppError>(status)
+        })
+        .await
+}
+
+/// The row, mentioned actor ids and hashtags of a remote post, without
+/// touching the network or the database.
+pub fn remote_note_row(
+    json: &NoteJson,
+    author: &Account,
+    parent: Option<&Status>,
+) -> (NewStatus, Vec<String>, Vec<String>) {
+    let uri = json.id.to_string();
     let (to, cc) = json.recipients();
     let vis = visibility_of(&to, &cc, author.followers_url.as_deref());
     let mention_uris: Vec<String> = json
@@ -565,27 +597,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
         created_at: created.min(t),
         updated_at: t,
     };
-    data.db
-        .transaction(move |c| {
-            // Another delivery may have stored it meanwhile.
-            if let Some(existing) = Status::by_uri(c, &new.uri)? {
-                return Ok(existing);
-            }
-            let status = Status::insert(c, &new)?;
-            for m in &mention_uris {
-                if let Some(a) = Account::by_uri(c, m)? {
-                    Status::add_mention(c, status.id, a.id)?;
-                }
-            }
-            for tag in &tags {
-                Status::add_tag(c, status.id, tag)?;
-            }
-            if let Some(p) = status.in_reply_to_id {
-                Status::bump(c, p, Counter::Replies, 1)?;
-            }
-            Ok::<_, AppError>(status)
-        })
-        .await
+    (new, mention_uris, tags)
 }
 
 /// A remote author edited a post we have.

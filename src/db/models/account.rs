@@ -129,9 +129,20 @@ impl Account {
             .optional()
     }
 
-    /// Creates or refreshes a remote actor, keyed by its ActivityPub id.
+    /// Creates or refreshes a remote actor, keyed by its ActivityPub id; a
+    /// new id for a known `user@domain` takes that account over (as Mastodon
+    /// does when a server recreates an actor).
     pub fn upsert_remote(conn: &mut DbConn, data: &RemoteActorData) -> QueryResult<Account> {
-        if let Some(existing) = Self::by_uri(conn, &data.uri)? {
+        let existing = match Self::by_uri(conn, &data.uri)? {
+            Some(a) => Some(a),
+            None => accounts::table
+                .filter(lower(accounts::username).eq(data.username.to_lowercase()))
+                .filter(accounts::domain.eq(&data.domain))
+                .select(Account::as_select())
+                .first(conn)
+                .optional()?,
+        };
+        if let Some(existing) = existing {
             diesel::update(accounts::table.find(existing.id))
                 .set(data)
                 .execute(conn)?;

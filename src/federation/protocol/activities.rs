@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::context::context;
+use super::helpers::{lenient_id, lenient_url};
 use crate::federation::objects::ApubAccount;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,7 +19,9 @@ pub struct Follow {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: FollowType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
+    #[serde(deserialize_with = "lenient_id")]
     pub object: ObjectId<ApubAccount>,
 }
 
@@ -29,6 +32,7 @@ pub struct Accept {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: AcceptType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -39,6 +43,7 @@ pub struct Reject {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: RejectType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -50,6 +55,7 @@ pub struct Undo {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: UndoType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -61,6 +67,7 @@ pub struct Create {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: CreateType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -72,6 +79,7 @@ pub struct Update {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: UpdateType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -83,6 +91,7 @@ pub struct Delete {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: DeleteType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -93,6 +102,7 @@ pub struct Like {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: LikeType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -103,6 +113,7 @@ pub struct Announce {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: AnnounceType,
+    #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
 }
@@ -113,6 +124,7 @@ pub struct Unsupported {
     pub id: Url,
     #[serde(rename = "type")]
     pub kind: Value,
+    #[serde(deserialize_with = "lenient_url")]
     pub actor: Url,
 }
 

@@ -54,15 +54,27 @@ pub struct ActorJson {
     pub image: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::lenient_bool"
+    )]
     pub manually_approves_followers: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::lenient_bool"
+    )]
     pub discoverable: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::lenient_bool"
+    )]
     pub posting_restricted_to_mods: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderators: Option<Value>,

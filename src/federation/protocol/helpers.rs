@@ -1,5 +1,7 @@
 //! Lenient readers for fields that other servers shape in several ways.
 
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use url::Url;
 
@@ -49,6 +51,40 @@ pub fn urls_of(v: Option<&Value>) -> Vec<String> {
             .unwrap_or_default(),
         _ => Vec::new(),
     }
+}
+
+/// An actor or object reference given as a URL or as an object with `id`
+/// (Hubzilla and others embed `{"id": …}` where most send a string).
+pub fn lenient_id<'de, D, K>(d: D) -> Result<ObjectId<K>, D::Error>
+where
+    D: Deserializer<'de>,
+    K: activitypub_federation::traits::Object + Send + 'static,
+    for<'a> <K as activitypub_federation::traits::Object>::Kind: Deserialize<'a>,
+{
+    let v = Value::deserialize(d)?;
+    id_of(&v)
+        .map(ObjectId::from)
+        .ok_or_else(|| serde::de::Error::custom("expected a URL or an object with an id"))
+}
+
+/// Same as [`lenient_id`] for a plain URL.
+pub fn lenient_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
+    let v = Value::deserialize(d)?;
+    id_of(&v).ok_or_else(|| serde::de::Error::custom("expected a URL or an object with an id"))
+}
+
+/// A boolean that some servers send as a string (`"true"`), or null.
+pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => Some(n.as_i64().unwrap_or(0) != 0),
+        _ => None,
+    })
 }
 
 /// `host[:port]` of a URL, the way we store remote domains.

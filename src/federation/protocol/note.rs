@@ -31,7 +31,11 @@ pub struct NoteJson {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::lenient_bool"
+    )]
     pub sensitive: Option<bool>,
     #[serde(default)]
     pub in_reply_to: Option<Value>,
@@ -90,7 +94,8 @@ impl NoteJson {
         });
         let body = body.unwrap_or_default();
         match (&self.name, self.kind.as_str()) {
-            (Some(title), kind) if kind != "Note" && !title.is_empty() => {
+            // A title (Lemmy, Article), or a name that is all there is.
+            (Some(title), kind) if !title.is_empty() && (kind != "Note" || body.is_empty()) => {
                 let title = title
                     .replace('&', "&amp;")
                     .replace('<', "&lt;")
