@@ -226,3 +226,97 @@ on_both_backends!(
         .await;
     }
 );
+
+on_both_backends!(
+    block_ends_follows_and_refuses_new_ones,
+    |backend: Backend| async move {
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let bob_at_alpha = resolve_account(&alpha.data(), &bob.uri).await.unwrap();
+        let alice_at_beta = resolve_account(&beta.data(), &alice.uri).await.unwrap();
+        follows::follow(&alpha.app.state, &alice, &bob_at_alpha)
+            .await
+            .unwrap();
+        follows::follow(&beta.app.state, &bob, &alice_at_beta)
+            .await
+            .unwrap();
+        eventually("mutual follows accepted on both sides", || async {
+            follow_state(&alpha, &alice.uri, &bob.uri).await == Some(false)
+                && follow_state(&alpha, &bob.uri, &alice.uri).await == Some(false)
+                && follow_state(&beta, &alice.uri, &bob.uri).await == Some(false)
+                && follow_state(&beta, &bob.uri, &alice.uri).await == Some(false)
+        })
+        .await;
+
+        meetfield::domain::blocks::block(&alpha.app.state, &alice, &bob_at_alpha)
+            .await
+            .unwrap();
+        assert!(follow_state(&alpha, &bob.uri, &alice.uri).await.is_none());
+        eventually("beta drops both follows and records the block", || async {
+            let (a, b) = (alice_at_beta.id, bob.id);
+            follow_state(&beta, &alice.uri, &bob.uri).await.is_none()
+                && follow_state(&beta, &bob.uri, &alice.uri).await.is_none()
+                && beta
+                    .query(move |c| meetfield::domain::blocks::is_blocked(c, a, b))
+                    .await
+        })
+        .await;
+
+        // bob (whose server honours the block) is refused locally; a Follow that
+        // arrives anyway is answered with Reject.
+        assert!(matches!(
+            follows::follow(&beta.app.state, &bob, &alice_at_beta).await,
+            Err(AppError::Forbidden(_))
+        ));
+        // Software that ignores Block may still send a Follow: alpha rejects it.
+        beta.query(|c| diesel::delete(meetfield::db::schema::blocks::table).execute(c))
+            .await;
+        follows::follow(&beta.app.state, &bob, &alice_at_beta)
+            .await
+            .unwrap();
+        eventually("alpha's Reject removes the request at beta", || async {
+            follow_state(&beta, &bob.uri, &alice.uri).await.is_none()
+        })
+        .await;
+        assert!(follow_state(&alpha, &bob.uri, &alice.uri).await.is_none());
+
+        meetfield::domain::blocks::unblock(&alpha.app.state, &alice, &bob_at_alpha)
+            .await
+            .unwrap();
+        let (a, b) = (alice.id, bob_at_alpha.id);
+        assert!(
+            !alpha
+                .query(move |c| meetfield::domain::blocks::is_blocked(c, a, b))
+                .await
+        );
+        follows::follow(&beta.app.state, &bob, &alice_at_beta)
+            .await
+            .unwrap();
+        eventually("follow works again after unblock", || async {
+            follow_state(&beta, &bob.uri, &alice.uri).await == Some(false)
+        })
+        .await;
+
+        // Block then Undo Block: beta records, then forgets.
+        meetfield::domain::blocks::block(&alpha.app.state, &alice, &bob_at_alpha)
+            .await
+            .unwrap();
+        let blocked_at_beta = || async {
+            let (a, b) = (alice_at_beta.id, bob.id);
+            beta.query(move |c| meetfield::domain::blocks::is_blocked(c, a, b))
+                .await
+        };
+        eventually("beta records the second block", || async {
+            blocked_at_beta().await
+        })
+        .await;
+        meetfield::domain::blocks::unblock(&alpha.app.state, &alice, &bob_at_alpha)
+            .await
+            .unwrap();
+        eventually("beta forgets it after Undo", || async {
+            !blocked_at_beta().await
+        })
+        .await;
+    }
+);

@@ -40,6 +40,9 @@ pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> A
     let follow = state
         .db
         .transaction(move |c| {
+            if crate::domain::blocks::blocked_either_way(c, follower.id, target.id)? {
+                return Err(AppError::Forbidden("You cannot follow this account".into()));
+            }
             if let Some(existing) = Follow::find(c, follower.id, target.id)? {
                 return Ok(existing);
             }
@@ -106,6 +109,16 @@ pub async fn receive_follow(
     state
         .db
         .transaction(move |c| {
+            if crate::domain::blocks::blocked_either_way(c, follower.id, target.id)? {
+                let reject = answer_follow_json(
+                    "Reject",
+                    &urls::activity(&base, id::next_id()),
+                    &target.uri,
+                    &follow_uri,
+                    &follower.uri,
+                );
+                return queue(c, &target, &reject, &follower);
+            }
             let f = match Follow::find(c, follower.id, target.id)? {
                 Some(existing) => {
                     Follow::set_uri(c, existing.id, &follow_uri)?;

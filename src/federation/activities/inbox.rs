@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::db::schema::received_activities;
 use crate::error::{AppError, AppResult};
 use crate::federation::protocol::activities::{
-    Accept, Announce, Create, Delete, Follow, Like, Reject, Undo, Unsupported, Update,
+    Accept, Announce, Block, Create, Delete, Follow, Like, Reject, Undo, Unsupported, Update,
 };
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +25,7 @@ pub enum InboxActivity {
     Delete(Delete),
     Like(Like),
     Announce(Announce),
+    Block(Block),
     /// Must stay last: matches any activity with an id and an actor.
     Unsupported(Unsupported),
 }
@@ -36,6 +37,7 @@ impl InboxActivity {
             InboxActivity::Accept(_) => "Accept".into(),
             InboxActivity::Reject(_) => "Reject".into(),
             InboxActivity::Undo(_) => "Undo".into(),
+            InboxActivity::Block(_) => "Block".into(),
             InboxActivity::Announce(_) => "Announce".into(),
             InboxActivity::Like(_) => "Like".into(),
             InboxActivity::Delete(_) => "Delete".into(),
@@ -91,6 +93,7 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.id(),
             InboxActivity::Reject(a) => a.id(),
             InboxActivity::Undo(a) => a.id(),
+            InboxActivity::Block(a) => a.id(),
             InboxActivity::Announce(a) => a.id(),
             InboxActivity::Like(a) => a.id(),
             InboxActivity::Delete(a) => a.id(),
@@ -106,6 +109,7 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.actor(),
             InboxActivity::Reject(a) => a.actor(),
             InboxActivity::Undo(a) => a.actor(),
+            InboxActivity::Block(a) => a.actor(),
             InboxActivity::Announce(a) => a.actor(),
             InboxActivity::Like(a) => a.actor(),
             InboxActivity::Delete(a) => a.actor(),
@@ -121,6 +125,7 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.verify(data).await,
             InboxActivity::Reject(a) => a.verify(data).await,
             InboxActivity::Undo(a) => a.verify(data).await,
+            InboxActivity::Block(a) => a.verify(data).await,
             InboxActivity::Announce(a) => a.verify(data).await,
             InboxActivity::Like(a) => a.verify(data).await,
             InboxActivity::Delete(a) => a.verify(data).await,
@@ -142,6 +147,7 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.receive(data).await?,
             InboxActivity::Reject(a) => a.receive(data).await?,
             InboxActivity::Undo(a) => a.receive(data).await?,
+            InboxActivity::Block(a) => a.receive(data).await?,
             InboxActivity::Announce(a) => a.receive(data).await?,
             InboxActivity::Like(a) => a.receive(data).await?,
             InboxActivity::Delete(a) => a.receive(data).await?,

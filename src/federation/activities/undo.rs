@@ -8,7 +8,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::app::AppState;
-use crate::domain::{follows, statuses};
+use crate::domain::{blocks, follows, statuses};
 use crate::error::{AppError, AppResult};
 use crate::federation::objects::ApubAccount;
 use crate::federation::protocol::activities::Undo;
@@ -68,6 +68,17 @@ impl Activity for Undo {
                     inner_object.map(|u| u.to_string()),
                 )
                 .await
+            }
+            "Block" => {
+                let target = match inner_object {
+                    Some(t) => ObjectId::<ApubAccount>::from(t)
+                        .dereference_local(data)
+                        .await
+                        .ok()
+                        .map(|a| a.account),
+                    None => None,
+                };
+                blocks::receive_unblock(data, &actor, target.as_ref(), inner_id).await
             }
             // A bare id is most often a Follow (older software).
             "Follow" | "" => {

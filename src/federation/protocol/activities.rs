@@ -2,8 +2,8 @@
 
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::{
-    AcceptType, AnnounceType, CreateType, DeleteType, FollowType, LikeType, RejectType, UndoType,
-    UpdateType,
+    AcceptType, AnnounceType, BlockType, CreateType, DeleteType, FollowType, LikeType, RejectType,
+    UndoType, UpdateType,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -118,6 +118,17 @@ pub struct Announce {
     pub object: Value,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Block {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: BlockType,
+    #[serde(deserialize_with = "lenient_id")]
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+}
+
 /// Any other activity: accepted (so senders do not retry) and ignored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unsupported {
@@ -219,4 +230,8 @@ pub fn undo_json(id: &str, actor: &str, mut inner: Value) -> Value {
         m.remove("@context");
     }
     json!({ "@context": context(), "id": id, "type": "Undo", "actor": actor, "object": inner })
+}
+
+pub fn block_json(id: &str, actor: &str, object: &str) -> Value {
+    json!({ "@context": context(), "id": id, "type": "Block", "actor": actor, "object": object })
 }
