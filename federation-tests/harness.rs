@@ -40,17 +40,28 @@ pub fn http() -> reqwest::Client {
 
 impl Instance {
     pub async fn start(name: &str, backend: Backend, mode: FederationMode) -> Instance {
+        Self::start_with(name, backend, mode, |_| {}).await
+    }
+
+    /// Starts with extra configuration applied by `tweak`.
+    pub async fn start_with(
+        name: &str,
+        backend: Backend,
+        mode: FederationMode,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Instance {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let domain = format!("{name}.localhost:{port}");
         let tdb = TestDb::new(backend);
-        let config = Config {
+        let mut config = Config {
             domain: domain.clone(),
             bind: format!("127.0.0.1:{port}"),
             federation_mode: mode,
             federation_insecure_local: true,
             ..tdb.config()
         };
+        tweak(&mut config);
         let db = tdb.open().await;
         let app = App::new(config, db).await.expect("app");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

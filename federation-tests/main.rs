@@ -4,6 +4,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+mod discovery;
 mod follows;
 mod harness;
 mod posts;

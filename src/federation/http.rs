@@ -10,7 +10,8 @@ use activitypub_federation::protocol::context::WithContext;
 use activitypub_federation::traits::Object;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Path, Request};
+use axum::extract::{FromRequest, Path, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,7 +24,7 @@ use crate::error::{AppError, AppResult};
 use crate::federation::activities::inbox::InboxActivity;
 use crate::federation::objects::{ApubAccount, ApubNote};
 use crate::federation::protocol::context::context;
-use crate::federation::{nodeinfo, urls, webfinger};
+use crate::federation::{nodeinfo, signed_fetch, urls, webfinger};
 
 /// How far a signed request's Date may lie in the past or future.
 const DATE_PAST: Duration = Duration::from_secs(3600);
@@ -74,18 +75,20 @@ fn activity_json(v: impl serde::Serialize) -> Response {
 
 async fn user_actor(
     Path(username): Path<String>,
-    headers: HeaderMap,
+    parts: Parts,
     data: Data<AppState>,
 ) -> AppResult<Response> {
     let account = local_account(&data, &username).await?;
-    if !wants_activity_json(&headers) {
+    if !wants_activity_json(&parts.headers) {
         let to = account.url.clone().unwrap_or(account.uri.clone());
         return Ok(Redirect::to(&to).into_response());
     }
+    signed_fetch::check(&data, &parts).await?;
     let json = ApubAccount::new(account)?.into_json(&data).await?;
     Ok(activity_json(json))
 }
 
+/// Never behind authorized fetch: others need our key to check our signatures.
 async fn instance_actor(data: Data<AppState>) -> AppResult<Response> {
     let uri = urls::instance_actor_uri(&data.base_url());
     let account = data
@@ -101,9 +104,10 @@ async fn instance_actor(data: Data<AppState>) -> AppResult<Response> {
 /// visibilities are never served to unsigned fetches.
 async fn note(
     Path((username, id)): Path<(String, i64)>,
-    headers: HeaderMap,
+    parts: Parts,
     data: Data<AppState>,
 ) -> AppResult<Response> {
+    let headers = &parts.headers;
     let account = local_account(&data, &username).await?;
     let status = data
         .db
@@ -119,10 +123,11 @@ async fn note(
                 .is_some_and(|v| v.is_public_ish())
         })
         .ok_or_else(AppError::not_found)?;
-    if !wants_activity_json(&headers) {
+    if !wants_activity_json(headers) {
         let to = status.url.clone().unwrap_or(status.uri.clone());
         return Ok(Redirect::to(&to).into_response());
     }
+    signed_fetch::check(&data, &parts).await?;
     let json = ApubNote::new(status)?.into_json(&data).await?;
     Ok(activity_json(json))
 }
@@ -136,12 +141,123 @@ fn ordered_collection(id: &str, total: i64) -> Value {
     })
 }
 
-async fn outbox(Path(username): Path<String>, data: Data<AppState>) -> AppResult<Response> {
+#[derive(Debug, serde::Deserialize)]
+struct OutboxQuery {
+    page: Option<String>,
+    max_id: Option<i64>,
+}
+
+const OUTBOX_PAGE: i64 = 20;
+
+/// Public and unlisted posts and boosts, newest first, 20 a page.
+async fn outbox(
+    Path(username): Path<String>,
+    Query(q): Query<OutboxQuery>,
+    parts: Parts,
+    data: Data<AppState>,
+) -> AppResult<Response> {
     let account = local_account(&data, &username).await?;
-    Ok(activity_json(ordered_collection(
-        &urls::outbox(&account.uri),
-        0,
-    )))
+    signed_fetch::check(&data, &parts).await?;
+    let outbox = urls::outbox(&account.uri);
+    let (base, acc) = (data.base_url(), account.clone());
+    let max_id = q.max_id;
+    let paged = q.page.is_some();
+    let (total, items) = data
+        .db
+        .run(move |c| {
+            use crate::db::schema::statuses;
+            use diesel::prelude::*;
+            let public = || {
+                statuses::table
+                    .filter(statuses::account_id.eq(acc.id))
+                    .filter(statuses::visibility.eq_any(["public", "unlisted"]))
+                    .into_boxed()
+            };
+            let total: i64 = public().count().get_result(c)?;
+            if !paged {
+                return Ok::<_, AppError>((total, Vec::new()));
+            }
+            let mut page = public()
+                .order(statuses::id.desc())
+                .limit(OUTBOX_PAGE)
+                .select(crate::db::models::Status::as_select());
+            if let Some(m) = max_id {
+                page = page.filter(statuses::id.lt(m));
+            }
+            let rows = page.load(c)?;
+            let mut items = Vec::new();
+            for s in rows {
+                items.push((s.id, outbox_item(c, &s, &acc, &base)?));
+            }
+            Ok((total, items))
+        })
+        .await?;
+    if !paged {
+        return Ok(activity_json(json!({
+            "id": outbox,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": format!("{outbox}?page=true"),
+        })));
+    }
+    let last_id = items.last().map(|(id, _)| *id);
+    let full = items.len() as i64 == OUTBOX_PAGE;
+    let items: Vec<Value> = items.into_iter().map(|(_, v)| v).collect();
+    let mut page = json!({
+        "id": match max_id {
+            Some(m) => format!("{outbox}?page=true&max_id={m}"),
+            None => format!("{outbox}?page=true"),
+        },
+        "type": "OrderedCollectionPage",
+        "partOf": outbox,
+        "orderedItems": items,
+    });
+    if let (Some(last), true) = (last_id, full) {
+        page["next"] = json!(format!("{outbox}?page=true&max_id={last}"));
+    }
+    Ok(activity_json(page))
+}
+
+fn outbox_item(
+    c: &mut crate::db::DbConn,
+    s: &crate::db::models::Status,
+    author: &Account,
+    base: &str,
+) -> AppResult<Value> {
+    use crate::federation::protocol::activities::{announce_json, wrap_json};
+    use crate::federation::protocol::note::PUBLIC;
+    let mut activity = if let Some(orig) = s.reblog_of_id {
+        let orig = crate::db::models::Status::by_id(c, orig)?;
+        announce_json(
+            &s.uri,
+            &author.uri,
+            &orig.uri,
+            vec![PUBLIC.into()],
+            vec![urls::followers(&author.uri)],
+            &s.created_at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
+    } else {
+        let note = crate::federation::objects::note::local_note(c, s, author, base)?;
+        let (to, cc) = (
+            note.to.clone().unwrap_or_default(),
+            note.cc.clone().unwrap_or_default(),
+        );
+        let object = serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?;
+        wrap_json(
+            "Create",
+            &format!("{}/activity", s.uri),
+            &author.uri,
+            object,
+            &to,
+            &cc,
+        )
+    };
+    if let Some(m) = activity.as_object_mut() {
+        m.remove("@context");
+    }
+    Ok(activity)
 }
 
 async fn instance_outbox(data: Data<AppState>) -> AppResult<Response> {
@@ -150,8 +266,13 @@ async fn instance_outbox(data: Data<AppState>) -> AppResult<Response> {
 }
 
 /// Counts only: who follows whom is not published.
-async fn followers(Path(username): Path<String>, data: Data<AppState>) -> AppResult<Response> {
+async fn followers(
+    Path(username): Path<String>,
+    parts: Parts,
+    data: Data<AppState>,
+) -> AppResult<Response> {
     let account = local_account(&data, &username).await?;
+    signed_fetch::check(&data, &parts).await?;
     let id = account.id;
     let n = data
         .db
@@ -163,8 +284,13 @@ async fn followers(Path(username): Path<String>, data: Data<AppState>) -> AppRes
     )))
 }
 
-async fn following(Path(username): Path<String>, data: Data<AppState>) -> AppResult<Response> {
+async fn following(
+    Path(username): Path<String>,
+    parts: Parts,
+    data: Data<AppState>,
+) -> AppResult<Response> {
     let account = local_account(&data, &username).await?;
+    signed_fetch::check(&data, &parts).await?;
     let id = account.id;
     let n = data
         .db
@@ -176,11 +302,19 @@ async fn following(Path(username): Path<String>, data: Data<AppState>) -> AppRes
     )))
 }
 
-fn check_date(headers: &HeaderMap) -> AppResult<()> {
-    let raw = headers
-        .get(header::DATE)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::Unauthorized("Date header missing".into()))?;
+/// A signed request must be recent: by its Date header, or, without one, by
+/// the `created` parameter of its signature (checked with the signature).
+pub fn check_date(headers: &HeaderMap) -> AppResult<()> {
+    let Some(raw) = headers.get(header::DATE).and_then(|v| v.to_str().ok()) else {
+        let signature = headers
+            .get("signature")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if signature.contains("created=") {
+            return Ok(());
+        }
+        return Err(AppError::Unauthorized("Date header missing".into()));
+    };
     let date = chrono::DateTime::parse_from_rfc2822(raw)
         .map_err(|_| AppError::Unauthorized("Date header unreadable".into()))?
         .with_timezone(&chrono::Utc);

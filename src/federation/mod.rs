@@ -8,6 +8,7 @@ pub mod objects;
 pub mod policy;
 pub mod protocol;
 pub mod resolve;
+pub mod signed_fetch;
 pub mod urls;
 pub mod webfinger;
 

@@ -1,0 +1,275 @@
+//! What other servers fetch from us: WebFinger, actors, NodeInfo,
+//! host-meta, outbox pages; and authorized fetch.
+
+use meetfield::config::FederationMode;
+use meetfield::domain::statuses::{self as posts, PostInput};
+use meetfield::error::AppError;
+use meetfield::federation::protocol::note::Visibility;
+use meetfield::federation::resolve::resolve_account;
+use serde_json::Value;
+
+use crate::common::Backend;
+use crate::harness::{Instance, http};
+use crate::on_both_backends;
+
+async fn get_json(url: &str, accept: &str) -> (u16, Value) {
+    let res = http()
+        .get(url)
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+const AP: &str = "application/activity+json";
+
+on_both_backends!(
+    webfinger_actor_nodeinfo_hostmeta,
+    |backend: Backend| async move {
+        let alpha = Instance::start("alpha", backend, FederationMode::Allowlist).await;
+        let alice = alpha.create_user("alice").await;
+        posts::post_status(&alpha.data(), &alice, PostInput::public("hello"))
+            .await
+            .unwrap();
+
+        let (status, wf) = get_json(
+            &format!(
+                "{}/.well-known/webfinger?resource=acct:alice@{}",
+                alpha.base, alpha.domain
+            ),
+            "application/jrd+json",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(wf["subject"], format!("acct:alice@{}", alpha.domain));
+        let this = wf["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "self")
+            .unwrap();
+        assert_eq!(this["type"], AP);
+        assert_eq!(this["href"], alice.uri);
+        // By actor URL too; unknown users and other domains are 404.
+        let (s, _) = get_json(
+            &format!(
+                "{}/.well-known/webfinger?resource={}",
+                alpha.base, alice.uri
+            ),
+            "application/jrd+json",
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, _) = get_json(
+            &format!(
+                "{}/.well-known/webfinger?resource=acct:nobody@{}",
+                alpha.base, alpha.domain
+            ),
+            "*/*",
+        )
+        .await;
+        assert_eq!(s, 404);
+        let (s, _) = get_json(
+            &format!(
+                "{}/.well-known/webfinger?resource=acct:alice@elsewhere.example",
+                alpha.base
+            ),
+            "*/*",
+        )
+        .await;
+        assert_eq!(s, 404);
+
+        // The actor validates as ActivityStreams.
+        let (s, actor) = get_json(&alice.uri, AP).await;
+        assert_eq!(s, 200);
+        assert_eq!(actor["id"], alice.uri);
+        assert_eq!(actor["type"], "Person");
+        assert_eq!(actor["preferredUsername"], "alice");
+        for f in ["inbox", "outbox", "followers", "following"] {
+            assert!(actor[f].as_str().unwrap().starts_with(&alice.uri), "{f}");
+        }
+        assert_eq!(
+            actor["endpoints"]["sharedInbox"],
+            format!("{}/inbox", alpha.base)
+        );
+        assert_eq!(actor["publicKey"]["owner"], alice.uri);
+        assert_eq!(actor["publicKey"]["id"], format!("{}#main-key", alice.uri));
+        assert!(
+            actor["publicKey"]["publicKeyPem"]
+                .as_str()
+                .unwrap()
+                .contains("BEGIN PUBLIC KEY")
+        );
+        assert!(
+            actor["@context"]
+                .to_string()
+                .contains("https://www.w3.org/ns/activitystreams")
+        );
+        // ld+json with the profile works as well; a browser is sent to the profile page.
+        let (s, _) = get_json(
+            &alice.uri,
+            "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"",
+        )
+        .await;
+        assert_eq!(s, 200);
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(std::sync::Arc::new(
+                meetfield::federation::client::LocalDevResolver,
+            ))
+            .build()
+            .unwrap()
+            .get(&alice.uri)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection());
+        assert_eq!(res.headers()["location"], format!("{}/@alice", alpha.base));
+        // The instance actor exists for signed fetches.
+        let (s, app) = get_json(&format!("{}/actor", alpha.base), AP).await;
+        assert_eq!(s, 200);
+        assert_eq!(app["type"], "Application");
+
+        let (_, links) = get_json(
+            &format!("{}/.well-known/nodeinfo", alpha.base),
+            "application/json",
+        )
+        .await;
+        let href = links["links"][1]["href"].as_str().unwrap().to_string();
+        assert!(href.ends_with("/nodeinfo/2.1"));
+        let (s, ni) = get_json(&href, "application/json").await;
+        assert_eq!(s, 200);
+        assert_eq!(ni["software"]["name"], "meetfield");
+        assert_eq!(ni["protocols"][0], "activitypub");
+        assert_eq!(ni["usage"]["users"]["total"], 1);
+        assert_eq!(ni["usage"]["localPosts"], 1);
+        let (s, ni20) = get_json(&format!("{}/nodeinfo/2.0", alpha.base), "application/json").await;
+        assert_eq!(s, 200);
+        assert_eq!(ni20["version"], "2.0");
+
+        let hm = http()
+            .get(format!("{}/.well-known/host-meta", alpha.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hm.status(), 200);
+        assert!(hm.text().await.unwrap().contains("rel=\"lrdd\""));
+    }
+);
+
+on_both_backends!(
+    outbox_pages_public_activities_only,
+    |backend: Backend| async move {
+        let alpha = Instance::start("alpha", backend, FederationMode::Allowlist).await;
+        let alice = alpha.create_user("alice").await;
+        let mut public = Vec::new();
+        for i in 0..24 {
+            public.push(
+                posts::post_status(
+                    &alpha.data(),
+                    &alice,
+                    PostInput::public(&format!("post {i}")),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        let secret = posts::post_status(
+            &alpha.data(),
+            &alice,
+            PostInput {
+                visibility: Visibility::Private,
+                ..PostInput::public("followers only")
+            },
+        )
+        .await
+        .unwrap();
+        let local = posts::post_status(
+            &alpha.data(),
+            &alice,
+            PostInput {
+                visibility: Visibility::Local,
+                ..PostInput::public("local only")
+            },
+        )
+        .await
+        .unwrap();
+        let boost = posts::reblog(&alpha.app.state, &alice, public[0].id)
+            .await
+            .unwrap();
+
+        let outbox = format!("{}/outbox", alice.uri);
+        let (s, coll) = get_json(&outbox, AP).await;
+        assert_eq!(s, 200);
+        assert_eq!(coll["type"], "OrderedCollection");
+        assert_eq!(coll["totalItems"], 25, "24 posts and one boost");
+        let (_, p1) = get_json(coll["first"].as_str().unwrap(), AP).await;
+        assert_eq!(p1["type"], "OrderedCollectionPage");
+        let items = p1["orderedItems"].as_array().unwrap();
+        assert_eq!(items.len(), 20);
+        assert_eq!(items[0]["type"], "Announce", "newest first");
+        assert_eq!(items[0]["id"], boost.uri);
+        assert_eq!(items[1]["type"], "Create");
+        assert_eq!(items[1]["object"]["id"], public[23].uri);
+        let (_, p2) = get_json(p1["next"].as_str().unwrap(), AP).await;
+        let items2 = p2["orderedItems"].as_array().unwrap();
+        assert_eq!(items2.len(), 5);
+        assert!(p2.get("next").is_none());
+        let all = format!("{p1}{p2}");
+        assert!(
+            !all.contains(&secret.uri) && !all.contains(&local.uri),
+            "only public activities"
+        );
+    }
+);
+
+on_both_backends!(
+    authorized_fetch_requires_allowed_signatures,
+    |backend: Backend| async move {
+        let alpha = Instance::start_with("alpha", backend, FederationMode::Allowlist, |c| {
+            c.authorized_fetch = true
+        })
+        .await;
+        let beta = Instance::start("beta", backend, FederationMode::Open).await;
+        let gamma = Instance::start("gamma", backend, FederationMode::Open).await;
+        alpha.allow(&beta).await;
+        let alice = alpha.create_user("alice").await;
+        let s = posts::post_status(
+            &alpha.data(),
+            &alice,
+            PostInput::public("signed readers only"),
+        )
+        .await
+        .unwrap();
+
+        for url in [
+            alice.uri.clone(),
+            s.uri.clone(),
+            format!("{}/outbox", alice.uri),
+            format!("{}/followers", alice.uri),
+        ] {
+            let (status, _) = get_json(&url, AP).await;
+            assert_eq!(status, 401, "unsigned GET of {url}");
+        }
+        let (status, _) = get_json(&format!("{}/actor", alpha.base), AP).await;
+        assert_eq!(status, 200, "the instance actor stays public");
+
+        // beta's fetches are signed by its instance actor and beta is a partner.
+        let at_beta = resolve_account(&beta.data(), &alice.uri).await.unwrap();
+        assert_eq!(at_beta.uri, alice.uri);
+        // gamma signs too, but is not on alpha's allowlist.
+        match resolve_account(&gamma.data(), &alice.uri).await {
+            Err(
+                AppError::BadRequest(_)
+                | AppError::Forbidden(_)
+                | AppError::NotFound(_)
+                | AppError::BadGateway(_),
+            ) => {}
+            other => panic!("gamma fetched from alpha: {other:?}"),
+        }
+        assert!(gamma.account_by_uri(&alice.uri).await.is_none());
+    }
+);
