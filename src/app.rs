@@ -88,7 +88,9 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
     let max_body = state.config.max_body_bytes;
     let mut routes = Router::new().route("/health", get(api::health::health));
     if federation.is_some() {
-        routes = routes.merge(federation::http::router());
+        routes = routes
+            .merge(federation::http::router())
+            .merge(api::mastodon::router());
     }
     let mut app = routes.fallback(not_found).with_state(state);
     if let Some(fed) = federation {

@@ -67,6 +67,12 @@ pub enum AdminCommand {
     DisableUser { username: String },
     /// Let a disabled user sign in again.
     EnableUser { username: String },
+    /// Print an access token for a user (scripts, bots); the token is the last line.
+    CreateToken {
+        username: String,
+        #[arg(long, default_value = "read write follow")]
+        scopes: String,
+    },
     /// Partner domains: which ones federate (see MEETFIELD_FEDERATION_MODE).
     #[command(subcommand)]
     Domain(DomainCommand),
@@ -217,6 +223,27 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
             println!("user {username} enabled");
         }
         AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
+        AdminCommand::CreateToken { username, scopes } => {
+            let scopes =
+                crate::domain::oauth::Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!(e))?;
+            let name = username.clone();
+            let (user, _) = db
+                .run(move |c| {
+                    crate::db::models::User::by_username(c, &name).map_err(crate::db::DbError::from)
+                })
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no local user '{username}'"))?;
+            if user.disabled {
+                bail!("user {username} is disabled");
+            }
+            let (token, _) =
+                crate::domain::oauth::issue_token(&db, None, Some(user.id), scopes.clone()).await?;
+            println!(
+                "access token for {username} with scopes \"{}\":",
+                scopes.as_string()
+            );
+            println!("{token}");
+        }
     }
     Ok(())
 }

@@ -47,6 +47,8 @@ pub struct Config {
     pub federation_insecure_local: bool,
     /// Require a valid signature from an allowed domain on GETs of actors and objects.
     pub authorized_fetch: bool,
+    /// Allow OAuth's password grant (off: apps use the authorization code flow).
+    pub oauth_password_grant: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -90,6 +92,7 @@ impl Default for Config {
             federation_mode: FederationMode::Allowlist,
             federation_insecure_local: false,
             authorized_fetch: false,
+            oauth_password_grant: false,
         }
     }
 }

@@ -1,0 +1,285 @@
+//! `/api/v1/accounts/…` and `/api/v1/follow_requests`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{ctx, entities, link_header, parse_id};
+use crate::api::extract::{Auth, MaybeAuth, Params};
+use crate::app::AppState;
+use crate::db::models::Account;
+use crate::db::schema::{accounts, follows};
+use crate::domain::timelines::{self, Page};
+use crate::domain::{blocks, follows as follow_rules};
+use crate::error::{AppError, AppResult};
+
+pub async fn find_account(state: &AppState, id: &str) -> AppResult<Account> {
+    let id = parse_id(id)?;
+    state
+        .db
+        .run(move |c| Account::by_id(c, id).optional().map_err(AppError::from))
+        .await?
+        .filter(|a| a.suspended_at.is_none() && a.actor_type != "Application")
+        .ok_or_else(AppError::not_found)
+}
+
+async fn render_account(state: &AppState, a: Account) -> AppResult<Json<Value>> {
+    let ctx = ctx(state);
+    Ok(Json(
+        state
+            .db
+            .run(move |c| entities::account(c, &ctx, &a).map_err(AppError::from))
+            .await?,
+    ))
+}
+
+pub async fn verify_credentials(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> AppResult<Json<Value>> {
+    auth.require("read:accounts")?;
+    let ctx = ctx(&state);
+    let (a, u) = (auth.account, auth.user);
+    Ok(Json(
+        state
+            .db
+            .run(move |c| entities::credential_account(c, &ctx, &a, &u).map_err(AppError::from))
+            .await?,
+    ))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    _auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let a = find_account(&state, &id).await?;
+    render_account(&state, a).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    acct: Option<String>,
+}
+
+/// Finds a known account by `user` or `user@domain` (no network lookup).
+pub async fn lookup(
+    State(state): State<AppState>,
+    _auth: MaybeAuth,
+    Params(q): Params<LookupQuery>,
+) -> AppResult<Json<Value>> {
+    let acct = q.acct.unwrap_or_default();
+    let acct = acct.trim().trim_start_matches('@').to_string();
+    let own = state.config.domain.to_ascii_lowercase();
+    let found = state
+        .db
+        .run(move |c| {
+            let (user, host) = match acct.split_once('@') {
+                Some((u, h)) if h.to_ascii_lowercase() != own => {
+                    (u.to_string(), Some(h.to_ascii_lowercase()))
+                }
+                Some((u, _)) => (u.to_string(), None),
+                None => (acct.clone(), None),
+            };
+            let q = accounts::table
+                .filter(crate::db::lower(accounts::username).eq(user.to_lowercase()))
+                .select(Account::as_select())
+                .into_boxed();
+            let q = match host {
+                Some(h) => q.filter(accounts::domain.eq(h)),
+                None => q.filter(accounts::domain.is_null()),
+            };
+            q.first(c).optional().map_err(AppError::from)
+        })
+        .await?
+        .filter(|a| a.suspended_at.is_none() && a.actor_type != "Application")
+        .ok_or_else(AppError::not_found)?;
+    render_account(&state, found).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RelQuery {
+    #[serde(default, alias = "id[]")]
+    id: Vec<String>,
+}
+
+pub async fn relationships(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(q): Params<RelQuery>,
+) -> AppResult<Json<Value>> {
+    auth.require("read:follows")?;
+    let ids: Vec<i64> = q.id.iter().filter_map(|i| i.parse().ok()).collect();
+    let viewer = auth.account.id;
+    let rels = state
+        .db
+        .run(move |c| {
+            let mut out = Vec::new();
+            for id in ids {
+                if Account::by_id(c, id).optional()?.is_some() {
+                    out.push(entities::relationship(c, viewer, id)?);
+                }
+            }
+            Ok::<_, AppError>(out)
+        })
+        .await?;
+    Ok(Json(Value::Array(rels)))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct StatusesQuery {
+    max_id: Option<String>,
+    since_id: Option<String>,
+    min_id: Option<String>,
+    limit: Option<i64>,
+    exclude_replies: Option<bool>,
+    exclude_reblogs: Option<bool>,
+}
+
+pub fn page_from(
+    max_id: &Option<String>,
+    since_id: &Option<String>,
+    min_id: &Option<String>,
+    limit: Option<i64>,
+) -> Page {
+    let p = |s: &Option<String>| s.as_deref().and_then(|x| x.parse::<i64>().ok());
+    Page::new(p(max_id), p(since_id), p(min_id), limit, 20, 40)
+}
+
+pub async fn statuses(
+    State(state): State<AppState>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(q): Params<StatusesQuery>,
+) -> AppResult<(HeaderMap, Json<Value>)> {
+    let account = find_account(&state, &id).await?;
+    let page = page_from(&q.max_id, &q.since_id, &q.min_id, q.limit);
+    let viewer = auth.viewer().cloned();
+    let ctx = ctx(&state);
+    let path = format!("/api/v1/accounts/{}/statuses", account.id);
+    let (ids, items) = state
+        .db
+        .run(move |c| {
+            let rows = timelines::account_statuses(
+                c,
+                viewer.as_ref(),
+                &account,
+                q.exclude_replies.unwrap_or(false),
+                q.exclude_reblogs.unwrap_or(false),
+                page,
+            )?;
+            let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+            let items = rows
+                .iter()
+                .map(|s| entities::status(c, &ctx, s, viewer.as_ref().map(|v| v.id)))
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok::<_, AppError>((ids, items))
+        })
+        .await?;
+    Ok((
+        link_header(&state, &path, "", &ids),
+        Json(Value::Array(items)),
+    ))
+}
+
+async fn relationship(state: &AppState, viewer: i64, target: i64) -> AppResult<Json<Value>> {
+    Ok(Json(
+        state
+            .db
+            .run(move |c| entities::relationship(c, viewer, target).map_err(AppError::from))
+            .await?,
+    ))
+}
+
+pub async fn follow(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let target = find_account(&state, &id).await?;
+    follow_rules::follow(&state, &auth.account, &target).await?;
+    relationship(&state, auth.account.id, target.id).await
+}
+
+pub async fn unfollow(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let target = find_account(&state, &id).await?;
+    follow_rules::unfollow(&state, &auth.account, &target).await?;
+    relationship(&state, auth.account.id, target.id).await
+}
+
+pub async fn block(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:blocks")?;
+    let target = find_account(&state, &id).await?;
+    blocks::block(&state, &auth.account, &target).await?;
+    relationship(&state, auth.account.id, target.id).await
+}
+
+pub async fn unblock(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:blocks")?;
+    let target = find_account(&state, &id).await?;
+    blocks::unblock(&state, &auth.account, &target).await?;
+    relationship(&state, auth.account.id, target.id).await
+}
+
+pub async fn follow_requests(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+    auth.require("read:follows")?;
+    let me = auth.account.id;
+    let ctx = ctx(&state);
+    let list = state
+        .db
+        .run(move |c| {
+            let rows: Vec<Account> = follows::table
+                .inner_join(accounts::table.on(accounts::id.eq(follows::account_id)))
+                .filter(follows::target_account_id.eq(me))
+                .filter(follows::pending.eq(true))
+                .order(follows::id.desc())
+                .limit(80)
+                .select(Account::as_select())
+                .load(c)?;
+            rows.iter()
+                .map(|a| entities::account(c, &ctx, a))
+                .collect::<QueryResult<Vec<_>>>()
+                .map_err(AppError::from)
+        })
+        .await?;
+    Ok(Json(Value::Array(list)))
+}
+
+pub async fn authorize_request(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let requester = find_account(&state, &id).await?;
+    follow_rules::authorize_follow_request(&state, &auth.account, &requester).await?;
+    relationship(&state, auth.account.id, requester.id).await
+}
+
+pub async fn reject_request(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let requester = find_account(&state, &id).await?;
+    follow_rules::reject_follow_request(&state, &auth.account, &requester).await?;
+    relationship(&state, auth.account.id, requester.id).await
+}

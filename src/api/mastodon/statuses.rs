@@ -1,0 +1,346 @@
+//! `/api/v1/statuses/…`
+
+use activitypub_federation::config::Data;
+use axum::Json;
+use axum::extract::{Path, State};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ctx, entities, parse_id};
+use crate::api::extract::{Auth, MaybeAuth, Params};
+use crate::app::AppState;
+use crate::db::models::{Account, Status};
+use crate::domain::statuses::{self as posts, PostInput};
+use crate::domain::timelines::can_view;
+use crate::error::{AppError, AppResult};
+use crate::federation::protocol::note::Visibility;
+
+/// A status the viewer may see, or 404 (as Mastodon hides what you may not see).
+pub async fn visible_status(
+    state: &AppState,
+    viewer: Option<&Account>,
+    id: &str,
+) -> AppResult<Status> {
+    let id = parse_id(id)?;
+    let viewer = viewer.cloned();
+    state
+        .db
+        .run(move |c| {
+            let Some(s) = Status::by_id(c, id).optional()? else {
+                return Err(AppError::not_found());
+            };
+            if !can_view(c, viewer.as_ref(), &s)? {
+                return Err(AppError::not_found());
+            }
+            Ok(s)
+        })
+        .await
+}
+
+async fn render(state: &AppState, s: Status, viewer: Option<i64>) -> AppResult<Json<Value>> {
+    let ctx = ctx(state);
+    Ok(Json(
+        state
+            .db
+            .run(move |c| entities::status(c, &ctx, &s, viewer))
+            .await?,
+    ))
+}
+
+fn flag(v: &Option<Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => matches!(s.as_str(), "true" | "1" | "on"),
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateForm {
+    status: Option<String>,
+    in_reply_to_id: Option<Value>,
+    visibility: Option<String>,
+    spoiler_text: Option<String>,
+    sensitive: Option<Value>,
+    language: Option<String>,
+    /// Meetfield extension, also accepted as `visibility=local`.
+    local_only: Option<Value>,
+}
+
+fn id_value(v: &Option<Value>) -> AppResult<Option<i64>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => s.parse().map(Some).map_err(|_| AppError::not_found()),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(AppError::not_found),
+        _ => Err(AppError::Unprocessable(
+            "Validation failed: in_reply_to_id".into(),
+        )),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    data: Data<AppState>,
+    auth: Auth,
+    Params(f): Params<CreateForm>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let mut visibility = match f.visibility.as_deref() {
+        None | Some("") => Visibility::Public,
+        Some(v) => Visibility::parse(v).ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "Validation failed: Visibility '{v}' is not included in the list"
+            ))
+        })?,
+    };
+    if flag(&f.local_only) {
+        visibility = Visibility::Local;
+    }
+    let in_reply_to_id = id_value(&f.in_reply_to_id)?;
+    if let Some(pid) = in_reply_to_id {
+        visible_status(&state, Some(&auth.account), &pid.to_string()).await?;
+    }
+    let status = posts::post_status(
+        &data,
+        &auth.account,
+        PostInput {
+            text: f.status.unwrap_or_default(),
+            visibility,
+            in_reply_to_id,
+            spoiler_text: f.spoiler_text.unwrap_or_default(),
+            sensitive: flag(&f.sensitive),
+            language: f.language.filter(|l| !l.is_empty()),
+        },
+    )
+    .await?;
+    render(&state, status, Some(auth.account.id)).await
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    if let Some(a) = &auth.0 {
+        a.require("read:statuses")?;
+    }
+    let s = visible_status(&state, auth.viewer(), &id).await?;
+    render(&state, s, auth.viewer().map(|v| v.id)).await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let s = visible_status(&state, Some(&auth.account), &id).await?;
+    if s.account_id != auth.account.id {
+        return Err(AppError::not_found());
+    }
+    // Rendered before it goes, with its source for "delete and redraft".
+    let Json(mut v) = render(&state, s.clone(), Some(auth.account.id)).await?;
+    posts::delete_status(&state, &auth.account, s.id).await?;
+    v["text"] = json!(s.text.clone().unwrap_or_default());
+    Ok(Json(v))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    status: Option<String>,
+    spoiler_text: Option<String>,
+    sensitive: Option<Value>,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    data: Data<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(f): Params<EditForm>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let s = visible_status(&state, Some(&auth.account), &id).await?;
+    let text = f
+        .status
+        .unwrap_or_else(|| s.text.clone().unwrap_or_default());
+    let edited = posts::edit_status(
+        &data,
+        &auth.account,
+        s.id,
+        &text,
+        &f.spoiler_text.unwrap_or_default(),
+        flag(&f.sensitive),
+    )
+    .await?;
+    render(&state, edited, Some(auth.account.id)).await
+}
+
+pub async fn source(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("read:statuses")?;
+    let s = visible_status(&state, Some(&auth.account), &id).await?;
+    if s.account_id != auth.account.id {
+        return Err(AppError::not_found());
+    }
+    Ok(Json(json!({
+        "id": s.id.to_string(),
+        "text": s.text.unwrap_or_default(),
+        "spoiler_text": s.spoiler_text,
+    })))
+}
+
+/// Versions of a post, oldest first, the current one last.
+pub async fn history(
+    State(state): State<AppState>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let s = visible_status(&state, auth.viewer(), &id).await?;
+    let ctx = ctx(&state);
+    let out = state
+        .db
+        .run(move |c| {
+            let author = Account::by_id(c, s.account_id)?;
+            let account = entities::account(c, &ctx, &author)?;
+            let mut versions: Vec<Value> = Status::edits(c, s.id)?
+                .into_iter()
+                .map(|e| {
+                    json!({
+                        "content": e.content,
+                        "spoiler_text": e.spoiler_text,
+                        "sensitive": e.sensitive,
+                        "created_at": entities::iso(e.created_at),
+                        "account": account,
+                        "poll": null,
+                        "media_attachments": [],
+                        "emojis": [],
+                    })
+                })
+                .collect();
+            versions.push(json!({
+                "content": s.content,
+                "spoiler_text": s.spoiler_text,
+                "sensitive": s.sensitive,
+                "created_at": entities::iso(s.edited_at.unwrap_or(s.created_at)),
+                "account": account,
+                "poll": null,
+                "media_attachments": [],
+                "emojis": [],
+            }));
+            Ok::<_, AppError>(versions)
+        })
+        .await?;
+    Ok(Json(Value::Array(out)))
+}
+
+/// Ancestors (oldest first) and descendants (depth first) the viewer may see.
+pub async fn context(
+    State(state): State<AppState>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let s = visible_status(&state, auth.viewer(), &id).await?;
+    let viewer = auth.viewer().cloned();
+    let ctx = ctx(&state);
+    let out = state
+        .db
+        .run(move |c| {
+            use crate::db::schema::statuses;
+            let vid = viewer.as_ref().map(|v| v.id);
+            let mut ancestors = Vec::new();
+            let mut cur = s.in_reply_to_id;
+            while let Some(pid) = cur {
+                let Some(p) = Status::by_id(c, pid).optional()? else {
+                    break;
+                };
+                cur = p.in_reply_to_id;
+                if can_view(c, viewer.as_ref(), &p)? {
+                    ancestors.push(p);
+                }
+                if ancestors.len() >= 40 {
+                    break;
+                }
+            }
+            ancestors.reverse();
+            let mut descendants = Vec::new();
+            let mut stack = vec![s.id];
+            while let Some(parent) = stack.pop() {
+                let mut children: Vec<Status> = statuses::table
+                    .filter(statuses::in_reply_to_id.eq(parent))
+                    .order(statuses::id.desc())
+                    .select(Status::as_select())
+                    .load(c)?;
+                while let Some(ch) = children.pop() {
+                    if can_view(c, viewer.as_ref(), &ch)? {
+                        stack.push(ch.id);
+                        descendants.push(ch);
+                    }
+                }
+                if descendants.len() >= 60 {
+                    break;
+                }
+            }
+            let render = |c: &mut crate::db::DbConn, list: Vec<Status>| -> AppResult<Vec<Value>> {
+                list.iter()
+                    .map(|x| entities::status(c, &ctx, x, vid))
+                    .collect()
+            };
+            Ok::<_, AppError>(json!({
+                "ancestors": render(c, ancestors)?,
+                "descendants": render(c, descendants)?,
+            }))
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+pub async fn favourite(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:favourites")?;
+    let s = visible_status(&state, Some(&auth.account), &id).await?;
+    let s = posts::favourite(&state, &auth.account, s.id).await?;
+    render(&state, s, Some(auth.account.id)).await
+}
+
+pub async fn unfavourite(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:favourites")?;
+    let s = visible_status(&state, Some(&auth.account), &id).await?;
+    let s = posts::unfavourite(&state, &auth.account, s.id).await?;
+    render(&state, s, Some(auth.account.id)).await
+}
+
+pub async fn reblog(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let s = visible_status(&state, Some(&auth.account), &id).await?;
+    let boost = posts::reblog(&state, &auth.account, s.id).await?;
+    render(&state, boost, Some(auth.account.id)).await
+}
+
+pub async fn unreblog(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:statuses")?;
+    let s = visible_status(&state, Some(&auth.account), &id).await?;
+    let s = posts::unreblog(&state, &auth.account, s.id).await?;
+    render(&state, s, Some(auth.account.id)).await
+}

@@ -1,0 +1,182 @@
+//! Who may see a post, and the timelines built from that rule.
+
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::models::{Account, Follow, Status};
+use crate::db::schema::{follows, mentions, statuses};
+use crate::domain::blocks;
+
+/// Pagination as Mastodon does it: `max_id` and `since_id` page newest
+/// first; `min_id` pages from the oldest side.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page {
+    pub max_id: Option<i64>,
+    pub since_id: Option<i64>,
+    pub min_id: Option<i64>,
+    pub limit: i64,
+}
+
+impl Page {
+    pub fn new(
+        max_id: Option<i64>,
+        since_id: Option<i64>,
+        min_id: Option<i64>,
+        limit: Option<i64>,
+        default: i64,
+        max: i64,
+    ) -> Page {
+        Page {
+            max_id,
+            since_id,
+            min_id,
+            limit: limit.unwrap_or(default).clamp(1, max),
+        }
+    }
+}
+
+/// Whether `viewer` (None: anonymous) may see `s`.
+pub fn can_view(c: &mut DbConn, viewer: Option<&Account>, s: &Status) -> QueryResult<bool> {
+    if let Some(v) = viewer
+        && v.id != s.account_id
+        && blocks::blocked_either_way(c, v.id, s.account_id)?
+    {
+        return Ok(false);
+    }
+    let mentioned = |c: &mut DbConn, v: &Account| -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            mentions::table
+                .filter(mentions::status_id.eq(s.id))
+                .filter(mentions::account_id.eq(v.id)),
+        ))
+        .get_result(c)
+    };
+    Ok(match (s.visibility.as_str(), viewer) {
+        ("public" | "unlisted", _) => true,
+        ("local", Some(v)) => v.is_local(),
+        ("private", Some(v)) => {
+            v.id == s.account_id
+                || Follow::find(c, v.id, s.account_id)?.is_some_and(|f| !f.pending)
+                || mentioned(c, v)?
+        }
+        ("direct", Some(v)) => v.id == s.account_id || mentioned(c, v)?,
+        _ => false,
+    })
+}
+
+type Boxed<'a> = statuses::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+fn page_of(mut q: Boxed<'_>, page: Page, c: &mut DbConn) -> QueryResult<Vec<Status>> {
+    if let Some(m) = page.max_id {
+        q = q.filter(statuses::id.lt(m));
+    }
+    if let Some(s) = page.since_id {
+        q = q.filter(statuses::id.gt(s));
+    }
+    if let Some(m) = page.min_id {
+        let mut rows: Vec<Status> = q
+            .filter(statuses::id.gt(m))
+            .order(statuses::id.asc())
+            .limit(page.limit)
+            .select(Status::as_select())
+            .load(c)?;
+        rows.reverse();
+        return Ok(rows);
+    }
+    q.order(statuses::id.desc())
+        .limit(page.limit)
+        .select(Status::as_select())
+        .load(c)
+}
+
+/// Posts and boosts of the accounts `viewer` follows, and its own.
+pub fn home(c: &mut DbConn, viewer: &Account, page: Page) -> QueryResult<Vec<Status>> {
+    let mut authors: Vec<i64> = follows::table
+        .filter(follows::account_id.eq(viewer.id))
+        .filter(follows::pending.eq(false))
+        .select(follows::target_account_id)
+        .load(c)?;
+    authors.push(viewer.id);
+    // Subqueries do not box through the multi-backend connection, so the
+    // ids of posts that mention the viewer are read first.
+    let mentioning_viewer: Vec<i64> = mentions::table
+        .filter(mentions::account_id.eq(viewer.id))
+        .select(mentions::status_id)
+        .load(c)?;
+    let q: Boxed<'_> = statuses::table
+        .filter(
+            statuses::account_id.eq_any(authors).and(
+                statuses::visibility
+                    .ne("direct")
+                    .or(statuses::account_id.eq(viewer.id))
+                    .or(statuses::id.eq_any(mentioning_viewer.clone())),
+            ),
+        )
+        .or_filter(
+            statuses::visibility
+                .eq("direct")
+                .and(statuses::id.eq_any(mentioning_viewer)),
+        )
+        .into_boxed();
+    page_of(q, page, c)
+}
+
+/// Public posts (no boosts): local ones, remote ones, or both. Local-only
+/// posts show in the local timeline to signed-in local users.
+pub fn public(
+    c: &mut DbConn,
+    viewer: Option<&Account>,
+    local: bool,
+    remote: bool,
+    page: Page,
+) -> QueryResult<Vec<Status>> {
+    let include_local_only = viewer.is_some_and(|v| v.is_local()) && !remote;
+    let mut q = statuses::table
+        .filter(statuses::reblog_of_id.is_null())
+        .into_boxed();
+    q = if include_local_only {
+        q.filter(statuses::visibility.eq_any(["public", "local"]))
+    } else {
+        q.filter(statuses::visibility.eq("public"))
+    };
+    if local {
+        q = q.filter(statuses::local.eq(true));
+    } else if remote {
+        q = q.filter(statuses::local.eq(false));
+    }
+    page_of(q, page, c)
+}
+
+/// An account's posts that `viewer` may see.
+pub fn account_statuses(
+    c: &mut DbConn,
+    viewer: Option<&Account>,
+    account: &Account,
+    exclude_replies: bool,
+    exclude_reblogs: bool,
+    page: Page,
+) -> QueryResult<Vec<Status>> {
+    let mut q = statuses::table
+        .filter(statuses::account_id.eq(account.id))
+        .into_boxed();
+    if exclude_replies {
+        q = q.filter(statuses::in_reply_to_id.is_null());
+    }
+    if exclude_reblogs {
+        q = q.filter(statuses::reblog_of_id.is_null());
+    }
+    let mut visible = vec!["public", "unlisted"];
+    if let Some(v) = viewer {
+        if v.is_local() {
+            visible.push("local");
+        }
+        if v.id == account.id || Follow::find(c, v.id, account.id)?.is_some_and(|f| !f.pending) {
+            visible.push("private");
+        }
+        if v.id == account.id {
+            visible.push("direct");
+        }
+    }
+    q = q.filter(statuses::visibility.eq_any(visible));
+    page_of(q, page, c)
+}
