@@ -1,0 +1,9 @@
+//! The Mastodon client API in-process, on SQLite and PostgreSQL.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod accounts;
+mod oauth;
+mod statuses;
+mod support;

@@ -1,0 +1,132 @@
+//! A test instance with users and tokens, and a way to call it.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use meetfield::app::App;
+use meetfield::db::models::{Account, Role};
+use meetfield::domain::oauth::{Scopes, issue_token};
+use meetfield::domain::users::{NewLocalUser, create_local_user};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::common::TestDb;
+
+pub struct Api {
+    pub app: App,
+    pub router: Router,
+    _tdb: TestDb,
+}
+
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+pub enum B {
+    None,
+    Json(Value),
+    Form(&'static str),
+    FormOwned(String),
+    Multipart(Vec<(&'static str, String)>),
+}
+
+impl Api {
+    pub async fn new(tdb: TestDb) -> Api {
+        let db = tdb.open().await;
+        let config = meetfield::config::Config {
+            domain: "api.localhost:8080".into(),
+            ..tdb.config()
+        };
+        let app = App::new(config, db).await.unwrap();
+        let router = app.router();
+        Api {
+            app,
+            router,
+            _tdb: tdb,
+        }
+    }
+
+    /// A user and a token with `scopes`.
+    pub async fn user(&self, name: &str, scopes: &str) -> (Account, String) {
+        let (user, account) = create_local_user(
+            &self.app.state.db,
+            &self.app.state.config,
+            NewLocalUser {
+                username: name.into(),
+                email: format!("{name}@org.example"),
+                password: "long enough password".into(),
+                role: Role::User,
+            },
+        )
+        .await
+        .unwrap();
+        let (token, _) = issue_token(
+            &self.app.state.db,
+            None,
+            Some(user.id),
+            Scopes::parse(scopes).unwrap(),
+        )
+        .await
+        .unwrap();
+        (account, token)
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: B) -> Res {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            B::None => req.body(Body::empty()),
+            B::Json(v) => req.header("content-type", "application/json").body(Body::from(v.to_string())),
+            B::Form(f) => req.header("content-type", "application/x-www-form-urlencoded").body(Body::from(f)),
+            B::FormOwned(f) => req.header("content-type", "application/x-www-form-urlencoded").body(Body::from(f)),
+            B::Multipart(fields) => {
+                let boundary = "XmeetfieldX";
+                let mut s = String::new();
+                for (k, v) in fields {
+                    s.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"));
+                }
+                s.push_str(&format!("--{boundary}--\r\n"));
+                req.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(Body::from(s))
+            }
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("{path}: not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        assert!(
+            status != StatusCode::INTERNAL_SERVER_ERROR,
+            "{path}: 500 {json}"
+        );
+        Res {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Res {
+        self.call(Method::GET, path, token, B::None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: B) -> Res {
+        self.call(Method::POST, path, token, body).await
+    }
+}
+
+/// Asserts a Mastodon-style error: status and a string `error`.
+pub fn assert_error(r: &Res, status: u16) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.json);
+    assert!(r.json["error"].is_string(), "{}", r.json);
+}
