@@ -67,11 +67,7 @@ both_backends!(
         assert_eq!(r.json["in_reply_to_account_id"], alice.id.to_string());
         let reply_id = r.json["id"].as_str().unwrap().to_string();
         let r = api
-            .post(
-                &format!("/api/v1/statuses?status=query+string"),
-                Some(&a),
-                B::None,
-            )
+            .post("/api/v1/statuses?status=query+string", Some(&a), B::None)
             .await;
         assert_eq!(r.status, 200, "{}", r.json);
 
