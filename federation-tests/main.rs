@@ -9,4 +9,5 @@ mod follows;
 mod harness;
 mod posts;
 mod process;
+mod processes;
 mod rejections;

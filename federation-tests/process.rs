@@ -16,7 +16,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(workdir: &Path, envs: &[(&str, String)]) -> ServerProcess {
-        let port = free_port();
+        Self::start_on(workdir, free_port(), envs)
+    }
+
+    /// Starts on a given port (to restart an instance where it was).
+    pub fn start_on(workdir: &Path, port: u16, envs: &[(&str, String)]) -> ServerProcess {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .current_dir(workdir)
@@ -80,7 +84,7 @@ impl Drop for ServerProcess {
     }
 }
 
-fn admin(workdir: &Path, envs: &[(&str, String)], args: &[&str]) -> std::process::Output {
+pub fn admin(workdir: &Path, envs: &[(&str, String)], args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(workdir)
         .env_remove("MEETFIELD_DATABASE_URL")
