@@ -162,7 +162,8 @@ async fn serve_on_postgres_by_url() {
         "no SQLite file"
     );
     server.signal(nix::sys::signal::Signal::SIGTERM);
-    assert!(server.wait_exit(Duration::from_secs(15)).success());
+    let status = server.wait_exit(Duration::from_secs(15));
+    assert!(status.success(), "SIGTERM exit status {status}");
 }
 
 #[tokio::test]

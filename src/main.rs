@@ -25,7 +25,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli, config)) {
+    let result = runtime.block_on(cli::run(cli, config));
+    // Let blocking tasks (database calls) finish before exit handlers run.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line, no backtrace: the admin reads this.

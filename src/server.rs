@@ -34,6 +34,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
 /// `meetfield serve`: runs until SIGTERM or SIGINT, then lets in-flight
 /// requests finish.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let stop = shutdown_signal()?;
     let addr = config.bind_addr()?;
     let db = open_database(&config).await?;
     let listener = TcpListener::bind(addr)
@@ -62,11 +63,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         app.federation.clone(),
         workers_stopped,
     ));
-    serve_until(listener, app.router(), shutdown_signal(), grace).await?;
+    serve_until(listener, app.router(), stop, grace).await?;
     let _ = stop_workers.send(true);
     if tokio::time::timeout(grace, worker).await.is_err() {
         tracing::warn!("delivery worker did not stop in time");
     }
+    // Close database connections here, not in exit handlers: libpq's TLS
+    // teardown racing the process exit crashed it now and then.
+    let db = app.state.db.clone();
+    drop(app);
+    db.close();
     tracing::info!("meetfield stopped");
     Ok(())
 }
@@ -106,30 +112,26 @@ pub async fn serve_until(
     }
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed
+/// when this is called, not when the future is first polled, so a signal
+/// that arrives while the server is starting is not lost (nor fatal).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -65,11 +65,8 @@ pub struct Manager {
     url: DatabaseUrl,
 }
 
-impl r2d2::ManageConnection for Manager {
-    type Connection = DbConn;
-    type Error = diesel::ConnectionError;
-
-    fn connect(&self) -> Result<DbConn, Self::Error> {
+impl Manager {
+    fn connect(&self) -> Result<DbConn, diesel::ConnectionError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
@@ -88,18 +85,35 @@ impl r2d2::ManageConnection for Manager {
             DatabaseUrl::Postgres(url) => Ok(DbConn::Postgres(PgConnection::establish(url)?)),
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+impl deadpool::managed::Manager for Manager {
+    type Type = DbConn;
+    type Error = DbError;
+
+    async fn create(&self) -> Result<DbConn, DbError> {
+        // Connecting blocks (DNS, TLS, SQLite file I/O): keep it off the
+        // async threads. Connections are made on demand, never by a
+        // background thread, so none is half-open when the process exits.
+        let manager = self.clone();
+        tokio::task::spawn_blocking(move || manager.connect())
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    async fn recycle(
+        &self,
+        _conn: &mut DbConn,
+        _metrics: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<DbError> {
+        // Broken connections are found where they fail (see `Db::run`).
+        Ok(())
     }
 }
 
-pub type Pool = r2d2::Pool<Manager>;
+pub type Pool = deadpool::managed::Pool<Manager>;
+type Pooled = deadpool::managed::Object<Manager>;
 
 /// Options for opening the pool.
 #[derive(Debug, Clone)]
@@ -132,8 +146,7 @@ impl Db {
     /// Opens the pool and checks that one connection can be made.
     pub async fn connect(url: &DatabaseUrl, opts: DbOptions) -> Result<Db, DbError> {
         let db = Self::connect_lazy(url, opts)?;
-        db.run(|conn| Ok::<_, DbError>(conn.batch_execute("SELECT 1")?))
-            .await?;
+        db.ping().await?;
         Ok(db)
     }
 
@@ -151,12 +164,16 @@ impl Db {
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
             DatabaseUrl::Postgres(_) => Backend::Postgres,
         };
-        let pool = r2d2::Pool::builder()
-            .max_size(opts.pool_size)
-            .min_idle(Some(0))
-            .connection_timeout(opts.timeout)
-            .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(Manager { url: url.clone() });
+        let pool = Pool::builder(Manager { url: url.clone() })
+            .max_size(opts.pool_size as usize)
+            .runtime(deadpool::Runtime::Tokio1)
+            .timeouts(deadpool::managed::Timeouts {
+                wait: Some(opts.timeout),
+                create: Some(opts.timeout),
+                recycle: None,
+            })
+            .build()
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(Db {
             pool,
             backend,
@@ -173,9 +190,40 @@ impl Db {
         &self.url
     }
 
-    fn checkout(pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        // r2d2's error carries the last connection error, so the cause shows.
-        pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
+    async fn checkout(&self) -> Result<Pooled, DbError> {
+        self.pool.get().await.map_err(|e| match e {
+            deadpool::managed::PoolError::Backend(e) => e,
+            deadpool::managed::PoolError::Timeout(_) => {
+                DbError::Unavailable("timed out waiting for a database connection".into())
+            }
+            other => DbError::Unavailable(other.to_string()),
+        })
+    }
+
+    /// Runs `f` on the blocking thread pool with a connection; a connection
+    /// that turns out broken is dropped rather than returned to the pool.
+    async fn with_conn<T, E, F>(&self, write: bool, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let mut conn = self.checkout().await?;
+        let lock = if write { self.write_lock.clone() } else { None };
+        let (conn, result, broken) = tokio::task::spawn_blocking(move || {
+            let _turn = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let result = f(&mut conn);
+            let broken = result.is_err() && conn.batch_execute("SELECT 1").is_err();
+            (conn, result, broken)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?;
+        if broken {
+            let _ = Pooled::take(conn);
+        }
+        result
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
@@ -185,13 +233,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = Self::checkout(&pool)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| E::from(DbError::Task(e.to_string())))?
+        self.with_conn(false, f).await
     }
 
     /// Runs `f` in one write transaction (committed if it returns Ok).
@@ -201,22 +243,17 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        let lock = self.write_lock.clone();
-        tokio::task::spawn_blocking(move || {
-            let _turn = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut conn = Self::checkout(&pool)?;
-            (*conn).transaction(f)
-        })
-        .await
-        .map_err(|e| E::from(DbError::Task(e.to_string())))?
+        self.with_conn(true, move |conn| conn.transaction(f)).await
     }
 
     /// Applies pending migrations; returns the versions applied.
     pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
         self.run(run_migrations).await
+    }
+
+    /// Closes idle connections now and refuses new checkouts.
+    pub fn close(self) {
+        self.pool.close();
     }
 
     /// Succeeds when the database answers a trivial query in time.
