@@ -320,3 +320,71 @@ on_both_backends!(
         .await;
     }
 );
+
+on_both_backends!(
+    profile_updates_and_account_deletion_federate,
+    |backend: Backend| async move {
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let alice_at_beta = resolve_account(&beta.data(), &alice.uri).await.unwrap();
+        follows::follow(&beta.app.state, &bob, &alice_at_beta)
+            .await
+            .unwrap();
+        eventually("bob follows alice", || async {
+            follow_state(&alpha, &bob.uri, &alice.uri).await == Some(false)
+        })
+        .await;
+
+        meetfield::domain::accounts::update_profile(
+            &alpha.app.state,
+            &alice,
+            meetfield::domain::accounts::ProfileChange {
+                display_name: Some("Alice from Research".into()),
+                note: Some("Grid storage".into()),
+                locked: Some(true),
+                fields: Some(vec![("Team".into(), "Storage".into())]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        eventually("beta sees the new profile", || async {
+            let a = beta.account_by_uri(&alice.uri).await.unwrap();
+            a.display_name == "Alice from Research"
+                && a.locked
+                && a.note.contains("Grid storage")
+                && a.fields.contains("Storage")
+        })
+        .await;
+
+        let post = meetfield::domain::statuses::post_status(
+            &alpha.data(),
+            &alice,
+            meetfield::domain::statuses::PostInput::public("last words"),
+        )
+        .await
+        .unwrap();
+        eventually("beta has the post", || async {
+            let uri = post.uri.clone();
+            beta.query(move |c| meetfield::db::models::Status::by_uri(c, &uri))
+                .await
+                .is_some()
+        })
+        .await;
+        meetfield::domain::accounts::delete_local_account(&alpha.app.state, &alice)
+            .await
+            .unwrap();
+        eventually("beta removes alice's posts and follows", || async {
+            let uri = post.uri.clone();
+            let a = beta.account_by_uri(&alice.uri).await.unwrap();
+            a.suspended_at.is_some()
+                && beta
+                    .query(move |c| meetfield::db::models::Status::by_uri(c, &uri))
+                    .await
+                    .is_none()
+                && follow_state(&beta, &bob.uri, &alice.uri).await.is_none()
+        })
+        .await;
+    }
+);

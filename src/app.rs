@@ -90,7 +90,8 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
     if federation.is_some() {
         routes = routes
             .merge(federation::http::router())
-            .merge(api::mastodon::router());
+            .merge(api::mastodon::router())
+            .merge(crate::web::router());
     }
     let mut app = routes.fallback(not_found).with_state(state);
     if let Some(fed) = federation {

@@ -67,6 +67,13 @@ pub enum AdminCommand {
     DisableUser { username: String },
     /// Let a disabled user sign in again.
     EnableUser { username: String },
+    /// Delete a user's posts and relations and tell other servers; the name stays reserved.
+    DeleteUser {
+        username: String,
+        /// Required: there is no undo.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print an access token for a user (scripts, bots); the token is the last line.
     CreateToken {
         username: String,
@@ -223,6 +230,21 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
             println!("user {username} enabled");
         }
         AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
+        AdminCommand::DeleteUser { username, yes } => {
+            if !yes {
+                bail!("deleting {username} cannot be undone: add --yes");
+            }
+            let name = username.clone();
+            let (_, account) = db
+                .run(move |c| {
+                    crate::db::models::User::by_username(c, &name).map_err(crate::db::DbError::from)
+                })
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no local user '{username}'"))?;
+            let state = crate::app::AppState::new(config.clone(), db.clone());
+            crate::domain::accounts::delete_local_account(&state, &account).await?;
+            println!("user {username} deleted; other servers will be told");
+        }
         AdminCommand::CreateToken { username, scopes } => {
             let scopes =
                 crate::domain::oauth::Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!(e))?;

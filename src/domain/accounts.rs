@@ -35,3 +35,182 @@ pub async fn receive_actor_deleted(state: &AppState, actor: &ApubAccount) -> App
         })
         .await
 }
+
+/// What a local user may change on their profile.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    pub note: Option<String>,
+    pub locked: Option<bool>,
+    pub discoverable: Option<bool>,
+    pub bot: Option<bool>,
+    /// `(name, value)` pairs in plain text, at most four.
+    pub fields: Option<Vec<(String, String)>>,
+}
+
+pub const MAX_FIELDS: usize = 4;
+const DISPLAY_NAME_MAX: usize = 30;
+const NOTE_MAX: usize = 500;
+
+/// Plain text → the HTML we store for a bio or a field value.
+fn bio_html(text: &str, base: &str) -> String {
+    crate::domain::text::render(text, &std::collections::HashMap::new(), base)
+}
+
+/// A local user edits their profile; followers' servers get `Update`.
+pub async fn update_profile(
+    state: &AppState,
+    account: &Account,
+    change: ProfileChange,
+) -> AppResult<Account> {
+    if let Some(n) = &change.display_name
+        && n.chars().count() > DISPLAY_NAME_MAX
+    {
+        return Err(AppError::Unprocessable(format!(
+            "Validation failed: Display name is too long (maximum is {DISPLAY_NAME_MAX} characters)"
+        )));
+    }
+    if let Some(n) = &change.note
+        && n.chars().count() > NOTE_MAX
+    {
+        return Err(AppError::Unprocessable(format!(
+            "Validation failed: Note is too long (maximum is {NOTE_MAX} characters)"
+        )));
+    }
+    if let Some(f) = &change.fields
+        && f.len() > MAX_FIELDS
+    {
+        return Err(AppError::Unprocessable(format!(
+            "Validation failed: Fields is too long (maximum is {MAX_FIELDS} fields)"
+        )));
+    }
+    let base = state.base_url();
+    let id = account.id;
+    let updated = state
+        .db
+        .transaction(move |c| {
+            let t = crate::db::now();
+            if let Some(n) = &change.display_name {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::display_name.eq(n.trim()))
+                    .execute(c)?;
+            }
+            if let Some(n) = &change.note {
+                let html = if n.trim().is_empty() {
+                    String::new()
+                } else {
+                    bio_html(n, &base)
+                };
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::note.eq(html))
+                    .execute(c)?;
+            }
+            if let Some(v) = change.locked {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::locked.eq(v))
+                    .execute(c)?;
+            }
+            if let Some(v) = change.discoverable {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::discoverable.eq(v))
+                    .execute(c)?;
+            }
+            if let Some(v) = change.bot {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::bot.eq(v))
+                    .execute(c)?;
+            }
+            if let Some(fields) = &change.fields {
+                let json: Vec<serde_json::Value> = fields
+                    .iter()
+                    .filter(|(n, v)| !n.trim().is_empty() || !v.trim().is_empty())
+                    .map(|(n, v)| {
+                        // Values keep their links, like Mastodon's profile fields.
+                        let html = bio_html(v, &base);
+                        let inner = html
+                            .strip_prefix("<p>")
+                            .and_then(|h| h.strip_suffix("</p>"))
+                            .unwrap_or(&html)
+                            .to_string();
+                        serde_json::json!({ "name": n.trim(), "value": inner })
+                    })
+                    .collect();
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::fields.eq(serde_json::Value::Array(json).to_string()))
+                    .execute(c)?;
+            }
+            diesel::update(accounts::table.find(id))
+                .set(accounts::updated_at.eq(t))
+                .execute(c)?;
+            let account = Account::by_id(c, id)?;
+            let actor = crate::federation::objects::account::local_actor_json(&account, &base);
+            let activity = crate::federation::protocol::activities::wrap_json(
+                "Update",
+                &format!("{}#updates/{}", account.uri, t.and_utc().timestamp_millis()),
+                &account.uri,
+                serde_json::to_value(&actor).map_err(|e| AppError::Internal(e.into()))?,
+                &serde_json::json!([crate::federation::protocol::note::PUBLIC]),
+                &serde_json::json!([crate::federation::urls::followers(&account.uri)]),
+            );
+            let inboxes = crate::db::models::Follow::follower_inboxes(c, id)?;
+            crate::delivery::enqueue(c, id, &activity, &inboxes)?;
+            Ok::<_, AppError>(account)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(updated)
+}
+
+/// An admin deletes a local account: its posts and relations go, the
+/// account stays suspended (so its name is not reused), and the servers of
+/// its followers and followees are told with `Delete` of the actor.
+pub async fn delete_local_account(state: &AppState, account: &Account) -> AppResult<()> {
+    if !account.is_local() {
+        return Err(AppError::Unprocessable("not a local account".into()));
+    }
+    let (id, uri) = (account.id, account.uri.clone());
+    state
+        .db
+        .transaction(move |c| {
+            let mut inboxes = crate::db::models::Follow::follower_inboxes(c, id)?;
+            let following: Vec<Account> = crate::db::models::Follow::following_of(c, id)?;
+            inboxes.extend(
+                following
+                    .iter()
+                    .filter(|a| !a.is_local())
+                    .filter_map(|a| a.shared_inbox_url.clone().or_else(|| a.inbox_url.clone())),
+            );
+            inboxes.sort();
+            inboxes.dedup();
+            let activity = crate::federation::protocol::activities::wrap_json(
+                "Delete",
+                &format!("{uri}#delete"),
+                &uri,
+                serde_json::Value::String(uri.clone()),
+                &serde_json::json!([crate::federation::protocol::note::PUBLIC]),
+                &serde_json::json!([]),
+            );
+            crate::delivery::enqueue(c, id, &activity, &inboxes)?;
+            diesel::delete(statuses::table.filter(statuses::account_id.eq(id))).execute(c)?;
+            diesel::delete(
+                follows::table.filter(
+                    follows::account_id
+                        .eq(id)
+                        .or(follows::target_account_id.eq(id)),
+                ),
+            )
+            .execute(c)?;
+            diesel::update(accounts::table.find(id))
+                .set(accounts::suspended_at.eq(crate::db::now()))
+                .execute(c)?;
+            diesel::update(
+                crate::db::schema::users::table.filter(crate::db::schema::users::account_id.eq(id)),
+            )
+            .set(crate::db::schema::users::disabled.eq(true))
+            .execute(c)?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(())
+}

@@ -214,3 +214,73 @@ both_backends!(
         assert_eq!(r.json["blocking"], false);
     }
 );
+
+both_backends!(update_credentials_form_and_json, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let (_alice, a) = api.user("alice", "read write").await;
+    let r = api
+        .call(
+            axum::http::Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&a),
+            B::Form("display_name=Alice+A.&note=Works+on+%23energy+at+https%3A%2F%2Flab.example&locked=true&fields_attributes%5B0%5D%5Bname%5D=Team&fields_attributes%5B0%5D%5Bvalue%5D=Grid&fields_attributes%5B1%5D%5Bname%5D=Site&fields_attributes%5B1%5D%5Bvalue%5D=https%3A%2F%2Flab.example"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["display_name"], "Alice A.");
+    assert_eq!(r.json["locked"], true);
+    assert!(
+        r.json["note"]
+            .as_str()
+            .unwrap()
+            .contains("<a href=\"https://lab.example\""),
+        "{}",
+        r.json["note"]
+    );
+    assert_eq!(
+        r.json["source"]["note"],
+        "Works on #energy at https://lab.example"
+    );
+    assert_eq!(r.json["fields"][0]["name"], "Team");
+    assert_eq!(r.json["fields"][0]["value"], "Grid");
+    assert!(
+        r.json["fields"][1]["value"]
+            .as_str()
+            .unwrap()
+            .contains("href=\"https://lab.example\"")
+    );
+    let r = api
+        .call(
+            axum::http::Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&a),
+            B::Json(json!({
+                "locked": false,
+                "fields_attributes": [{"name": "Only", "value": "one"}]
+            })),
+        )
+        .await;
+    assert_eq!(r.json["locked"], false);
+    assert_eq!(r.json["display_name"], "Alice A.", "untouched fields stay");
+    assert_eq!(r.json["fields"].as_array().unwrap().len(), 1);
+    let r = api
+        .call(
+            axum::http::Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&a),
+            B::Json(json!({"display_name": "x".repeat(31)})),
+        )
+        .await;
+    assert_error(&r, 422);
+    let (_, ro) = api.user("reader", "read").await;
+    assert_error(
+        &api.call(
+            axum::http::Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&ro),
+            B::Json(json!({"note": "x"})),
+        )
+        .await,
+        403,
+    );
+});

@@ -454,3 +454,68 @@ both_backends!(favourites_and_boosts, |tdb: TestDb| async move {
         .await;
     assert_eq!(r.json["favourites_count"], 0);
 });
+
+both_backends!(
+    profile_and_post_pages_for_browsers,
+    |tdb: TestDb| async move {
+        let api = Api::new(tdb).await;
+        let (alice, a) = api.user("alice", "read write").await;
+        let public = api
+            .post(
+                "/api/v1/statuses",
+                Some(&a),
+                B::Form("status=%3Cscript%3Ealert(1)%3C%2Fscript%3E+hello+world"),
+            )
+            .await
+            .json;
+        let private = api
+            .post(
+                "/api/v1/statuses",
+                Some(&a),
+                B::Form("status=secret+plans&visibility=private"),
+            )
+            .await
+            .json;
+        let page = |path: String| {
+            let router = api.router.clone();
+            async move {
+                use tower::ServiceExt;
+                let res = router
+                    .oneshot(
+                        axum::http::Request::get(path)
+                            .body(axum::body::Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let body = http_body_util::BodyExt::collect(res.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                (status, String::from_utf8_lossy(&body).into_owned())
+            }
+        };
+        let (s, html) = page("/@alice".into()).await;
+        assert_eq!(s, 200);
+        assert!(
+            html.contains("hello world") && !html.contains("secret plans"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"), "escaped: {html}");
+        assert!(
+            html.contains(&format!("href=\"{}\"", alice.uri)),
+            "alternate link to the actor"
+        );
+        let (s, html) = page(format!("/@alice/{}", public["id"].as_str().unwrap())).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("hello world"));
+        assert_eq!(
+            page(format!("/@alice/{}", private["id"].as_str().unwrap()))
+                .await
+                .0,
+            404
+        );
+        assert_eq!(page("/@nobody".into()).await.0, 404);
+    }
+);

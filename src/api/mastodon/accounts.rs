@@ -283,3 +283,83 @@ pub async fn reject_request(
     follow_rules::reject_follow_request(&state, &auth.account, &requester).await?;
     relationship(&state, auth.account.id, requester.id).await
 }
+
+fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => Some(matches!(s.as_str(), "true" | "1" | "on")),
+        Value::Number(n) => Some(n.as_i64() == Some(1)),
+        _ => None,
+    }
+}
+
+/// `fields_attributes` as JSON (object or list) or as form keys
+/// `fields_attributes[0][name]`.
+fn profile_fields(p: &std::collections::HashMap<String, Value>) -> Option<Vec<(String, String)>> {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    if let Some(v) = p.get("fields_attributes") {
+        let items: Vec<&Value> = match v {
+            Value::Array(a) => a.iter().collect(),
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort_by_key(|k| k.parse::<usize>().unwrap_or(usize::MAX));
+                keys.into_iter().map(|k| &m[k]).collect()
+            }
+            _ => Vec::new(),
+        };
+        return Some(
+            items
+                .into_iter()
+                .map(|i| (text(i.get("name")), text(i.get("value"))))
+                .collect(),
+        );
+    }
+    let mut indexed: std::collections::BTreeMap<usize, (String, String)> = Default::default();
+    for (k, v) in p {
+        let Some(rest) = k.strip_prefix("fields_attributes[") else {
+            continue;
+        };
+        let Some((idx, attr)) = rest.split_once("][") else {
+            continue;
+        };
+        let Ok(idx) = idx.parse::<usize>() else {
+            continue;
+        };
+        let entry = indexed.entry(idx).or_default();
+        match attr.trim_end_matches(']') {
+            "name" => entry.0 = text(Some(v)),
+            "value" => entry.1 = text(Some(v)),
+            _ => {}
+        }
+    }
+    (!indexed.is_empty()).then(|| indexed.into_values().collect())
+}
+
+/// `PATCH /api/v1/accounts/update_credentials`
+pub async fn update_credentials(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<std::collections::HashMap<String, Value>>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:accounts")?;
+    let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+    let change = crate::domain::accounts::ProfileChange {
+        display_name: s("display_name"),
+        note: s("note"),
+        locked: p.get("locked").and_then(as_bool),
+        discoverable: p.get("discoverable").and_then(as_bool),
+        bot: p.get("bot").and_then(as_bool),
+        fields: profile_fields(&p),
+    };
+    let account = crate::domain::accounts::update_profile(&state, &auth.account, change).await?;
+    let ctx = ctx(&state);
+    let user = auth.user;
+    Ok(Json(
+        state
+            .db
+            .run(move |c| {
+                entities::credential_account(c, &ctx, &account, &user).map_err(AppError::from)
+            })
+            .await?,
+    ))
+}

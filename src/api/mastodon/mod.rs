@@ -32,6 +32,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
         )
+        .route(
+            "/api/v1/accounts/update_credentials",
+            axum::routing::patch(accounts::update_credentials),
+        )
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
         .route(
             "/api/v1/accounts/relationships",
