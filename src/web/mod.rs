@@ -1,5 +1,7 @@
 //! The few HTML pages people open in a browser: a profile and a post.
-//! (Sign-in and consent pages for OAuth come with the client API.)
+//! The OAuth sign-in and consent page is in [`oauth`].
+
+pub mod oauth;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -16,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/@{username}", get(profile))
         .route("/@{username}/{id}", get(post))
+        .route("/oauth/authorize", get(oauth::show).post(oauth::submit))
 }
 
 fn esc(s: &str) -> String {

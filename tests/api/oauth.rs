@@ -244,3 +244,161 @@ both_backends!(
         );
     }
 );
+
+async fn raw(
+    api: &Api,
+    req: axum::http::Request<axum::body::Body>,
+) -> (u16, axum::http::HeaderMap, String) {
+    use tower::ServiceExt;
+    let res = api.router.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+both_backends!(
+    authorize_page_sign_in_and_consent,
+    |tdb: TestDb| async move {
+        use axum::body::Body;
+        use axum::http::Request;
+        let api = Api::new(tdb).await;
+        api.user("alice", "read").await;
+        let r = api.post("/api/v1/apps", None, B::Json(json!({
+        "client_name": "Elk", "redirect_uris": "https://elk.example/cb urn:ietf:wg:oauth:2.0:oob", "scopes": "read write"
+    }))).await;
+        let (cid, secret) = (
+            r.json["client_id"].as_str().unwrap().to_string(),
+            r.json["client_secret"].as_str().unwrap().to_string(),
+        );
+        let verifier = "pkce-verifier-pkce-verifier-pkce-verifier-123";
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let qs = format!(
+            "response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Felk.example%2Fcb&scope=read+write&state=xyz&code_challenge={challenge}&code_challenge_method=S256"
+        );
+
+        let (s, h, html) = raw(
+            &api,
+            Request::get(format!("/oauth/authorize?{qs}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(
+            html.contains("Elk") && html.contains("read write"),
+            "{html}"
+        );
+        assert_eq!(h["x-frame-options"], "DENY");
+        let cookie = h["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(h["set-cookie"].to_str().unwrap().contains("HttpOnly"));
+        let csrf = field(&html, "csrf");
+        let post = |body: String, cookie: Option<String>| {
+            let mut r = Request::post("/oauth/authorize")
+                .header("content-type", "application/x-www-form-urlencoded");
+            if let Some(c) = cookie {
+                r = r.header("cookie", c);
+            }
+            r.body(Body::from(body)).unwrap()
+        };
+        let base_form = format!(
+            "response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Felk.example%2Fcb&scope=read+write&state=xyz&code_challenge={challenge}&code_challenge_method=S256"
+        );
+
+        // Without the cookie (a cross-site post): refused.
+        let (s, _, _) = raw(&api, post(format!("{base_form}&csrf={csrf}&login=alice&password=long+enough+password&decision=allow"), None)).await;
+        assert_eq!(s, 403);
+        // Wrong password: the form again, with an error.
+        let (s, _, html) = raw(
+            &api,
+            post(
+                format!("{base_form}&csrf={csrf}&login=alice&password=nope&decision=allow"),
+                Some(cookie.clone()),
+            ),
+        )
+        .await;
+        assert_eq!(s, 401);
+        assert!(html.contains("Invalid email or password"));
+        // Deny: back to the app with access_denied.
+        let (s, h, _) = raw(
+            &api,
+            post(
+                format!("{base_form}&csrf={csrf}&decision=deny"),
+                Some(cookie.clone()),
+            ),
+        )
+        .await;
+        assert_eq!(s, 303);
+        assert!(
+            h["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("https://elk.example/cb?error=access_denied&state=xyz")
+        );
+        // Allow: back to the app with a code, exchanged with the PKCE verifier.
+        let (s, h, _) = raw(&api, post(format!("{base_form}&csrf={csrf}&login=alice&password=long+enough+password&decision=allow"), Some(cookie.clone()))).await;
+        assert_eq!(s, 303);
+        let location = url::Url::parse(h["location"].to_str().unwrap()).unwrap();
+        let pairs: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+        assert_eq!(pairs["state"], "xyz");
+        let r = api.post("/oauth/token", None, B::Json(json!({
+        "grant_type": "authorization_code", "client_id": cid, "client_secret": secret,
+        "code": pairs["code"], "redirect_uri": "https://elk.example/cb", "code_verifier": verifier,
+    }))).await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        let token = r.json["access_token"].as_str().unwrap().to_string();
+        assert_eq!(
+            api.get("/api/v1/accounts/verify_credentials", Some(&token))
+                .await
+                .json["username"],
+            "alice"
+        );
+
+        // Out-of-band: the code is shown on the page.
+        let oob = format!(
+            "response_type=code&client_id={cid}&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&scope=read"
+        );
+        let (s, _, html) = raw(&api, post(format!("{oob}&csrf={csrf}&login=alice%40org.example&password=long+enough+password&decision=allow"), Some(cookie.clone()))).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("<code id=\"code\">"), "{html}");
+
+        // Bad requests never show the form.
+        for bad in [
+            format!(
+                "response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Fevil.example%2F"
+            ),
+            format!("response_type=code&client_id=unknown"),
+            format!("response_type=token&client_id={cid}"),
+            format!("response_type=code&client_id={cid}&scope=admin%3Aread"),
+        ] {
+            let (s, _, html) = raw(
+                &api,
+                Request::get(format!("/oauth/authorize?{bad}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(s, 400, "{bad}");
+            assert!(!html.contains("<form"), "{bad}");
+        }
+    }
+);
