@@ -386,7 +386,7 @@ both_backends!(
             format!(
                 "response_type=code&client_id={cid}&redirect_uri=https%3A%2F%2Fevil.example%2F"
             ),
-            format!("response_type=code&client_id=unknown"),
+            "response_type=code&client_id=unknown".to_string(),
             format!("response_type=token&client_id={cid}"),
             format!("response_type=code&client_id={cid}&scope=admin%3Aread"),
         ] {
