@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::db::models::{Account, Follow};
 use crate::db::{DbConn, id};
 use crate::delivery;
+use crate::domain::notifications;
 use crate::error::{AppError, AppResult};
 use crate::federation::protocol::activities::{answer_follow_json, follow_json, undo_follow_json};
 use crate::federation::urls;
@@ -47,13 +48,14 @@ pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> A
                 return Ok(existing);
             }
             if target.is_local() {
-                return Ok(Follow::insert(
-                    c,
-                    follower.id,
-                    target.id,
-                    None,
-                    target.locked,
-                )?);
+                let f = Follow::insert(c, follower.id, target.id, None, target.locked)?;
+                let kind = if target.locked {
+                    "follow_request"
+                } else {
+                    "follow"
+                };
+                notifications::notify(c, target.id, follower.id, kind, None)?;
+                return Ok(f);
             }
             let uri = urls::activity(&base, id::next_id());
             let f = Follow::insert(c, follower.id, target.id, Some(&uri), true)?;
@@ -81,6 +83,8 @@ pub async fn unfollow(state: &AppState, follower: &Account, target: &Account) ->
                 return Ok(false);
             };
             Follow::delete(c, f.id)?;
+            notifications::retract(c, target.id, follower.id, "follow", None)?;
+            notifications::retract(c, target.id, follower.id, "follow_request", None)?;
             if !target.is_local() && follower.is_local() {
                 let follow_id = f.uri.clone().unwrap_or_else(|| urls::activity(&base, f.id));
                 let undo = undo_follow_json(
@@ -125,7 +129,20 @@ pub async fn receive_follow(
                     existing
                 }
                 None => {
-                    Follow::insert(c, follower.id, target.id, Some(&follow_uri), target.locked)?
+                    let f = Follow::insert(
+                        c,
+                        follower.id,
+                        target.id,
+                        Some(&follow_uri),
+                        target.locked,
+                    )?;
+                    let kind = if target.locked {
+                        "follow_request"
+                    } else {
+                        "follow"
+                    };
+                    notifications::notify(c, target.id, follower.id, kind, None)?;
+                    f
                 }
             };
             if !f.pending {
@@ -217,6 +234,8 @@ pub async fn authorize_follow_request(
                 .filter(|f| f.pending)
                 .ok_or_else(|| AppError::NotFound("No pending follow request".into()))?;
             Follow::set_accepted(c, f.id)?;
+            notifications::retract(c, target.id, follower.id, "follow_request", None)?;
+            notifications::notify(c, target.id, follower.id, "follow", None)?;
             if !follower.is_local() {
                 let follow_uri = f.uri.clone().unwrap_or_default();
                 let accept = answer_follow_json(
@@ -250,6 +269,7 @@ pub async fn reject_follow_request(
                 .filter(|f| f.pending)
                 .ok_or_else(|| AppError::NotFound("No pending follow request".into()))?;
             Follow::delete(c, f.id)?;
+            notifications::retract(c, target.id, follower.id, "follow_request", None)?;
             if !follower.is_local() {
                 let follow_uri = f.uri.clone().unwrap_or_default();
                 let reject = answer_follow_json(

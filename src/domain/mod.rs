@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod follows;
 pub mod html;
 pub mod instance;
+pub mod notifications;
 pub mod oauth;
 pub mod password;
 pub mod policy;

@@ -12,6 +12,7 @@ use crate::db::models::{Account, Follow, NewStatus, Status};
 use crate::db::{DbConn, id, now};
 use crate::delivery;
 use crate::domain::html;
+use crate::domain::notifications;
 use crate::domain::text::{self, MentionTarget};
 use crate::error::{AppError, AppResult};
 use crate::federation::FedData;
@@ -186,6 +187,9 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
             )?;
             for a in &mentioned {
                 Status::add_mention(c, status.id, a.id)?;
+                if input.visibility != Visibility::Local || a.is_local() {
+                    notifications::notify(c, a.id, author.id, "mention", Some(status.id))?;
+                }
             }
             for tag in &tags {
                 Status::add_tag(c, status.id, tag)?;
@@ -341,7 +345,11 @@ pub async fn favourite(state: &AppState, account: &Account, status_id: i64) -> A
         .transaction(move |c| {
             let (s, author) = visible_status(c, status_id)?;
             let uri = urls::activity(&base, id::next_id());
-            if Status::add_favourite(c, account.id, s.id, Some(&uri))?
+            let added = Status::add_favourite(c, account.id, s.id, Some(&uri))?;
+            if added {
+                notifications::notify(c, author.id, account.id, "favourite", Some(s.id))?;
+            }
+            if added
                 && !author.is_local()
                 && let Some(inbox) = author.inbox_url.clone()
             {
@@ -365,6 +373,7 @@ pub async fn unfavourite(state: &AppState, account: &Account, status_id: i64) ->
         .db
         .transaction(move |c| {
             let (s, author) = visible_status(c, status_id)?;
+            notifications::retract(c, author.id, account.id, "favourite", Some(s.id))?;
             if let Some(like_uri) = Status::remove_favourite(c, account.id, s.id)?
                 && !author.is_local()
                 && let Some(inbox) = author.inbox_url.clone()
@@ -439,6 +448,7 @@ pub async fn reblog(state: &AppState, account: &Account, status_id: i64) -> AppR
                 },
             )?;
             Status::bump(c, s.id, Counter::Reblogs, 1)?;
+            notifications::notify(c, author.id, account.id, "reblog", Some(s.id))?;
             let activity = announce_json(
                 &uri,
                 &account.uri,
@@ -464,6 +474,7 @@ pub async fn unreblog(state: &AppState, account: &Account, status_id: i64) -> Ap
         .transaction(move |c| {
             let (s, author) = visible_status(c, status_id)?;
             if let Some(boost) = Status::reblog_by(c, account.id, s.id)? {
+                notifications::retract(c, author.id, account.id, "reblog", Some(s.id))?;
                 let inboxes = announce_audience(c, &account, &author)?;
                 let inner = announce_json(
                     &boost.uri,
@@ -527,6 +538,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
             for m in &mention_uris {
                 if let Some(a) = Account::by_uri(c, m)? {
                     Status::add_mention(c, status.id, a.id)?;
+                    notifications::notify(c, a.id, status.account_id, "mention", Some(status.id))?;
                 }
             }
             for tag in &tags {
@@ -664,7 +676,10 @@ pub async fn receive_like(
     state
         .db
         .transaction(move |c| {
-            Status::add_favourite(c, actor_id, status_id, Some(&uri))?;
+            if Status::add_favourite(c, actor_id, status_id, Some(&uri))? {
+                let author = Status::by_id(c, status_id)?.account_id;
+                notifications::notify(c, author, actor_id, "favourite", Some(status_id))?;
+            }
             Ok::<_, AppError>(())
         })
         .await
@@ -695,6 +710,8 @@ pub async fn receive_unlike(
             }
             if let Some(sid) = status_id {
                 Status::remove_favourite(c, actor_id, sid)?;
+                let author = Status::by_id(c, sid)?.account_id;
+                notifications::retract(c, author, actor_id, "favourite", Some(sid))?;
             }
             Ok::<_, AppError>(())
         })
@@ -740,6 +757,7 @@ pub async fn receive_announce(
                 },
             )?;
             Status::bump(c, orig.id, Counter::Reblogs, 1)?;
+            notifications::notify(c, orig.account_id, actor_id, "reblog", Some(orig.id))?;
             Ok::<_, AppError>(())
         })
         .await
@@ -768,6 +786,10 @@ pub async fn receive_unannounce(
                 boost = Status::reblog_by(c, actor_id, orig.id)?;
             }
             if let Some(b) = boost {
+                if let Some(orig) = b.reblog_of_id {
+                    let author = Status::by_id(c, orig)?.account_id;
+                    notifications::retract(c, author, actor_id, "reblog", Some(orig))?;
+                }
                 remove_status(c, &b)?;
             }
             Ok::<_, AppError>(())

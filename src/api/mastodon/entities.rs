@@ -257,3 +257,25 @@ pub fn relationship(c: &mut DbConn, viewer: i64, target: i64) -> QueryResult<Val
         "note": "",
     }))
 }
+
+pub fn notification(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    n: &crate::domain::notifications::Notification,
+    viewer: i64,
+) -> AppResult<Value> {
+    let from = Account::by_id(c, n.from_account_id)?;
+    let mut v = json!({
+        "id": n.id.to_string(),
+        "type": n.kind,
+        "created_at": iso(n.created_at),
+        "group_key": format!("ungrouped-{}", n.id),
+        "account": account(c, ctx, &from)?,
+    });
+    if let Some(sid) = n.status_id
+        && let Some(s) = Status::by_id(c, sid).optional()?
+    {
+        v["status"] = status(c, ctx, &s, Some(viewer))?;
+    }
+    Ok(v)
+}

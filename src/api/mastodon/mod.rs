@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod entities;
 pub mod instance;
+pub mod notifications;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -76,6 +77,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v2/search", get(search::search))
+        .route("/api/v1/notifications", get(notifications::list))
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route(
+            "/api/v1/notifications/{id}/dismiss",
+            post(notifications::dismiss),
+        )
 }
 
 pub fn ctx(state: &AppState) -> Ctx {

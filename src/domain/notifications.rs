@@ -1,0 +1,102 @@
+//! Notifications for local accounts, written in the same transaction as the
+//! event that causes them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{accounts, notifications};
+use crate::db::{DbConn, id, now};
+
+pub const KINDS: &[&str] = &[
+    "follow",
+    "follow_request",
+    "mention",
+    "reblog",
+    "favourite",
+    "status",
+    "update",
+    "poll",
+];
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: i64,
+    pub account_id: i64,
+    pub from_account_id: i64,
+    pub kind: String,
+    pub status_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Notifies `recipient` if it is a local account other than `from`; the
+/// same event is recorded once.
+pub fn notify(
+    c: &mut DbConn,
+    recipient: i64,
+    from: i64,
+    kind: &str,
+    status: Option<i64>,
+) -> QueryResult<()> {
+    if recipient == from {
+        return Ok(());
+    }
+    let local: bool = diesel::select(diesel::dsl::exists(
+        accounts::table
+            .filter(accounts::id.eq(recipient))
+            .filter(accounts::domain.is_null()),
+    ))
+    .get_result(c)?;
+    if !local {
+        return Ok(());
+    }
+    let mut dup = notifications::table
+        .filter(notifications::account_id.eq(recipient))
+        .filter(notifications::from_account_id.eq(from))
+        .filter(notifications::kind.eq(kind))
+        .into_boxed();
+    dup = match status {
+        Some(s) => dup.filter(notifications::status_id.eq(s)),
+        None => dup.filter(notifications::status_id.is_null()),
+    };
+    if dup
+        .select(notifications::id)
+        .first::<i64>(c)
+        .optional()?
+        .is_some()
+    {
+        return Ok(());
+    }
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::id.eq(id::next_id()),
+            notifications::account_id.eq(recipient),
+            notifications::from_account_id.eq(from),
+            notifications::kind.eq(kind),
+            notifications::status_id.eq(status),
+            notifications::created_at.eq(now()),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Removes a notification whose cause was undone (unfollow, unlike, …).
+pub fn retract(
+    c: &mut DbConn,
+    recipient: i64,
+    from: i64,
+    kind: &str,
+    status: Option<i64>,
+) -> QueryResult<usize> {
+    let mut q = notifications::table
+        .filter(notifications::account_id.eq(recipient))
+        .filter(notifications::from_account_id.eq(from))
+        .filter(notifications::kind.eq(kind))
+        .into_boxed();
+    q = match status {
+        Some(s) => q.filter(notifications::status_id.eq(s)),
+        None => q.filter(notifications::status_id.is_null()),
+    };
+    let ids: Vec<i64> = q.select(notifications::id).load(c)?;
+    diesel::delete(notifications::table.filter(notifications::id.eq_any(ids))).execute(c)
+}
