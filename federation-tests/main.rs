@@ -4,6 +4,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+mod clients;
 mod discovery;
 mod follows;
 mod harness;

@@ -17,6 +17,18 @@ if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}"
 fi
 
+# A real Mastodon client library for the client scenario (federation-tests/clients.rs).
+if command -v python3 >/dev/null 2>&1; then
+  venv=target/pyclients
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import mastodon' 2>/dev/null; then
+    echo "installing Mastodon.py into $venv" >&2
+    python3 -m venv "$venv" >&2 || { as_root apt-get install -y -qq python3-venv >&2 && python3 -m venv "$venv" >&2; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'Mastodon.py>=2.1,<3' >&2
+  fi
+  MEETFIELD_TEST_PYTHON="$PWD/$venv/bin/python"
+  export MEETFIELD_TEST_PYTHON
+fi
+
 TEST_POSTGRES_URL="$(scripts/ensure-postgres.sh | tail -n1)"
 export TEST_POSTGRES_URL
 echo "PostgreSQL for tests: ${TEST_POSTGRES_URL//:*@/:***@}" >&2

@@ -9,6 +9,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
 use tokio::sync::Notify;
@@ -73,7 +74,10 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        router(self.state.clone(), Some(self.federation.clone()))
+        // Rails answers `/api/v1/instance/` like `/api/v1/instance`, and
+        // clients (Mastodon.py) rely on it.
+        let inner = router(self.state.clone(), Some(self.federation.clone()));
+        Router::new().fallback_service(NormalizePath::trim_trailing_slash(inner))
     }
 
     /// Request-scoped federation data, for domain calls outside a request.

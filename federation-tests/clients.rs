@@ -1,0 +1,98 @@
+//! Real client libraries against the real binary.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::process::{ServerProcess, admin};
+
+/// The Python the test script prepared (a venv with Mastodon.py), or python3.
+fn python() -> String {
+    std::env::var("MEETFIELD_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn has_mastodon_py(py: &str) -> bool {
+    Command::new(py)
+        .args(["-c", "import mastodon"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test]
+async fn mastodon_py_scenario() {
+    let py = python();
+    if !has_mastodon_py(&py) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "Mastodon.py is missing: scripts/test.sh installs it"
+        );
+        eprintln!("SKIPPED: Mastodon.py not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The domain is the loopback address itself: OAuth metadata URLs must
+    // resolve for the client.
+    let port = crate::common::free_port();
+    let envs = [
+        ("MEETFIELD_LOG", "warn".to_string()),
+        ("MEETFIELD_DOMAIN", format!("127.0.0.1:{port}")),
+    ];
+    let ok = |args: &[&str]| {
+        let out = admin(dir.path(), &envs, args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&[
+        "admin",
+        "create-user",
+        "alice",
+        "--email",
+        "alice@org.example",
+        "--password",
+        "correct horse battery",
+    ]);
+    ok(&[
+        "admin",
+        "create-user",
+        "bob",
+        "--email",
+        "bob@org.example",
+        "--generate-password",
+    ]);
+    let bob_token = ok(&["admin", "create-token", "bob"])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let mut server = ServerProcess::start_on(dir.path(), port, &envs);
+    server.wait_healthy(Duration::from_secs(30)).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/federation-tests/clients/mastodon_py.py"
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(py)
+            .args([
+                script,
+                &server.base,
+                "alice",
+                "correct horse battery",
+                "bob",
+                &bob_token,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("scenario passed"),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

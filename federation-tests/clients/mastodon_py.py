@@ -1,0 +1,80 @@
+"""A scenario driven by Mastodon.py, the Python client library, against a
+running Meetfield: register an app, sign in through the OAuth page (the way a
+person would, with the form and its CSRF token), post, reply, follow, read
+timelines and notifications, paginate.
+
+Usage: mastodon_py.py BASE_URL USERNAME PASSWORD OTHER_USERNAME OTHER_TOKEN
+"""
+
+import html
+import re
+import sys
+
+import requests
+from mastodon import Mastodon
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+SCOPES = ["read", "write", "follow"]
+
+
+def main():
+    base, username, password, other, other_token = sys.argv[1:6]
+    client_id, client_secret = Mastodon.create_app(
+        "mastodon.py scenario", api_base_url=base, scopes=SCOPES, redirect_uris=OOB
+    )
+    m = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=base)
+
+    # Sign in through the authorization page, as in a browser.
+    session = requests.Session()
+    # allow_http: the test server listens on plain http on loopback.
+    page = session.get(m.auth_request_url(scopes=SCOPES, redirect_uris=OOB, allow_http=True))
+    assert page.status_code == 200, page.text
+    fields = {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
+    }
+    assert "csrf" in fields, page.text
+    fields.update(login=username, password=password, decision="allow")
+    answer = session.post(base + "/oauth/authorize", data=fields)
+    code = re.search(r'<code id="code">([^<]+)</code>', answer.text)
+    assert code, answer.text
+    m.log_in(code=html.unescape(code.group(1)), redirect_uri=OOB, scopes=SCOPES, allow_http=True)
+
+    me = m.account_verify_credentials()
+    assert me.username == username, me
+
+    post = m.status_post("hello from Mastodon.py #meetfield")
+    assert post.tags[0].name == "meetfield", post
+    reply = m.status_post("and a reply", in_reply_to_id=post.id)
+    context = m.status_context(post.id)
+    assert [s.id for s in context.descendants] == [reply.id], context
+
+    friend = m.account_lookup(other)
+    m.account_follow(friend.id)
+    assert m.account_relationships(friend.id)[0].following
+
+    # The other user mentions us; it shows as a notification.
+    r = requests.post(
+        base + "/api/v1/statuses",
+        headers={"Authorization": "Bearer " + other_token},
+        data={"status": "@%s welcome aboard" % username},
+    )
+    assert r.status_code == 200, r.text
+    notes = m.notifications(types=["mention"])
+    assert notes and notes[0].account.acct == other, notes
+
+    # Home: the friend's post, our reply and our post, paged by Link headers.
+    home = m.timeline_home(limit=2)
+    assert len(home) == 2
+    older = m.fetch_next(home)
+    assert older and older[0].id == post.id, older
+
+    m.status_favourite(post.id)
+    assert m.status(post.id).favourites_count == 1
+    m.status_delete(reply.id)
+    assert m.status_context(post.id).descendants == []
+    print("mastodon.py scenario passed")
+
+
+if __name__ == "__main__":
+    main()
