@@ -273,3 +273,42 @@ on_both_backends!(
         assert!(gamma.account_by_uri(&alice.uri).await.is_none());
     }
 );
+
+/// Without the development switch, nothing is fetched from loopback
+/// addresses or over plain http: a partner cannot point us at internal
+/// services. (Only loopback targets are tried here, never other ranges.)
+#[tokio::test]
+async fn private_addresses_are_refused_in_normal_operation() {
+    let alpha = Instance::start_with("alpha", Backend::Sqlite, FederationMode::Open, |c| {
+        c.federation_insecure_local = false;
+    })
+    .await;
+    // A listener that would notice any request reaching it.
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = trap.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((_s, _)) = trap.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    for target in [
+        format!("https://127.0.0.1:{port}/users/x"),
+        format!("https://localhost:{port}/users/x"),
+        format!("http://127.0.0.1:{port}/users/x"),
+        "https://127.0.0.1/users/x".to_string(),
+        "https://[::1]/users/x".to_string(),
+        "https://localhost/users/x".to_string(),
+        format!("user@localhost:{port}"),
+    ] {
+        let res = resolve_account(&alpha.data(), &target).await;
+        assert!(res.is_err(), "{target} was fetched: {res:?}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a refused fetch still connected"
+    );
+}

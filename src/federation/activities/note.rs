@@ -4,6 +4,7 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::{Activity, Object};
+
 use serde_json::Value;
 use url::Url;
 
@@ -22,22 +23,9 @@ fn object_type(v: &Value) -> Option<&str> {
 
 const ACTOR_TYPES: &[&str] = &["Person", "Group", "Service", "Application", "Organization"];
 
-/// The post an activity carries: parsed if embedded (its id must be on the
-/// actor's host), fetched from its origin if only referenced.
-async fn post_of(
-    object: &Value,
-    actor: &Url,
-    data: &Data<AppState>,
-) -> AppResult<Option<NoteJson>> {
-    if object.is_string() {
-        let id = id_of(object).ok_or_else(|| AppError::BadRequest("object is not a URL".into()))?;
-        let note = ObjectId::<ApubNote>::from(id).dereference(data).await?;
-        return Ok(Some(
-            note.into_json(data)
-                .await
-                .unwrap_or_else(|_| unreachable_note()),
-        ));
-    }
+/// The post an activity carries embedded, if it is one; its id must be on
+/// the actor's host. (Posts given only by id are fetched by the caller.)
+fn post_of(object: &Value, actor: &Url) -> AppResult<Option<NoteJson>> {
     match object_type(object) {
         Some(t) if POST_TYPES.contains(&t) => {
             let note: NoteJson = serde_json::from_value(object.clone())
@@ -47,12 +35,6 @@ async fn post_of(
         }
         _ => Ok(None),
     }
-}
-
-fn unreachable_note() -> NoteJson {
-    // Only used if a fetched post cannot be rendered back; it was stored anyway.
-    serde_json::from_value(serde_json::json!({"id": "https://invalid.invalid/", "type": "Note"}))
-        .expect("static note")
 }
 
 #[async_trait::async_trait]
@@ -82,7 +64,7 @@ impl Activity for Create {
             ObjectId::<ApubNote>::from(id).dereference(data).await?;
             return Ok(());
         }
-        let Some(note) = post_of(&self.object, self.actor.inner(), data).await? else {
+        let Some(note) = post_of(&self.object, self.actor.inner())? else {
             tracing::debug!(id = %self.id, "Create of an unsupported object type ignored");
             return Ok(());
         };
@@ -131,7 +113,7 @@ impl Activity for Update {
             }
             Some(t) if POST_TYPES.contains(&t) => {
                 let actor = self.actor.dereference(data).await?;
-                let Some(note) = post_of(&self.object, self.actor.inner(), data).await? else {
+                let Some(note) = post_of(&self.object, self.actor.inner())? else {
                     return Ok(());
                 };
                 statuses::receive_note_update(data, &actor, note).await
