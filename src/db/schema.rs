@@ -231,13 +231,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (account_id, key) {
+        account_id -> BigInt,
+        key -> Text,
+        status_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(statuses -> accounts (account_id));
+
+diesel::joinable!(favourites -> statuses (status_id));
+diesel::joinable!(status_tags -> statuses (status_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     instance_settings,
     accounts,
     users,
     follows,
-    statuses
+    statuses,
+    domain_policies,
+    received_activities,
+    deliveries,
+    favourites,
+    mentions,
+    status_tags,
+    status_edits,
+    blocks,
+    oauth_applications,
+    oauth_tokens,
+    oauth_codes,
+    notifications,
+    idempotency_keys,
 );

@@ -180,3 +180,48 @@ pub fn account_statuses(
     q = q.filter(statuses::visibility.eq_any(visible));
     page_of(q, page, c)
 }
+
+/// Public posts with a hashtag, newest first (no boosts).
+pub fn tag(
+    c: &mut DbConn,
+    viewer: Option<&Account>,
+    tag: &str,
+    local: bool,
+    page: Page,
+) -> QueryResult<Vec<Status>> {
+    use crate::db::schema::status_tags;
+    let include_local_only = viewer.is_some_and(|v| v.is_local());
+    let mut q = status_tags::table
+        .inner_join(statuses::table)
+        .filter(status_tags::tag.eq(tag.trim_start_matches('#').to_lowercase()))
+        .filter(statuses::reblog_of_id.is_null())
+        .into_boxed();
+    q = if include_local_only {
+        q.filter(statuses::visibility.eq_any(["public", "local"]))
+    } else {
+        q.filter(statuses::visibility.eq("public"))
+    };
+    if local {
+        q = q.filter(statuses::local.eq(true));
+    }
+    if let Some(m) = page.max_id {
+        q = q.filter(statuses::id.lt(m));
+    }
+    if let Some(s) = page.since_id {
+        q = q.filter(statuses::id.gt(s));
+    }
+    if let Some(m) = page.min_id {
+        let mut rows: Vec<Status> = q
+            .filter(statuses::id.gt(m))
+            .order(statuses::id.asc())
+            .limit(page.limit)
+            .select(Status::as_select())
+            .load(c)?;
+        rows.reverse();
+        return Ok(rows);
+    }
+    q.order(statuses::id.desc())
+        .limit(page.limit)
+        .select(Status::as_select())
+        .load(c)
+}

@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod lists;
 mod notifications;
 mod oauth;
 mod statuses;

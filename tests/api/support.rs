@@ -75,7 +75,21 @@ impl Api {
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: B) -> Res {
+        self.call_with(method, path, token, &[], body).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: B,
+    ) -> Res {
         let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod entities;
 pub mod instance;
+pub mod lists;
 pub mod notifications;
 pub mod search;
 pub mod statuses;
@@ -76,7 +77,43 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
+        .route("/api/v1/timelines/tag/{tag}", get(timelines::tag))
         .route("/api/v2/search", get(search::search))
+        .route("/api/v1/accounts/{id}/followers", get(lists::followers))
+        .route("/api/v1/accounts/{id}/following", get(lists::following))
+        .route("/api/v1/blocks", get(lists::blocks_list))
+        .route("/api/v1/favourites", get(lists::favourites))
+        .route(
+            "/api/v1/statuses/{id}/favourited_by",
+            get(lists::favourited_by),
+        )
+        .route(
+            "/api/v1/statuses/{id}/reblogged_by",
+            get(lists::reblogged_by),
+        )
+        .route("/api/v1/preferences", get(lists::preferences))
+        .route("/api/v1/instance/peers", get(lists::peers))
+        .route("/api/v1/markers", get(lists::empty_object))
+        .route("/api/v1/custom_emojis", get(lists::empty_list))
+        .route("/api/v1/filters", get(lists::empty_list))
+        .route("/api/v2/filters", get(lists::empty_list))
+        .route("/api/v1/announcements", get(lists::empty_list))
+        .route("/api/v1/trends/tags", get(lists::empty_list))
+        .route("/api/v1/trends/statuses", get(lists::empty_list))
+        .route("/api/v1/trends/links", get(lists::empty_list))
+        .route("/api/v2/suggestions", get(lists::empty_list))
+        .route("/api/v1/followed_tags", get(lists::empty_list))
+        .route("/api/v1/featured_tags", get(lists::empty_list))
+        .route(
+            "/api/v1/accounts/{id}/featured_tags",
+            get(lists::empty_list),
+        )
+        .route("/api/v1/conversations", get(lists::empty_list))
+        .route("/api/v1/mutes", get(lists::empty_list))
+        .route("/api/v1/domain_blocks", get(lists::empty_list))
+        .route("/api/v1/endorsements", get(lists::empty_list))
+        .route("/api/v1/instance/rules", get(lists::empty_list))
+        .route("/api/v1/instance/activity", get(lists::empty_list))
         .route("/api/v1/notifications", get(notifications::list))
         .route("/api/v1/notifications/clear", post(notifications::clear))
         .route("/api/v1/notifications/{id}", get(notifications::show))

@@ -81,13 +81,79 @@ fn id_value(v: &Option<Value>) -> AppResult<Option<i64>> {
     }
 }
 
+/// Keys are honoured for an hour, as in Mastodon.
+const IDEMPOTENCY_WINDOW_MINUTES: i64 = 60;
+
+async fn idempotent_status(state: &AppState, account: i64, key: &str) -> AppResult<Option<Status>> {
+    use crate::db::schema::idempotency_keys as k;
+    let key = key.to_string();
+    state
+        .db
+        .run(move |c| {
+            let since = crate::db::now() - chrono::Duration::minutes(IDEMPOTENCY_WINDOW_MINUTES);
+            let id: Option<i64> = k::table
+                .filter(k::account_id.eq(account))
+                .filter(k::key.eq(&key))
+                .filter(k::created_at.ge(since))
+                .select(k::status_id)
+                .first(c)
+                .optional()?;
+            Ok::<_, AppError>(match id {
+                Some(id) => Status::by_id(c, id).optional()?,
+                None => None,
+            })
+        })
+        .await
+}
+
+async fn remember_idempotency(
+    state: &AppState,
+    account: i64,
+    key: &str,
+    status: i64,
+) -> AppResult<()> {
+    use crate::db::schema::idempotency_keys as k;
+    let key = key.to_string();
+    state
+        .db
+        .transaction(move |c| {
+            diesel::delete(
+                k::table
+                    .filter(k::account_id.eq(account))
+                    .filter(k::key.eq(&key)),
+            )
+            .execute(c)?;
+            diesel::insert_into(k::table)
+                .values((
+                    k::account_id.eq(account),
+                    k::key.eq(&key),
+                    k::status_id.eq(status),
+                    k::created_at.eq(crate::db::now()),
+                ))
+                .execute(c)?;
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
 pub async fn create(
     State(state): State<AppState>,
     data: Data<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Params(f): Params<CreateForm>,
 ) -> AppResult<Json<Value>> {
     auth.require("write:statuses")?;
+    let idempotency = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|k| k.chars().take(200).collect::<String>())
+        .filter(|k| !k.is_empty());
+    if let Some(key) = &idempotency
+        && let Some(existing) = idempotent_status(&state, auth.account.id, key).await?
+    {
+        return render(&state, existing, Some(auth.account.id)).await;
+    }
     let mut visibility = match f.visibility.as_deref() {
         None | Some("") => Visibility::Public,
         Some(v) => Visibility::parse(v).ok_or_else(|| {
@@ -116,6 +182,9 @@ pub async fn create(
         },
     )
     .await?;
+    if let Some(key) = &idempotency {
+        remember_idempotency(&state, auth.account.id, key, status.id).await?;
+    }
     render(&state, status, Some(auth.account.id)).await
 }
 

@@ -97,3 +97,28 @@ pub async fn public(
     )
     .await
 }
+
+pub async fn tag(
+    State(state): State<AppState>,
+    auth: MaybeAuth,
+    axum::extract::Path(tag): axum::extract::Path<String>,
+    Params(q): Params<TimelineQuery>,
+) -> AppResult<(HeaderMap, Json<Value>)> {
+    let page = page_from(&q.max_id, &q.since_id, &q.min_id, q.limit);
+    let local = q.local.unwrap_or(false);
+    let viewer = auth.viewer().cloned();
+    let t = tag.clone();
+    let rows = state
+        .db
+        .run(move |c| timelines::tag(c, viewer.as_ref(), &t, local, page).map_err(AppError::from))
+        .await?;
+    let path = format!("/api/v1/timelines/tag/{tag}");
+    render_page(
+        &state,
+        rows,
+        auth.viewer().map(|v| v.id),
+        &path,
+        if local { "local=true" } else { "" },
+    )
+    .await
+}
