@@ -38,6 +38,10 @@ diesel::table! {
         fetched_at -> Nullable<Timestamp>,
         suspended_at -> Nullable<Timestamp>,
         silenced_at -> Nullable<Timestamp>,
+        statuses_count -> BigInt,
+        followers_count -> BigInt,
+        following_count -> BigInt,
+        last_status_at -> Nullable<Timestamp>,
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::db::DbConn;
 use crate::db::models::{Account, Follow, Status, User};
-use crate::db::schema::{favourites, follows, statuses};
+use crate::db::schema::{favourites, follows};
 use crate::domain::blocks;
 use crate::error::AppResult;
 
@@ -42,18 +42,13 @@ fn fields(a: &Account) -> Vec<Value> {
         .collect()
 }
 
-pub fn account(c: &mut DbConn, ctx: &Ctx, a: &Account) -> QueryResult<Value> {
-    let followers = Follow::count_followers(c, a.id)?;
-    let following = Follow::count_following(c, a.id)?;
-    let posts: i64 = statuses::table
-        .filter(statuses::account_id.eq(a.id))
-        .filter(statuses::reblog_of_id.is_null())
-        .count()
-        .get_result(c)?;
-    let last: Option<NaiveDateTime> = statuses::table
-        .filter(statuses::account_id.eq(a.id))
-        .select(diesel::dsl::max(statuses::created_at))
-        .first(c)?;
+pub fn account(_c: &mut DbConn, ctx: &Ctx, a: &Account) -> QueryResult<Value> {
+    let (followers, following, posts, last) = (
+        a.followers_count,
+        a.following_count,
+        a.statuses_count,
+        a.last_status_at,
+    );
     let missing = format!("{}/avatars/original/missing.png", ctx.base);
     let missing_header = format!("{}/headers/original/missing.png", ctx.base);
     let avatar = a.avatar_url.clone().unwrap_or(missing);

@@ -34,6 +34,10 @@ pub struct Account {
     pub fetched_at: Option<NaiveDateTime>,
     pub suspended_at: Option<NaiveDateTime>,
     pub silenced_at: Option<NaiveDateTime>,
+    pub statuses_count: i64,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub last_status_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -176,4 +180,20 @@ impl Account {
             .select(Account::as_select())
             .load(conn)
     }
+}
+
+/// Moves an account's follower/following counters.
+pub fn bump_follow_counts(
+    conn: &mut DbConn,
+    follower: i64,
+    target: i64,
+    by: i64,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(follower))
+        .set(accounts::following_count.eq(accounts::following_count + by))
+        .execute(conn)?;
+    diesel::update(accounts::table.find(target))
+        .set(accounts::followers_count.eq(accounts::followers_count + by))
+        .execute(conn)?;
+    Ok(())
 }

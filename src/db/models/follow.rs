@@ -58,6 +58,9 @@ impl Follow {
                 follows::updated_at.eq(t),
             ))
             .execute(conn)?;
+        if !pending {
+            super::account::bump_follow_counts(conn, follower, target, 1)?;
+        }
         follows::table
             .find(id)
             .select(Follow::as_select())
@@ -65,6 +68,13 @@ impl Follow {
     }
 
     pub fn set_accepted(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+        let f: Follow = follows::table
+            .find(id)
+            .select(Follow::as_select())
+            .first(conn)?;
+        if f.pending {
+            super::account::bump_follow_counts(conn, f.account_id, f.target_account_id, 1)?;
+        }
         diesel::update(follows::table.find(id))
             .set((
                 follows::pending.eq(false),
@@ -80,7 +90,31 @@ impl Follow {
     }
 
     pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+        let Some(f) = follows::table
+            .find(id)
+            .select(Follow::as_select())
+            .first::<Follow>(conn)
+            .optional()?
+        else {
+            return Ok(0);
+        };
+        if !f.pending {
+            super::account::bump_follow_counts(conn, f.account_id, f.target_account_id, -1)?;
+        }
         diesel::delete(follows::table.find(id)).execute(conn)
+    }
+
+    /// Every follow from or to an account (to remove them one by one, so
+    /// the counters of the other side stay right).
+    pub fn involving(conn: &mut DbConn, account: i64) -> QueryResult<Vec<Follow>> {
+        follows::table
+            .filter(
+                follows::account_id
+                    .eq(account)
+                    .or(follows::target_account_id.eq(account)),
+            )
+            .select(Follow::as_select())
+            .load(conn)
     }
 
     /// Accepted followers of an account, with their accounts.

@@ -110,6 +110,20 @@ impl Status {
     }
 
     pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+        use crate::db::schema::accounts;
+        let Some(s) = statuses::table
+            .find(id)
+            .select(Status::as_select())
+            .first::<Status>(conn)
+            .optional()?
+        else {
+            return Ok(0);
+        };
+        if s.reblog_of_id.is_none() {
+            diesel::update(accounts::table.find(s.account_id))
+                .set(accounts::statuses_count.eq(accounts::statuses_count - 1))
+                .execute(conn)?;
+        }
         diesel::delete(statuses::table.find(id)).execute(conn)
     }
 
