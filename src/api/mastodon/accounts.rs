@@ -172,10 +172,7 @@ pub async fn statuses(
                 page,
             )?;
             let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
-            let items = rows
-                .iter()
-                .map(|s| entities::status(c, &ctx, s, viewer.as_ref().map(|v| v.id)))
-                .collect::<AppResult<Vec<_>>>()?;
+            let items = entities::statuses(c, &ctx, &rows, viewer.as_ref().map(|v| v.id))?;
             Ok::<_, AppError>((ids, items))
         })
         .await?;

@@ -1,6 +1,8 @@
 //! The one place where Mastodon entities (Account, Status, Relationship, …)
 //! are built from rows, so every endpoint answers with the same shapes.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -129,80 +131,115 @@ fn api_visibility(v: &str) -> &str {
 }
 
 pub fn status(c: &mut DbConn, ctx: &Ctx, s: &Status, viewer: Option<i64>) -> AppResult<Value> {
-    let author = Account::by_id(c, s.account_id)?;
-    if let Some(orig_id) = s.reblog_of_id {
-        let orig = Status::by_id(c, orig_id)?;
-        let inner = status(c, ctx, &orig, viewer)?;
-        return Ok(json!({
-            "id": s.id.to_string(),
-            "uri": s.uri,
-            "url": null,
-            "created_at": iso(s.created_at),
-            "account": account(c, ctx, &author)?,
-            "content": "",
-            "visibility": api_visibility(&s.visibility),
-            "sensitive": false,
-            "spoiler_text": "",
-            "media_attachments": [],
-            "application": null,
-            "mentions": [],
-            "tags": [],
-            "emojis": [],
-            "reblogs_count": 0,
-            "favourites_count": 0,
-            "replies_count": 0,
-            "in_reply_to_id": null,
-            "in_reply_to_account_id": null,
-            "reblog": inner,
-            "poll": null,
-            "card": null,
-            "language": null,
-            "text": null,
-            "edited_at": null,
-            "favourited": inner["favourited"],
-            "reblogged": inner["reblogged"],
-            "muted": false,
-            "bookmarked": false,
-            "pinned": false,
-            "filtered": [],
+    let mut out = statuses(c, ctx, std::slice::from_ref(s), viewer)?;
+    Ok(out.pop().unwrap_or(Value::Null))
+}
+
+/// What the statuses of one page need, loaded with one query each rather
+/// than several per status.
+struct Preloaded {
+    accounts: HashMap<i64, Value>,
+    mentions: HashMap<i64, Vec<Value>>,
+    tags: HashMap<i64, Vec<String>>,
+    favourited: HashSet<i64>,
+    reblogged: HashSet<i64>,
+}
+
+fn preload(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    list: &[&Status],
+    viewer: Option<i64>,
+) -> AppResult<Preloaded> {
+    use crate::db::schema::{accounts, mentions, status_tags, statuses};
+    let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
+    let mut account_ids: Vec<i64> = list.iter().map(|s| s.account_id).collect();
+    let mention_rows: Vec<(i64, Account)> = mentions::table
+        .inner_join(accounts::table.on(accounts::id.eq(mentions::account_id)))
+        .filter(mentions::status_id.eq_any(&ids))
+        .order(mentions::id.asc())
+        .select((mentions::status_id, Account::as_select()))
+        .load(c)?;
+    let mut mentions: HashMap<i64, Vec<Value>> = HashMap::new();
+    for (sid, m) in &mention_rows {
+        mentions.entry(*sid).or_default().push(json!({
+            "id": m.id.to_string(),
+            "username": m.username,
+            "url": m.url.clone().unwrap_or_else(|| m.uri.clone()),
+            "acct": acct(m),
         }));
     }
-    let mentions: Vec<Value> = Status::mentioned_ids(c, s.id)?
-        .into_iter()
-        .map(|id| Account::by_id(c, id))
-        .collect::<Result<Vec<_>, _>>()?
-        .iter()
-        .map(|m| json!({ "id": m.id.to_string(), "username": m.username, "url": m.url.clone().unwrap_or_else(|| m.uri.clone()), "acct": acct(m) }))
-        .collect();
-    let tags: Vec<Value> = Status::tags(c, s.id)?
-        .into_iter()
-        .map(|t| json!({ "name": t, "url": format!("{}/tags/{t}", ctx.base) }))
-        .collect();
+    account_ids.sort_unstable();
+    account_ids.dedup();
+    let authors: Vec<Account> = accounts::table
+        .filter(accounts::id.eq_any(&account_ids))
+        .select(Account::as_select())
+        .load(c)?;
+    let mut accounts_json = HashMap::new();
+    for a in &authors {
+        accounts_json.insert(a.id, account(c, ctx, a)?);
+    }
+    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+    for (sid, t) in status_tags::table
+        .filter(status_tags::status_id.eq_any(&ids))
+        .order((status_tags::status_id.asc(), status_tags::tag.asc()))
+        .select((status_tags::status_id, status_tags::tag))
+        .load::<(i64, String)>(c)?
+    {
+        tags.entry(sid).or_default().push(t);
+    }
     let (favourited, reblogged) = match viewer {
         Some(v) => (
-            diesel::select(diesel::dsl::exists(
-                favourites::table
-                    .filter(favourites::account_id.eq(v))
-                    .filter(favourites::status_id.eq(s.id)),
-            ))
-            .get_result::<bool>(c)?,
-            Status::reblog_by(c, v, s.id)?.is_some(),
+            favourites::table
+                .filter(favourites::account_id.eq(v))
+                .filter(favourites::status_id.eq_any(&ids))
+                .select(favourites::status_id)
+                .load::<i64>(c)?
+                .into_iter()
+                .collect(),
+            statuses::table
+                .filter(statuses::account_id.eq(v))
+                .filter(statuses::reblog_of_id.eq_any(&ids))
+                .select(statuses::reblog_of_id)
+                .load::<Option<i64>>(c)?
+                .into_iter()
+                .flatten()
+                .collect(),
         ),
-        None => (false, false),
+        None => (HashSet::new(), HashSet::new()),
     };
+    Ok(Preloaded {
+        accounts: accounts_json,
+        mentions,
+        tags,
+        favourited,
+        reblogged,
+    })
+}
+
+fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Value {
+    let tags: Vec<Value> = p
+        .tags
+        .get(&s.id)
+        .map(|ts| {
+            ts.iter()
+                .map(|t| json!({ "name": t, "url": format!("{}/tags/{t}", ctx.base) }))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut v = json!({
         "id": s.id.to_string(),
         "uri": s.uri,
         "url": s.url.clone().unwrap_or_else(|| s.uri.clone()),
         "created_at": iso(s.created_at),
-        "account": account(c, ctx, &author)?,
+        "account": p.accounts.get(&s.account_id).cloned().unwrap_or(Value::Null),
         "content": s.content,
         "visibility": api_visibility(&s.visibility),
         "sensitive": s.sensitive,
         "spoiler_text": s.spoiler_text,
         "media_attachments": [],
         "application": null,
-        "mentions": mentions,
+        "mentions": p.mentions.get(&s.id).cloned().unwrap_or_default(),
         "tags": tags,
         "emojis": [],
         "reblogs_count": s.reblogs_count,
@@ -219,8 +256,8 @@ pub fn status(c: &mut DbConn, ctx: &Ctx, s: &Status, viewer: Option<i64>) -> App
         "filtered": [],
     });
     if viewer.is_some() {
-        v["favourited"] = json!(favourited);
-        v["reblogged"] = json!(reblogged);
+        v["favourited"] = json!(p.favourited.contains(&s.id));
+        v["reblogged"] = json!(p.reblogged.contains(&s.id));
         v["muted"] = json!(false);
         v["bookmarked"] = json!(false);
         v["pinned"] = json!(false);
@@ -228,7 +265,57 @@ pub fn status(c: &mut DbConn, ctx: &Ctx, s: &Status, viewer: Option<i64>) -> App
     if s.visibility == "local" {
         v["local_only"] = json!(true);
     }
-    Ok(v)
+    v
+}
+
+/// Status entities for a page, in the order given.
+pub fn statuses(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    list: &[Status],
+    viewer: Option<i64>,
+) -> AppResult<Vec<Value>> {
+    use crate::db::schema::statuses;
+    let orig_ids: Vec<i64> = list.iter().filter_map(|s| s.reblog_of_id).collect();
+    let originals: HashMap<i64, Status> = if orig_ids.is_empty() {
+        HashMap::new()
+    } else {
+        statuses::table
+            .filter(statuses::id.eq_any(&orig_ids))
+            .select(Status::as_select())
+            .load::<Status>(c)?
+            .into_iter()
+            .map(|s| (s.id, s))
+            .collect()
+    };
+    let mut all: Vec<&Status> = list.iter().collect();
+    all.extend(originals.values());
+    let p = preload(c, ctx, &all, viewer)?;
+    Ok(list
+        .iter()
+        .map(|s| {
+            let Some(orig) = s.reblog_of_id.and_then(|id| originals.get(&id)) else {
+                return status_json(ctx, s, &p, viewer);
+            };
+            let inner = status_json(ctx, orig, &p, viewer);
+            let mut boost = status_json(ctx, s, &p, viewer);
+            boost["url"] = Value::Null;
+            boost["content"] = json!("");
+            boost["reblogs_count"] = json!(0);
+            boost["favourites_count"] = json!(0);
+            boost["replies_count"] = json!(0);
+            boost["favourited"] = inner["favourited"].clone();
+            boost["reblogged"] = inner["reblogged"].clone();
+            if viewer.is_none() {
+                if let Some(m) = boost.as_object_mut() {
+                    m.remove("favourited");
+                    m.remove("reblogged");
+                }
+            }
+            boost["reblog"] = inner;
+            boost
+        })
+        .collect())
 }
 
 pub fn relationship(c: &mut DbConn, viewer: i64, target: i64) -> QueryResult<Value> {

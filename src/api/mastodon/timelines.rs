@@ -35,11 +35,7 @@ async fn render_page(
     let ctx = ctx(state);
     let items = state
         .db
-        .run(move |c| {
-            rows.iter()
-                .map(|s| entities::status(c, &ctx, s, viewer))
-                .collect::<AppResult<Vec<_>>>()
-        })
+        .run(move |c| entities::statuses(c, &ctx, &rows, viewer))
         .await?;
     Ok((
         link_header(state, path, extra, &ids),
