@@ -34,7 +34,7 @@ export TEST_POSTGRES_URL
 echo "PostgreSQL for tests: ${TEST_POSTGRES_URL//:*@/:***@}" >&2
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --all-targets --no-fail-fast "$@"
+  cargo nextest run --lib --bins --tests --no-fail-fast "$@"
 else
-  cargo test --all-targets --no-fail-fast "$@"
+  cargo test --lib --bins --tests --no-fail-fast "$@"
 fi

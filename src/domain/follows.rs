@@ -225,33 +225,7 @@ pub async fn authorize_follow_request(
     target: &Account,
     follower: &Account,
 ) -> AppResult<()> {
-    let base = state.base_url();
-    let (target, follower) = (target.clone(), follower.clone());
-    state
-        .db
-        .transaction(move |c| {
-            let f = Follow::find(c, follower.id, target.id)?
-                .filter(|f| f.pending)
-                .ok_or_else(|| AppError::NotFound("No pending follow request".into()))?;
-            Follow::set_accepted(c, f.id)?;
-            notifications::retract(c, target.id, follower.id, "follow_request", None)?;
-            notifications::notify(c, target.id, follower.id, "follow", None)?;
-            if !follower.is_local() {
-                let follow_uri = f.uri.clone().unwrap_or_default();
-                let accept = answer_follow_json(
-                    "Accept",
-                    &urls::activity(&base, id::next_id()),
-                    &target.uri,
-                    &follow_uri,
-                    &follower.uri,
-                );
-                queue(c, &target, &accept, &follower)?;
-            }
-            Ok::<_, AppError>(())
-        })
-        .await?;
-    state.delivery_wake.notify_one();
-    Ok(())
+    answer_follow_request(state, target, follower, true).await
 }
 
 /// A local account turns down a pending follow request.
@@ -259,6 +233,15 @@ pub async fn reject_follow_request(
     state: &AppState,
     target: &Account,
     follower: &Account,
+) -> AppResult<()> {
+    answer_follow_request(state, target, follower, false).await
+}
+
+async fn answer_follow_request(
+    state: &AppState,
+    target: &Account,
+    follower: &Account,
+    accept: bool,
 ) -> AppResult<()> {
     let base = state.base_url();
     let (target, follower) = (target.clone(), follower.clone());
@@ -268,18 +251,22 @@ pub async fn reject_follow_request(
             let f = Follow::find(c, follower.id, target.id)?
                 .filter(|f| f.pending)
                 .ok_or_else(|| AppError::NotFound("No pending follow request".into()))?;
-            Follow::delete(c, f.id)?;
             notifications::retract(c, target.id, follower.id, "follow_request", None)?;
+            if accept {
+                Follow::set_accepted(c, f.id)?;
+                notifications::notify(c, target.id, follower.id, "follow", None)?;
+            } else {
+                Follow::delete(c, f.id)?;
+            }
             if !follower.is_local() {
-                let follow_uri = f.uri.clone().unwrap_or_default();
-                let reject = answer_follow_json(
-                    "Reject",
+                let answer = answer_follow_json(
+                    if accept { "Accept" } else { "Reject" },
                     &urls::activity(&base, id::next_id()),
                     &target.uri,
-                    &follow_uri,
+                    &f.uri.clone().unwrap_or_default(),
                     &follower.uri,
                 );
-                queue(c, &target, &reject, &follower)?;
+                queue(c, &target, &answer, &follower)?;
             }
             Ok::<_, AppError>(())
         })
