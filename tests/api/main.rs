@@ -7,5 +7,6 @@ mod accounts;
 mod lists;
 mod notifications;
 mod oauth;
+mod openapi;
 mod statuses;
 mod support;

@@ -1,0 +1,155 @@
+//! Our entities checked against the Mastodon OpenAPI description in
+//! ../shared/mastodon-openapi (skipped, with a message, when it is absent).
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::common::TestDb;
+use crate::support::{Api, B};
+
+fn components() -> Option<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/mastodon-openapi/schema.json"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("SKIPPED: ../shared/mastodon-openapi/schema.json not found");
+        return None;
+    };
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    Some(doc["components"].clone())
+}
+
+/// Errors of `instance` against components.schemas.`name`.
+fn violations(components: &Value, name: &str, instance: &Value) -> Vec<String> {
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": components,
+    });
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name}: {e}"));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{name} at {}: {e}", e.instance_path()))
+        .collect()
+}
+
+both_backends!(
+    entities_match_the_mastodon_openapi_description,
+    |tdb: TestDb| async move {
+        let Some(comp) = components() else { return };
+        // The check can fail: a wrong shape is reported.
+        assert!(!violations(&comp, "Account", &json!({ "id": 1, "username": null })).is_empty());
+        let api = Api::new(tdb).await;
+        let (alice, a) = api.user("alice", "read write follow").await;
+        let (_bob, b) = api.user("bob", "read write follow").await;
+        api.call(Method::PATCH, "/api/v1/accounts/update_credentials", Some(&a), B::Json(json!({
+        "note": "hi #there", "fields_attributes": [{"name": "Team", "value": "https://x.example"}]
+    }))).await;
+        api.post(
+            &format!("/api/v1/accounts/{}/follow", alice.id),
+            Some(&b),
+            B::None,
+        )
+        .await;
+        let post = api
+            .post(
+                "/api/v1/statuses",
+                Some(&a),
+                B::Form("status=hello+%40bob+%23tag&spoiler_text=cw&language=en"),
+            )
+            .await
+            .json;
+        let id = post["id"].as_str().unwrap().to_string();
+        api.post(
+            "/api/v1/statuses",
+            Some(&b),
+            B::FormOwned(format!("status=%40alice+reply&in_reply_to_id={id}")),
+        )
+        .await;
+        let boost = api
+            .post(&format!("/api/v1/statuses/{id}/reblog"), Some(&b), B::None)
+            .await
+            .json;
+        api.post(
+            &format!("/api/v1/statuses/{id}/favourite"),
+            Some(&b),
+            B::None,
+        )
+        .await;
+
+        let mut errors = Vec::new();
+        let mut check = |name: &str, v: &Value| errors.extend(violations(&comp, name, v));
+        check(
+            "CredentialAccount",
+            &api.get("/api/v1/accounts/verify_credentials", Some(&a))
+                .await
+                .json,
+        );
+        check(
+            "Account",
+            &api.get(&format!("/api/v1/accounts/{}", alice.id), None)
+                .await
+                .json,
+        );
+        check("Status", &post);
+        check("Status", &boost);
+        check(
+            "Status",
+            &api.get(&format!("/api/v1/statuses/{id}"), None).await.json,
+        );
+        check(
+            "Context",
+            &api.get(&format!("/api/v1/statuses/{id}/context"), Some(&a))
+                .await
+                .json,
+        );
+        for n in api
+            .get("/api/v1/notifications", Some(&a))
+            .await
+            .json
+            .as_array()
+            .unwrap()
+        {
+            check("Notification", n);
+        }
+        for r in api
+            .get(
+                &format!("/api/v1/accounts/relationships?id[]={}", alice.id),
+                Some(&b),
+            )
+            .await
+            .json
+            .as_array()
+            .unwrap()
+        {
+            check("Relationship", r);
+        }
+        check("Instance", &api.get("/api/v2/instance", None).await.json);
+        check(
+            "Search",
+            &api.get("/api/v2/search?q=ali", Some(&a)).await.json,
+        );
+        check(
+            "Preferences",
+            &api.get("/api/v1/preferences", Some(&a)).await.json,
+        );
+        check("Error", &api.get("/api/v1/statuses/0", None).await.json);
+        let app = api
+            .post(
+                "/api/v1/apps",
+                None,
+                B::Form("client_name=x&redirect_uris=urn:ietf:wg:oauth:2.0:oob"),
+            )
+            .await
+            .json;
+        check("CredentialApplication", &app);
+        assert!(
+            errors.is_empty(),
+            "{} violations:\n{}",
+            errors.len(),
+            errors.join("\n")
+        );
+    }
+);
