@@ -244,7 +244,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bookmarks (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        status_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(bookmarks -> statuses (status_id));
 diesel::joinable!(statuses -> accounts (account_id));
 
 diesel::joinable!(favourites -> statuses (status_id));
@@ -269,4 +279,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_codes,
     notifications,
     idempotency_keys,
+    bookmarks,
 );

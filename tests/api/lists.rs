@@ -200,3 +200,107 @@ both_backends!(
         );
     }
 );
+
+both_backends!(bookmarks_are_private_and_paged, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let (_alice, a) = api.user("alice", "read write follow").await;
+    let (_bob, b) = api.user("bob", "read write follow").await;
+    let (_, ro) = api.user("reader", "read").await;
+    let s1 = api
+        .post("/api/v1/statuses", Some(&a), B::Form("status=one"))
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s2 = api
+        .post("/api/v1/statuses", Some(&a), B::Form("status=two"))
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = api
+        .post(
+            "/api/v1/statuses",
+            Some(&a),
+            B::Form("status=secret&visibility=direct"),
+        )
+        .await
+        .json["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api
+        .post(
+            &format!("/api/v1/statuses/{s1}/bookmark"),
+            Some(&b),
+            B::None,
+        )
+        .await;
+    assert_eq!(r.json["bookmarked"], true);
+    api.post(
+        &format!("/api/v1/statuses/{s2}/bookmark"),
+        Some(&b),
+        B::None,
+    )
+    .await;
+    api.post(
+        &format!("/api/v1/statuses/{s2}/bookmark"),
+        Some(&b),
+        B::None,
+    )
+    .await;
+    assert_error(
+        &api.post(
+            &format!("/api/v1/statuses/{secret}/bookmark"),
+            Some(&b),
+            B::None,
+        )
+        .await,
+        404,
+    );
+    assert_error(
+        &api.post(
+            &format!("/api/v1/statuses/{s1}/bookmark"),
+            Some(&ro),
+            B::None,
+        )
+        .await,
+        403,
+    );
+    let r = api.get("/api/v1/bookmarks?limit=1", Some(&b)).await;
+    assert_eq!(ids(&r.json), vec![s2.clone()], "newest bookmark first");
+    assert!(r.headers.contains_key("link"));
+    assert_eq!(
+        ids(&api.get("/api/v1/bookmarks", Some(&b)).await.json),
+        vec![s2.clone(), s1.clone()]
+    );
+    assert!(
+        api.get("/api/v1/bookmarks", Some(&a))
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "bookmarks are per user"
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/statuses/{s1}"), Some(&a))
+            .await
+            .json["bookmarked"],
+        false
+    );
+    let r = api
+        .post(
+            &format!("/api/v1/statuses/{s1}/unbookmark"),
+            Some(&b),
+            B::None,
+        )
+        .await;
+    assert_eq!(r.json["bookmarked"], false);
+    assert_eq!(
+        ids(&api.get("/api/v1/bookmarks", Some(&b)).await.json),
+        vec![s2]
+    );
+});

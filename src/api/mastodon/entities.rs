@@ -143,6 +143,7 @@ struct Preloaded {
     tags: HashMap<i64, Vec<String>>,
     favourited: HashSet<i64>,
     reblogged: HashSet<i64>,
+    bookmarked: HashSet<i64>,
 }
 
 fn preload(
@@ -188,6 +189,19 @@ fn preload(
     {
         tags.entry(sid).or_default().push(t);
     }
+    let bookmarked: HashSet<i64> = match viewer {
+        Some(v) => {
+            use crate::db::schema::bookmarks;
+            bookmarks::table
+                .filter(bookmarks::account_id.eq(v))
+                .filter(bookmarks::status_id.eq_any(&ids))
+                .select(bookmarks::status_id)
+                .load::<i64>(c)?
+                .into_iter()
+                .collect()
+        }
+        None => HashSet::new(),
+    };
     let (favourited, reblogged) = match viewer {
         Some(v) => (
             favourites::table
@@ -214,6 +228,7 @@ fn preload(
         tags,
         favourited,
         reblogged,
+        bookmarked,
     })
 }
 
@@ -259,7 +274,7 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Val
         v["favourited"] = json!(p.favourited.contains(&s.id));
         v["reblogged"] = json!(p.reblogged.contains(&s.id));
         v["muted"] = json!(false);
-        v["bookmarked"] = json!(false);
+        v["bookmarked"] = json!(p.bookmarked.contains(&s.id));
         v["pinned"] = json!(false);
     }
     if s.visibility == "local" {
@@ -306,6 +321,7 @@ pub fn statuses(
             boost["replies_count"] = json!(0);
             boost["favourited"] = inner["favourited"].clone();
             boost["reblogged"] = inner["reblogged"].clone();
+            boost["bookmarked"] = inner["bookmarked"].clone();
             if viewer.is_none() {
                 if let Some(m) = boost.as_object_mut() {
                     m.remove("favourited");

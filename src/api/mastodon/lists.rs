@@ -260,6 +260,120 @@ pub async fn favourites(
     ))
 }
 
+/// `POST /api/v1/statuses/:id/bookmark` and `…/unbookmark`.
+pub async fn set_bookmark(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    on: bool,
+) -> AppResult<Json<Value>> {
+    use crate::db::schema::bookmarks;
+    auth.require("write:bookmarks")?;
+    let s = visible_status(state, Some(&auth.account), id).await?;
+    let (me, sid) = (auth.account.id, s.reblog_of_id.unwrap_or(s.id));
+    state
+        .db
+        .transaction(move |c| {
+            let existing: Option<i64> = bookmarks::table
+                .filter(bookmarks::account_id.eq(me))
+                .filter(bookmarks::status_id.eq(sid))
+                .select(bookmarks::id)
+                .first(c)
+                .optional()?;
+            match (on, existing) {
+                (true, None) => {
+                    diesel::insert_into(bookmarks::table)
+                        .values((
+                            bookmarks::id.eq(crate::db::id::next_id()),
+                            bookmarks::account_id.eq(me),
+                            bookmarks::status_id.eq(sid),
+                            bookmarks::created_at.eq(crate::db::now()),
+                        ))
+                        .execute(c)?;
+                }
+                (false, Some(bid)) => {
+                    diesel::delete(bookmarks::table.find(bid)).execute(c)?;
+                }
+                _ => {}
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    let ctx = ctx(state);
+    let status = state
+        .db
+        .run(move |c| {
+            let s = Status::by_id(c, sid)?;
+            entities::status(c, &ctx, &s, Some(me))
+        })
+        .await?;
+    Ok(Json(status))
+}
+
+pub async fn bookmark(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    set_bookmark(&state, &auth, &id, true).await
+}
+
+pub async fn unbookmark(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    set_bookmark(&state, &auth, &id, false).await
+}
+
+/// The signed-in user's bookmarks, newest bookmark first.
+pub async fn bookmarks(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(q): Params<PageQuery>,
+) -> AppResult<(HeaderMap, Json<Value>)> {
+    use crate::db::schema::bookmarks;
+    auth.require("read:bookmarks")?;
+    let me = auth.account.id;
+    let viewer = auth.account.clone();
+    let (max_id, since_id, limit) = q.bounds();
+    let ctx = ctx(&state);
+    let (ids, items) = state
+        .db
+        .run(move |c| {
+            let mut query = bookmarks::table
+                .inner_join(statuses::table)
+                .filter(bookmarks::account_id.eq(me))
+                .into_boxed();
+            if let Some(m) = max_id {
+                query = query.filter(bookmarks::id.lt(m));
+            }
+            if let Some(s) = since_id {
+                query = query.filter(bookmarks::id.gt(s));
+            }
+            let rows: Vec<(i64, Status)> = query
+                .order(bookmarks::id.desc())
+                .limit(limit)
+                .select((bookmarks::id, Status::as_select()))
+                .load(c)?;
+            let mut ids = Vec::new();
+            let mut visible = Vec::new();
+            for (bid, s) in rows {
+                if crate::domain::timelines::can_view(c, Some(&viewer), &s)? {
+                    ids.push(bid);
+                    visible.push(s);
+                }
+            }
+            let items = entities::statuses(c, &ctx, &visible, Some(me))?;
+            Ok::<_, AppError>((ids, items))
+        })
+        .await?;
+    Ok((
+        link_header(&state, "/api/v1/bookmarks", "", &ids),
+        Json(Value::Array(items)),
+    ))
+}
+
 /// Endpoints apps call on start-up for features that hold nothing here yet:
 /// the correct answer is an empty collection, not a 404.
 pub async fn empty_list(_auth: MaybeAuth) -> Json<Value> {

@@ -83,6 +83,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/following", get(lists::following))
         .route("/api/v1/blocks", get(lists::blocks_list))
         .route("/api/v1/favourites", get(lists::favourites))
+        .route("/api/v1/bookmarks", get(lists::bookmarks))
+        .route("/api/v1/statuses/{id}/bookmark", post(lists::bookmark))
+        .route("/api/v1/statuses/{id}/unbookmark", post(lists::unbookmark))
         .route(
             "/api/v1/statuses/{id}/favourited_by",
             get(lists::favourited_by),
