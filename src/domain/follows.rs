@@ -274,11 +274,3 @@ async fn answer_follow_request(
     state.delivery_wake.notify_one();
     Ok(())
 }
-
-/// Whether `follower` follows `target`, and whether it is still pending.
-pub async fn relationship(state: &AppState, follower: i64, target: i64) -> AppResult<Option<bool>> {
-    state
-        .db
-        .run(move |c| Ok::<_, AppError>(Follow::find(c, follower, target)?.map(|f| f.pending)))
-        .await
-}

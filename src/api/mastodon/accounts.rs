@@ -191,15 +191,35 @@ async fn relationship(state: &AppState, viewer: i64, target: i64) -> AppResult<J
     ))
 }
 
+/// Checks the scope, finds the target, applies `op`, answers the relationship.
+async fn act_on_account<F, Fut>(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    scope: &str,
+    op: F,
+) -> AppResult<Json<Value>>
+where
+    F: FnOnce(Account) -> Fut,
+    Fut: std::future::Future<Output = AppResult<()>>,
+{
+    auth.require(scope)?;
+    let target = find_account(state, id).await?;
+    let target_id = target.id;
+    op(target).await?;
+    relationship(state, auth.account.id, target_id).await
+}
+
 pub async fn follow(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:follows")?;
-    let target = find_account(&state, &id).await?;
-    follow_rules::follow(&state, &auth.account, &target).await?;
-    relationship(&state, auth.account.id, target.id).await
+    let (st, me) = (&state, &auth.account);
+    act_on_account(&state, &auth, &id, "write:follows", |t| async move {
+        follow_rules::follow(st, me, &t).await.map(|_| ())
+    })
+    .await
 }
 
 pub async fn unfollow(
@@ -207,10 +227,11 @@ pub async fn unfollow(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:follows")?;
-    let target = find_account(&state, &id).await?;
-    follow_rules::unfollow(&state, &auth.account, &target).await?;
-    relationship(&state, auth.account.id, target.id).await
+    let (st, me) = (&state, &auth.account);
+    act_on_account(&state, &auth, &id, "write:follows", |t| async move {
+        follow_rules::unfollow(st, me, &t).await.map(|_| ())
+    })
+    .await
 }
 
 pub async fn block(
@@ -218,10 +239,11 @@ pub async fn block(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:blocks")?;
-    let target = find_account(&state, &id).await?;
-    blocks::block(&state, &auth.account, &target).await?;
-    relationship(&state, auth.account.id, target.id).await
+    let (st, me) = (&state, &auth.account);
+    act_on_account(&state, &auth, &id, "write:blocks", |t| async move {
+        blocks::block(st, me, &t).await
+    })
+    .await
 }
 
 pub async fn unblock(
@@ -229,10 +251,11 @@ pub async fn unblock(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:blocks")?;
-    let target = find_account(&state, &id).await?;
-    blocks::unblock(&state, &auth.account, &target).await?;
-    relationship(&state, auth.account.id, target.id).await
+    let (st, me) = (&state, &auth.account);
+    act_on_account(&state, &auth, &id, "write:blocks", |t| async move {
+        blocks::unblock(st, me, &t).await
+    })
+    .await
 }
 
 pub async fn follow_requests(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
@@ -264,10 +287,11 @@ pub async fn authorize_request(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:follows")?;
-    let requester = find_account(&state, &id).await?;
-    follow_rules::authorize_follow_request(&state, &auth.account, &requester).await?;
-    relationship(&state, auth.account.id, requester.id).await
+    let (st, me) = (&state, &auth.account);
+    act_on_account(&state, &auth, &id, "write:follows", |r| async move {
+        follow_rules::authorize_follow_request(st, me, &r).await
+    })
+    .await
 }
 
 pub async fn reject_request(
@@ -275,10 +299,11 @@ pub async fn reject_request(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:follows")?;
-    let requester = find_account(&state, &id).await?;
-    follow_rules::reject_follow_request(&state, &auth.account, &requester).await?;
-    relationship(&state, auth.account.id, requester.id).await
+    let (st, me) = (&state, &auth.account);
+    act_on_account(&state, &auth, &id, "write:follows", |r| async move {
+        follow_rules::reject_follow_request(st, me, &r).await
+    })
+    .await
 }
 
 fn as_bool(v: &Value) -> Option<bool> {

@@ -357,9 +357,7 @@ pub async fn context(
                 }
             }
             let render = |c: &mut crate::db::DbConn, list: Vec<Status>| -> AppResult<Vec<Value>> {
-                list.iter()
-                    .map(|x| entities::status(c, &ctx, x, vid))
-                    .collect()
+                entities::statuses(c, &ctx, &list, vid)
             };
             Ok::<_, AppError>(json!({
                 "ancestors": render(c, ancestors)?,
@@ -370,15 +368,33 @@ pub async fn context(
     Ok(Json(out))
 }
 
+/// Checks the scope and visibility, applies `op`, renders the status it returns.
+async fn act_on_status<F, Fut>(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    scope: &str,
+    op: F,
+) -> AppResult<Json<Value>>
+where
+    F: FnOnce(i64) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Status>>,
+{
+    auth.require(scope)?;
+    let s = visible_status(state, Some(&auth.account), id).await?;
+    let result = op(s.id).await?;
+    render(state, result, Some(auth.account.id)).await
+}
+
 pub async fn favourite(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:favourites")?;
-    let s = visible_status(&state, Some(&auth.account), &id).await?;
-    let s = posts::favourite(&state, &auth.account, s.id).await?;
-    render(&state, s, Some(auth.account.id)).await
+    act_on_status(&state, &auth, &id, "write:favourites", |sid| {
+        posts::favourite(&state, &auth.account, sid)
+    })
+    .await
 }
 
 pub async fn unfavourite(
@@ -386,10 +402,10 @@ pub async fn unfavourite(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:favourites")?;
-    let s = visible_status(&state, Some(&auth.account), &id).await?;
-    let s = posts::unfavourite(&state, &auth.account, s.id).await?;
-    render(&state, s, Some(auth.account.id)).await
+    act_on_status(&state, &auth, &id, "write:favourites", |sid| {
+        posts::unfavourite(&state, &auth.account, sid)
+    })
+    .await
 }
 
 pub async fn reblog(
@@ -397,10 +413,10 @@ pub async fn reblog(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:statuses")?;
-    let s = visible_status(&state, Some(&auth.account), &id).await?;
-    let boost = posts::reblog(&state, &auth.account, s.id).await?;
-    render(&state, boost, Some(auth.account.id)).await
+    act_on_status(&state, &auth, &id, "write:statuses", |sid| {
+        posts::reblog(&state, &auth.account, sid)
+    })
+    .await
 }
 
 pub async fn unreblog(
@@ -408,8 +424,8 @@ pub async fn unreblog(
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    auth.require("write:statuses")?;
-    let s = visible_status(&state, Some(&auth.account), &id).await?;
-    let s = posts::unreblog(&state, &auth.account, s.id).await?;
-    render(&state, s, Some(auth.account.id)).await
+    act_on_status(&state, &auth, &id, "write:statuses", |sid| {
+        posts::unreblog(&state, &auth.account, sid)
+    })
+    .await
 }
