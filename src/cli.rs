@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::db::models::Role;
-use crate::domain::{password, users};
+use crate::domain::{password, registrations, users};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -83,6 +83,32 @@ pub enum AdminCommand {
     /// Partner domains: which ones federate (see MEETFIELD_FEDERATION_MODE).
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Invite codes for sign-up from apps (see MEETFIELD_REGISTRATIONS).
+    #[command(subcommand)]
+    Invite(InviteCommand),
+    /// List sign-ups that wait for approval.
+    Pending,
+    /// Let a pending sign-up in.
+    Approve { username: String },
+    /// Turn a pending sign-up down (the account is removed).
+    Reject { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// Make an invite code; the code is the last line of the output.
+    Create {
+        /// How many sign-ups it allows (default: unlimited).
+        #[arg(long)]
+        max_uses: Option<i32>,
+        /// Hours until it expires (default: never).
+        #[arg(long)]
+        expires_in_hours: Option<i64>,
+    },
+    /// List invite codes with their use.
+    List,
+    /// Stop a code from being used.
+    Revoke { code: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,7 +228,13 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 "username", "email", "role", "state"
             );
             for (user, account) in rows {
-                let state = if user.disabled { "disabled" } else { "active" };
+                let state = if user.disabled {
+                    "disabled"
+                } else if !user.approved {
+                    "pending"
+                } else {
+                    "active"
+                };
                 println!(
                     "{:<30} {:<36} {:<10} {:<8} {}",
                     account.username,
@@ -230,6 +262,27 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
             println!("user {username} enabled");
         }
         AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
+        AdminCommand::Invite(cmd) => run_invite(cmd, &db, &config).await?,
+        AdminCommand::Pending => {
+            println!("{:<30} {:<36} {:<17} reason", "username", "email", "signed up");
+            for (user, account) in registrations::pending(&db).await? {
+                println!(
+                    "{:<30} {:<36} {:<17} {}",
+                    account.username,
+                    user.email,
+                    user.created_at.format("%Y-%m-%d %H:%M"),
+                    user.sign_up_reason.unwrap_or_default().replace('\n', " ")
+                );
+            }
+        }
+        AdminCommand::Approve { username } => {
+            registrations::approve(&db, &username).await?;
+            println!("sign-up of {username} approved");
+        }
+        AdminCommand::Reject { username } => {
+            registrations::reject(&db, &username).await?;
+            println!("sign-up of {username} rejected and removed");
+        }
         AdminCommand::DeleteUser { username, yes } => {
             if !yes {
                 bail!("deleting {username} cannot be undone: add --yes");
@@ -265,6 +318,57 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 scopes.as_string()
             );
             println!("{token}");
+        }
+    }
+    Ok(())
+}
+
+async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> anyhow::Result<()> {
+    match cmd {
+        InviteCommand::Create {
+            max_uses,
+            expires_in_hours,
+        } => {
+            if config.registrations == crate::config::Registrations::Closed {
+                eprintln!(
+                    "warning: MEETFIELD_REGISTRATIONS is closed: invites work only in invite, approval or open mode"
+                );
+            }
+            let hours = expires_in_hours.map(chrono::Duration::hours);
+            let invite = registrations::create_invite(db, None, max_uses, hours).await?;
+            println!(
+                "invite code (max uses: {}, expires: {}):",
+                invite.max_uses.map_or("unlimited".into(), |m| m.to_string()),
+                invite
+                    .expires_at
+                    .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            );
+            println!("{}", invite.code);
+        }
+        InviteCommand::List => {
+            println!("{:<10} {:<6} {:<9} {:<22} state", "code", "uses", "max", "expires");
+            for i in registrations::list_invites(db).await? {
+                let state = if i.revoked_at.is_some() {
+                    "revoked"
+                } else if i.usable() {
+                    "usable"
+                } else {
+                    "used up or expired"
+                };
+                println!(
+                    "{:<10} {:<6} {:<9} {:<22} {}",
+                    i.code,
+                    i.uses,
+                    i.max_uses.map_or("-".into(), |m| m.to_string()),
+                    i.expires_at
+                        .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                    state
+                );
+            }
+        }
+        InviteCommand::Revoke { code } => {
+            registrations::revoke_invite(db, &code).await?;
+            println!("invite {code} revoked");
         }
     }
     Ok(())

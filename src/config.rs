@@ -49,6 +49,38 @@ pub struct Config {
     pub authorized_fetch: bool,
     /// Allow OAuth's password grant (off: apps use the authorization code flow).
     pub oauth_password_grant: bool,
+    /// Who may sign up through `POST /api/v1/accounts`: `closed` (admins
+    /// create users), `invite` (with an admin's invite code), `approval`
+    /// (an admin approves each sign-up) or `open`.
+    pub registrations: Registrations,
+    /// Instance name shown by apps; empty means the domain.
+    pub instance_title: String,
+    /// One-paragraph description of the instance, plain text.
+    pub instance_description: String,
+    /// Contact address for the instance's admins.
+    pub contact_email: String,
+    /// Username of the local account shown as the instance's contact.
+    pub contact_account: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Registrations {
+    Closed,
+    Invite,
+    Approval,
+    Open,
+}
+
+impl Registrations {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registrations::Closed => "closed",
+            Registrations::Invite => "invite",
+            Registrations::Approval => "approval",
+            Registrations::Open => "open",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -93,6 +125,11 @@ impl Default for Config {
             federation_insecure_local: false,
             authorized_fetch: false,
             oauth_password_grant: false,
+            registrations: Registrations::Closed,
+            instance_title: String::new(),
+            instance_description: String::new(),
+            contact_email: String::new(),
+            contact_account: String::new(),
         }
     }
 }

@@ -83,6 +83,11 @@ async fn auth_of(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>> {
             "Your login is currently disabled".into(),
         ));
     }
+    if !user.approved {
+        return Err(AppError::Forbidden(
+            "Your login is currently pending approval".into(),
+        ));
+    }
     Ok(Some(Auth {
         user,
         account,
@@ -196,5 +201,20 @@ where
         serde_html_form::from_str(&combined)
             .map(Params)
             .map_err(unprocessable)
+    }
+}
+
+/// Any valid bearer token, an app's own (client credentials) included.
+#[derive(Debug, Clone)]
+pub struct AnyToken(pub Token);
+
+impl FromRequestParts<AppState> for AnyToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        token_of(parts, state)
+            .await?
+            .map(AnyToken)
+            .ok_or_else(invalid_token)
     }
 }

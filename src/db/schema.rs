@@ -59,6 +59,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_sign_in_at -> Nullable<Timestamp>,
+        sign_up_reason -> Nullable<Text>,
+        invite_id -> Nullable<BigInt>,
     }
 }
 
@@ -253,7 +255,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mutes (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        target_account_id -> BigInt,
+        hide_notifications -> Bool,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lists (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        title -> Text,
+        replies_policy -> Text,
+        exclusive -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    list_accounts (list_id, account_id) {
+        list_id -> BigInt,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_pins (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        status_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    markers (account_id, timeline) {
+        account_id -> BigInt,
+        timeline -> Text,
+        last_read_id -> BigInt,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invites (id) {
+        id -> BigInt,
+        code -> Text,
+        created_by -> Nullable<BigInt>,
+        max_uses -> Nullable<Integer>,
+        uses -> Integer,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(status_pins -> statuses (status_id));
+diesel::joinable!(list_accounts -> lists (list_id));
+diesel::joinable!(list_accounts -> accounts (account_id));
 diesel::joinable!(bookmarks -> statuses (status_id));
 diesel::joinable!(statuses -> accounts (account_id));
 
@@ -280,4 +347,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     idempotency_keys,
     bookmarks,
+    mutes,
+    lists,
+    list_accounts,
+    status_pins,
+    markers,
+    invites,
 );

@@ -1,5 +1,7 @@
 //! Following: requests, approval, unfollowing, whichever side is remote.
 
+use diesel::QueryResult;
+
 use crate::app::AppState;
 use crate::db::models::{Account, Follow};
 use crate::db::{DbConn, id};
@@ -28,6 +30,24 @@ fn queue(
 /// A local account asks to follow `target`. Local targets answer at once;
 /// remote ones get a Follow and answer with Accept or Reject later.
 pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> AppResult<Follow> {
+    follow_with(state, follower, target, FollowOptions::default()).await
+}
+
+/// What a follower asks of a follow; `None` keeps the current choice
+/// (boosts shown, no post notifications for a new follow).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FollowOptions {
+    pub reblogs: Option<bool>,
+    pub notify: Option<bool>,
+}
+
+/// [`follow`], with the follower's options; following again updates them.
+pub async fn follow_with(
+    state: &AppState,
+    follower: &Account,
+    target: &Account,
+    options: FollowOptions,
+) -> AppResult<Follow> {
     if !follower.is_local() {
         return Err(AppError::Forbidden(
             "only local accounts can follow from here".into(),
@@ -44,11 +64,24 @@ pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> A
             if crate::domain::blocks::blocked_either_way(c, follower.id, target.id)? {
                 return Err(AppError::Forbidden("You cannot follow this account".into()));
             }
+            let set_options = |c: &mut DbConn, f: Follow| -> QueryResult<Follow> {
+                let reblogs = options.reblogs.unwrap_or(f.show_reblogs);
+                let notify = options.notify.unwrap_or(f.notify);
+                if (reblogs, notify) != (f.show_reblogs, f.notify) {
+                    Follow::set_options(c, f.id, reblogs, notify)?;
+                }
+                Ok(Follow {
+                    show_reblogs: reblogs,
+                    notify,
+                    ..f
+                })
+            };
             if let Some(existing) = Follow::find(c, follower.id, target.id)? {
-                return Ok(existing);
+                return Ok(set_options(c, existing)?);
             }
             if target.is_local() {
                 let f = Follow::insert(c, follower.id, target.id, None, target.locked)?;
+                let f = set_options(c, f)?;
                 let kind = if target.locked {
                     "follow_request"
                 } else {
@@ -59,6 +92,7 @@ pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> A
             }
             let uri = urls::activity(&base, id::next_id());
             let f = Follow::insert(c, follower.id, target.id, Some(&uri), true)?;
+            let f = set_options(c, f)?;
             queue(
                 c,
                 &follower,
@@ -225,7 +259,7 @@ pub async fn authorize_follow_request(
     target: &Account,
     follower: &Account,
 ) -> AppResult<()> {
-    answer_follow_request(state, target, follower, true).await
+    answer_follow_request(state, target, follower, true, true).await
 }
 
 /// A local account turns down a pending follow request.
@@ -234,7 +268,17 @@ pub async fn reject_follow_request(
     target: &Account,
     follower: &Account,
 ) -> AppResult<()> {
-    answer_follow_request(state, target, follower, false).await
+    answer_follow_request(state, target, follower, false, true).await
+}
+
+/// A local account makes someone stop following it (a remote follower's
+/// server is sent Reject, as Mastodon does).
+pub async fn remove_follower(
+    state: &AppState,
+    target: &Account,
+    follower: &Account,
+) -> AppResult<()> {
+    answer_follow_request(state, target, follower, false, false).await
 }
 
 async fn answer_follow_request(
@@ -242,15 +286,21 @@ async fn answer_follow_request(
     target: &Account,
     follower: &Account,
     accept: bool,
+    only_pending: bool,
 ) -> AppResult<()> {
     let base = state.base_url();
     let (target, follower) = (target.clone(), follower.clone());
     state
         .db
         .transaction(move |c| {
-            let f = Follow::find(c, follower.id, target.id)?
-                .filter(|f| f.pending)
-                .ok_or_else(|| AppError::NotFound("No pending follow request".into()))?;
+            let Some(f) = Follow::find(c, follower.id, target.id)?
+                .filter(|f| f.pending || !only_pending)
+            else {
+                if only_pending {
+                    return Err(AppError::NotFound("No pending follow request".into()));
+                }
+                return Ok(());
+            };
             notifications::retract(c, target.id, follower.id, "follow_request", None)?;
             if accept {
                 Follow::set_accepted(c, f.id)?;

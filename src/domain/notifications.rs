@@ -38,7 +38,7 @@ pub fn notify(
     kind: &str,
     status: Option<i64>,
 ) -> QueryResult<()> {
-    if recipient == from {
+    if recipient == from || crate::domain::mutes::silences_notifications(c, recipient, from)? {
         return Ok(());
     }
     let local: bool = diesel::select(diesel::dsl::exists(

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use activitypub_federation::fetch::object_id::ObjectId;
+use diesel::prelude::*;
 use serde_json::json;
 
 use crate::app::AppState;
@@ -197,12 +198,51 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
             if let Some(p) = &parent {
                 Status::bump(c, p.id, Counter::Replies, 1)?;
             }
+            notify_subscribers(c, &status)?;
             send_about(c, &status, &author, &base, "Create")?;
             Ok::<_, AppError>(status)
         })
         .await?;
     data.delivery_wake.notify_one();
     Ok(status)
+}
+
+/// `status` notifications for followers who asked for them ("notify"):
+/// top-level posts and self-replies their followers may see.
+fn notify_subscribers(c: &mut DbConn, status: &Status) -> QueryResult<()> {
+    use crate::db::schema::follows;
+    if status.reblog_of_id.is_some()
+        || status.visibility == "direct"
+        || status
+            .in_reply_to_account_id
+            .is_some_and(|a| a != status.account_id)
+    {
+        return Ok(());
+    }
+    let subscribers: Vec<i64> = follows::table
+        .filter(follows::target_account_id.eq(status.account_id))
+        .filter(follows::notify.eq(true))
+        .filter(follows::pending.eq(false))
+        .select(follows::account_id)
+        .load(c)?;
+    for s in subscribers {
+        notifications::notify(c, s, status.account_id, "status", Some(status.id))?;
+    }
+    Ok(())
+}
+
+/// `update` notifications, as Mastodon sends them: to those who boosted
+/// the post that changed.
+fn notify_boosters_of_edit(c: &mut DbConn, status: &Status) -> QueryResult<()> {
+    use crate::db::schema::statuses;
+    let boosters: Vec<i64> = statuses::table
+        .filter(statuses::reblog_of_id.eq(status.id))
+        .select(statuses::account_id)
+        .load(c)?;
+    for b in boosters {
+        notifications::notify(c, b, status.account_id, "update", Some(status.id))?;
+    }
+    Ok(())
 }
 
 /// Queues Create/Update/Delete of a local status to its audience.
@@ -287,6 +327,7 @@ pub async fn edit_status(
             for tag in &tags {
                 Status::add_tag(c, updated.id, tag)?;
             }
+            notify_boosters_of_edit(c, &updated)?;
             send_about(c, &updated, &author, &base, "Update")?;
             Ok::<_, AppError>(updated)
         })
@@ -547,6 +588,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
             if let Some(p) = status.in_reply_to_id {
                 Status::bump(c, p, Counter::Replies, 1)?;
             }
+            notify_subscribers(c, &status)?;
             Ok::<_, AppError>(status)
         })
         .await
@@ -643,7 +685,8 @@ pub async fn receive_note_update(data: &FedData, actor: &Account, json: NoteJson
     }
     data.db
         .transaction(move |c| {
-            Status::edit(c, &current, None, &content, &spoiler, sensitive)?;
+            let updated = Status::edit(c, &current, None, &content, &spoiler, sensitive)?;
+            notify_boosters_of_edit(c, &updated)?;
             Ok::<_, AppError>(())
         })
         .await

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::db::models::{Account, Follow, Status};
 use crate::db::schema::{follows, mentions, statuses};
-use crate::domain::blocks;
+use crate::domain::{blocks, mutes};
 
 /// Pagination as Mastodon does it: `max_id` and `since_id` page newest
 /// first; `min_id` pages from the oldest side.
@@ -89,14 +89,57 @@ fn page_of(mut q: Boxed<'_>, page: Page, c: &mut DbConn) -> QueryResult<Vec<Stat
         .load(c)
 }
 
-/// Posts and boosts of the accounts `viewer` follows, and its own.
+/// Drops boosts of posts whose authors the viewer does not want to see.
+fn drop_hidden_boosts(
+    c: &mut DbConn,
+    rows: Vec<Status>,
+    hidden: &[i64],
+) -> QueryResult<Vec<Status>> {
+    let boosted: Vec<i64> = rows.iter().filter_map(|s| s.reblog_of_id).collect();
+    if boosted.is_empty() || hidden.is_empty() {
+        return Ok(rows);
+    }
+    let bad: std::collections::HashSet<i64> = statuses::table
+        .filter(statuses::id.eq_any(&boosted))
+        .filter(statuses::account_id.eq_any(hidden))
+        .select(statuses::id)
+        .load::<i64>(c)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter(|s| s.reblog_of_id.is_none_or(|o| !bad.contains(&o)))
+        .collect())
+}
+
+/// Posts and boosts of the accounts `viewer` follows, and its own; minus
+/// muted and blocked accounts, boosts of accounts followed without them,
+/// and members of the viewer's exclusive lists.
 pub fn home(c: &mut DbConn, viewer: &Account, page: Page) -> QueryResult<Vec<Status>> {
-    let mut authors: Vec<i64> = follows::table
+    use crate::db::schema::{list_accounts, lists};
+    let followed: Vec<(i64, bool)> = follows::table
         .filter(follows::account_id.eq(viewer.id))
         .filter(follows::pending.eq(false))
-        .select(follows::target_account_id)
+        .select((follows::target_account_id, follows::show_reblogs))
         .load(c)?;
+    let hidden = mutes::hidden_authors(c, viewer.id)?;
+    let exclusive: Vec<i64> = list_accounts::table
+        .inner_join(lists::table)
+        .filter(lists::account_id.eq(viewer.id))
+        .filter(lists::exclusive.eq(true))
+        .select(list_accounts::account_id)
+        .load(c)?;
+    let mut authors: Vec<i64> = followed
+        .iter()
+        .map(|(a, _)| *a)
+        .filter(|a| !hidden.contains(a) && !exclusive.contains(a))
+        .collect();
     authors.push(viewer.id);
+    let no_boosts: Vec<i64> = followed
+        .iter()
+        .filter(|(_, show)| !show)
+        .map(|(a, _)| *a)
+        .collect();
     // Subqueries do not box through the multi-backend connection, so the
     // ids of posts that mention the viewer are read first.
     let mentioning_viewer: Vec<i64> = mentions::table
@@ -105,20 +148,81 @@ pub fn home(c: &mut DbConn, viewer: &Account, page: Page) -> QueryResult<Vec<Sta
         .load(c)?;
     let q: Boxed<'_> = statuses::table
         .filter(
-            statuses::account_id.eq_any(authors).and(
-                statuses::visibility
-                    .ne("direct")
-                    .or(statuses::account_id.eq(viewer.id))
-                    .or(statuses::id.eq_any(mentioning_viewer.clone())),
-            ),
+            statuses::account_id
+                .eq_any(authors)
+                .and(
+                    statuses::visibility
+                        .ne("direct")
+                        .or(statuses::account_id.eq(viewer.id))
+                        .or(statuses::id.eq_any(mentioning_viewer.clone())),
+                )
+                .and(
+                    statuses::reblog_of_id
+                        .is_null()
+                        .or(statuses::account_id.ne_all(no_boosts)),
+                ),
         )
         .or_filter(
             statuses::visibility
                 .eq("direct")
-                .and(statuses::id.eq_any(mentioning_viewer)),
+                .and(statuses::id.eq_any(mentioning_viewer))
+                .and(statuses::account_id.ne_all(hidden.clone())),
         )
         .into_boxed();
-    page_of(q, page, c)
+    let rows = page_of(q, page, c)?;
+    drop_hidden_boosts(c, rows, &hidden)
+}
+
+/// Posts of a list's members (the owner sees what it may see of them);
+/// replies as the list's `replies_policy` says.
+pub fn list(
+    c: &mut DbConn,
+    viewer: &Account,
+    list: &crate::domain::lists::List,
+    page: Page,
+) -> QueryResult<Vec<Status>> {
+    use crate::db::schema::list_accounts;
+    let hidden = mutes::hidden_authors(c, viewer.id)?;
+    let members: Vec<i64> = list_accounts::table
+        .filter(list_accounts::list_id.eq(list.id))
+        .select(list_accounts::account_id)
+        .load::<i64>(c)?
+        .into_iter()
+        .filter(|a| !hidden.contains(a))
+        .collect();
+    // Members are accounts the owner follows, so their followers-only
+    // posts are visible too.
+    let mut q: Boxed<'_> = statuses::table
+        .filter(statuses::account_id.eq_any(members.clone()))
+        .filter(statuses::visibility.eq_any(["public", "unlisted", "private", "local"]))
+        .into_boxed();
+    match list.replies_policy.as_str() {
+        "none" => q = q.filter(statuses::in_reply_to_id.is_null()),
+        "followed" => {
+            let mut followed: Vec<i64> = follows::table
+                .filter(follows::account_id.eq(viewer.id))
+                .filter(follows::pending.eq(false))
+                .select(follows::target_account_id)
+                .load(c)?;
+            followed.push(viewer.id);
+            q = q.filter(
+                statuses::in_reply_to_account_id
+                    .is_null()
+                    .or(statuses::in_reply_to_account_id.eq_any(followed)),
+            );
+        }
+        _ => {
+            let mut allowed = members;
+            allowed.push(viewer.id);
+            q = q.filter(
+                statuses::in_reply_to_account_id
+                    .is_null()
+                    .or(statuses::in_reply_to_account_id.eq_any(allowed)),
+            );
+        }
+    }
+    let rows = page_of(q, page, c)?;
+    drop_hidden_boosts(c, rows, &hidden)
 }
 
 /// Public posts (no boosts): local ones, remote ones, or both. Local-only
@@ -144,6 +248,9 @@ pub fn public(
     } else if remote {
         q = q.filter(statuses::local.eq(false));
     }
+    if let Some(v) = viewer {
+        q = q.filter(statuses::account_id.ne_all(mutes::hidden_authors(c, v.id)?));
+    }
     page_of(q, page, c)
 }
 
@@ -154,11 +261,22 @@ pub fn account_statuses(
     account: &Account,
     exclude_replies: bool,
     exclude_reblogs: bool,
+    tagged: Option<&str>,
     page: Page,
 ) -> QueryResult<Vec<Status>> {
     let mut q = statuses::table
         .filter(statuses::account_id.eq(account.id))
         .into_boxed();
+    if let Some(tag) = tagged {
+        use crate::db::schema::status_tags;
+        let tagged_ids: Vec<i64> = status_tags::table
+            .inner_join(statuses::table)
+            .filter(statuses::account_id.eq(account.id))
+            .filter(status_tags::tag.eq(tag.trim_start_matches('#').to_lowercase()))
+            .select(status_tags::status_id)
+            .load(c)?;
+        q = q.filter(statuses::id.eq_any(tagged_ids));
+    }
     if exclude_replies {
         q = q.filter(statuses::in_reply_to_id.is_null());
     }
@@ -203,6 +321,9 @@ pub fn tag(
     };
     if local {
         q = q.filter(statuses::local.eq(true));
+    }
+    if let Some(v) = viewer {
+        q = q.filter(statuses::account_id.ne_all(mutes::hidden_authors(c, v.id)?));
     }
     if let Some(m) = page.max_id {
         q = q.filter(statuses::id.lt(m));

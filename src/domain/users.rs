@@ -66,6 +66,26 @@ pub async fn create_local_user(
     config: &Config,
     new: NewLocalUser,
 ) -> AppResult<(User, Account)> {
+    create_user(db, config, new, Origin::default()).await
+}
+
+/// How a user came to be: by an admin (default), or by signing up.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// Signed up and waits for an admin's approval.
+    pub needs_approval: bool,
+    pub reason: Option<String>,
+    /// An invite code, checked and used up in the same transaction.
+    pub invite_code: Option<String>,
+    pub locale: Option<String>,
+}
+
+pub async fn create_user(
+    db: &Db,
+    config: &Config,
+    new: NewLocalUser,
+    origin: Origin,
+) -> AppResult<(User, Account)> {
     validate_username(&new.username).map_err(AppError::Unprocessable)?;
     validate_email(&new.email).map_err(AppError::Unprocessable)?;
     password::check_strength(&new.password).map_err(AppError::Unprocessable)?;
@@ -90,6 +110,10 @@ pub async fn create_local_user(
                 new.email
             )));
         }
+        let invite_id = match &origin.invite_code {
+            Some(code) => Some(crate::domain::registrations::use_invite(conn, code)?),
+            None => None,
+        };
         let t = now();
         let account = Account::insert(
             conn,
@@ -118,13 +142,24 @@ pub async fn create_local_user(
                 email: new.email.clone(),
                 password_hash: hash,
                 role: new.role.as_str().into(),
-                approved: true,
-                // Created by an admin: nothing left to confirm.
+                approved: !origin.needs_approval,
+                // No e-mail is sent, so there is nothing to confirm.
                 confirmed_at: Some(t),
                 created_at: t,
                 updated_at: t,
+                sign_up_reason: origin.reason.clone(),
+                invite_id,
             },
         )?;
+        if let Some(locale) = &origin.locale {
+            use crate::db::schema::users;
+            diesel::update(users::table.find(user.id))
+                .set(users::locale.eq(locale))
+                .execute(conn)?;
+        }
+        let user = User::by_username(conn, &new.username)?
+            .map(|(u, _)| u)
+            .unwrap_or(user);
         Ok((user, account))
     })
     .await
@@ -195,6 +230,11 @@ pub async fn authenticate(
     if user.disabled {
         return Err(AppError::Forbidden(
             "Your login is currently disabled".into(),
+        ));
+    }
+    if !user.approved {
+        return Err(AppError::Forbidden(
+            "Your login is currently pending approval".into(),
         ));
     }
     Ok((user, account))

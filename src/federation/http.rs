@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/outbox", get(outbox))
         .route("/users/{username}/followers", get(followers))
         .route("/users/{username}/following", get(following))
+        .route("/users/{username}/collections/featured", get(featured))
         .route("/users/{username}/statuses/{id}", get(note))
         .route("/actor", get(instance_actor))
         .route("/actor/inbox", post(inbox))
@@ -258,6 +259,34 @@ fn outbox_item(
         m.remove("@context");
     }
     Ok(activity)
+}
+
+/// Pinned public and unlisted posts, as Notes (Mastodon's `featured`).
+async fn featured(
+    Path(username): Path<String>,
+    parts: Parts,
+    data: Data<AppState>,
+) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    signed_fetch::check(&data, &parts).await?;
+    let (base, acc) = (data.base_url(), account.clone());
+    let notes = data
+        .db
+        .run(move |c| {
+            let mut out = Vec::new();
+            for s in crate::domain::pins::pinned(c, acc.id)? {
+                if !matches!(s.visibility.as_str(), "public" | "unlisted") {
+                    continue;
+                }
+                let note = crate::federation::objects::note::local_note(c, &s, &acc, &base)?;
+                out.push(serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?);
+            }
+            Ok::<_, AppError>(out)
+        })
+        .await?;
+    let mut v = ordered_collection(&urls::featured(&account.uri), notes.len() as i64);
+    v["orderedItems"] = Value::Array(notes);
+    Ok(activity_json(v))
 }
 
 async fn instance_outbox(data: Data<AppState>) -> AppResult<Response> {

@@ -40,3 +40,7 @@ pub fn shared_inbox(base: &str) -> String {
 pub fn activity(base: &str, id: i64) -> String {
     format!("{base}/activities/{id}")
 }
+
+pub fn featured(actor_uri: &str) -> String {
+    format!("{actor_uri}/collections/featured")
+}

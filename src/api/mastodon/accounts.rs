@@ -5,15 +5,17 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use diesel::prelude::*;
 use serde::Deserialize;
-use serde_json::Value;
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
 
 use super::{ctx, entities, link_header, parse_id};
-use crate::api::extract::{Auth, MaybeAuth, Params};
+use crate::api::extract::{AnyToken, Auth, MaybeAuth, Params};
 use crate::app::AppState;
 use crate::db::models::Account;
 use crate::db::schema::{accounts, follows};
 use crate::domain::timelines::{self, Page};
-use crate::domain::{blocks, follows as follow_rules};
+use crate::domain::{blocks, follows as follow_rules, mutes, oauth, registrations};
 use crate::error::{AppError, AppResult};
 
 pub async fn find_account(state: &AppState, id: &str) -> AppResult<Account> {
@@ -137,6 +139,9 @@ pub struct StatusesQuery {
     limit: Option<i64>,
     exclude_replies: Option<bool>,
     exclude_reblogs: Option<bool>,
+    pinned: Option<bool>,
+    only_media: Option<bool>,
+    tagged: Option<String>,
 }
 
 pub fn page_from(
@@ -163,14 +168,33 @@ pub async fn statuses(
     let (ids, items) = state
         .db
         .run(move |c| {
-            let rows = timelines::account_statuses(
-                c,
-                viewer.as_ref(),
-                &account,
-                q.exclude_replies.unwrap_or(false),
-                q.exclude_reblogs.unwrap_or(false),
-                page,
-            )?;
+            let rows = if q.pinned == Some(true) {
+                // Pinned posts come in one page, most recently pinned first.
+                if page.max_id.is_some() || page.min_id.is_some() || page.since_id.is_some() {
+                    Vec::new()
+                } else {
+                    let mut visible = Vec::new();
+                    for s in crate::domain::pins::pinned(c, account.id)? {
+                        if timelines::can_view(c, viewer.as_ref(), &s)? {
+                            visible.push(s);
+                        }
+                    }
+                    visible
+                }
+            } else if q.only_media == Some(true) {
+                // No post carries media until uploads exist (issue #7).
+                Vec::new()
+            } else {
+                timelines::account_statuses(
+                    c,
+                    viewer.as_ref(),
+                    &account,
+                    q.exclude_replies.unwrap_or(false),
+                    q.exclude_reblogs.unwrap_or(false),
+                    q.tagged.as_deref().filter(|t| !t.is_empty()),
+                    page,
+                )?
+            };
             let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
             let items = entities::statuses(c, &ctx, &rows, viewer.as_ref().map(|v| v.id))?;
             Ok::<_, AppError>((ids, items))
@@ -214,12 +238,114 @@ pub async fn follow(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
+    Params(p): Params<HashMap<String, Value>>,
 ) -> AppResult<Json<Value>> {
     let (st, me) = (&state, &auth.account);
+    let options = follow_rules::FollowOptions {
+        reblogs: p.get("reblogs").and_then(parse_bool),
+        notify: p.get("notify").and_then(parse_bool),
+    };
     act_on_account(&state, &auth, &id, "write:follows", |t| async move {
-        follow_rules::follow(st, me, &t).await.map(|_| ())
+        follow_rules::follow_with(st, me, &t, options)
+            .await
+            .map(|_| ())
     })
     .await
+}
+
+/// `POST /api/v1/accounts/:id/remove_from_followers`
+pub async fn remove_from_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let (st, me) = (&state, &auth.account);
+    act_on_account(&state, &auth, &id, "write:follows", |f| async move {
+        follow_rules::remove_follower(st, me, &f).await
+    })
+    .await
+}
+
+pub async fn mute(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<HashMap<String, Value>>,
+) -> AppResult<Json<Value>> {
+    let hide = p.get("notifications").and_then(parse_bool).unwrap_or(true);
+    let duration = p.get("duration").and_then(|v| match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    });
+    let (st, me) = (&state, auth.account.id);
+    act_on_account(&state, &auth, &id, "write:mutes", |t| async move {
+        st.db
+            .transaction(move |c| mutes::mute(c, me, t.id, hide, duration))
+            .await
+    })
+    .await
+}
+
+pub async fn unmute(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let (st, me) = (&state, auth.account.id);
+    act_on_account(&state, &auth, &id, "write:mutes", |t| async move {
+        st.db
+            .transaction(move |c| Ok(mutes::unmute(c, me, t.id).map(|_| ())?))
+            .await
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FamiliarQuery {
+    #[serde(default, alias = "id[]")]
+    id: Vec<String>,
+}
+
+/// Accounts the caller follows that also follow each given account.
+pub async fn familiar_followers(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(q): Params<FamiliarQuery>,
+) -> AppResult<Json<Value>> {
+    auth.require("read:follows")?;
+    let ids: Vec<i64> = q.id.iter().filter_map(|i| i.parse().ok()).collect();
+    let me = auth.account.id;
+    let ctx = ctx(&state);
+    let out = state
+        .db
+        .run(move |c| {
+            let mine: Vec<i64> = follows::table
+                .filter(follows::account_id.eq(me))
+                .filter(follows::pending.eq(false))
+                .select(follows::target_account_id)
+                .load(c)?;
+            let mut out = Vec::new();
+            for id in ids {
+                let known: Vec<Account> = follows::table
+                    .inner_join(accounts::table.on(accounts::id.eq(follows::account_id)))
+                    .filter(follows::target_account_id.eq(id))
+                    .filter(follows::pending.eq(false))
+                    .filter(follows::account_id.eq_any(&mine))
+                    .order(follows::id.desc())
+                    .limit(40)
+                    .select(Account::as_select())
+                    .load(c)?;
+                let accounts = known
+                    .iter()
+                    .map(|a| entities::account(c, &ctx, a))
+                    .collect::<QueryResult<Vec<_>>>()?;
+                out.push(json!({ "id": id.to_string(), "accounts": accounts }));
+            }
+            Ok::<_, AppError>(out)
+        })
+        .await?;
+    Ok(Json(Value::Array(out)))
 }
 
 pub async fn unfollow(
@@ -306,7 +432,7 @@ pub async fn reject_request(
     .await
 }
 
-fn as_bool(v: &Value) -> Option<bool> {
+pub fn parse_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::String(s) => Some(matches!(s.as_str(), "true" | "1" | "on")),
@@ -317,7 +443,7 @@ fn as_bool(v: &Value) -> Option<bool> {
 
 /// `fields_attributes` as JSON (object or list) or as form keys
 /// `fields_attributes[0][name]`.
-fn profile_fields(p: &std::collections::HashMap<String, Value>) -> Option<Vec<(String, String)>> {
+fn profile_fields(p: &HashMap<String, Value>) -> Option<Vec<(String, String)>> {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
     if let Some(v) = p.get("fields_attributes") {
         let items: Vec<&Value> = match v {
@@ -361,16 +487,16 @@ fn profile_fields(p: &std::collections::HashMap<String, Value>) -> Option<Vec<(S
 pub async fn update_credentials(
     State(state): State<AppState>,
     auth: Auth,
-    Params(p): Params<std::collections::HashMap<String, Value>>,
+    Params(p): Params<HashMap<String, Value>>,
 ) -> AppResult<Json<Value>> {
     auth.require("write:accounts")?;
     let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
     let change = crate::domain::accounts::ProfileChange {
         display_name: s("display_name"),
         note: s("note"),
-        locked: p.get("locked").and_then(as_bool),
-        discoverable: p.get("discoverable").and_then(as_bool),
-        bot: p.get("bot").and_then(as_bool),
+        locked: p.get("locked").and_then(parse_bool),
+        discoverable: p.get("discoverable").and_then(parse_bool),
+        bot: p.get("bot").and_then(parse_bool),
         fields: profile_fields(&p),
     };
     let account = crate::domain::accounts::update_profile(&state, &auth.account, change).await?;
@@ -384,4 +510,43 @@ pub async fn update_credentials(
             })
             .await?,
     ))
+}
+
+/// `POST /api/v1/accounts`: sign-up from an app, with the app's token.
+/// Answers with a user token (usable at once unless approval is pending).
+pub async fn register(
+    State(state): State<AppState>,
+    AnyToken(app_token): AnyToken,
+    Params(p): Params<HashMap<String, Value>>,
+) -> AppResult<Json<Value>> {
+    if !app_token.scopes().allows("write:accounts") {
+        return Err(AppError::Forbidden(
+            "This action is outside the authorized scopes".into(),
+        ));
+    }
+    let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+    let required = |k: &str| {
+        s(k).filter(|v| !v.is_empty()).ok_or_else(|| {
+            AppError::Unprocessable(format!("Validation failed: {k} can't be blank"))
+        })
+    };
+    let sign_up = registrations::SignUp {
+        username: required("username")?,
+        email: required("email")?,
+        password: required("password")?,
+        agreement: p.get("agreement").and_then(parse_bool).unwrap_or(false),
+        locale: s("locale"),
+        reason: s("reason"),
+        invite_code: s("invite_code"),
+    };
+    let (user, _) = registrations::sign_up(&state, sign_up).await?;
+    let scopes = app_token.scopes();
+    let (secret, token) =
+        oauth::issue_token(&state.db, app_token.application_id, Some(user.id), scopes).await?;
+    Ok(Json(json!({
+        "access_token": secret,
+        "token_type": "Bearer",
+        "scope": token.scopes,
+        "created_at": token.created_at.and_utc().timestamp(),
+    })))
 }

@@ -144,6 +144,7 @@ struct Preloaded {
     favourited: HashSet<i64>,
     reblogged: HashSet<i64>,
     bookmarked: HashSet<i64>,
+    pinned: HashSet<i64>,
 }
 
 fn preload(
@@ -202,6 +203,12 @@ fn preload(
         }
         None => HashSet::new(),
     };
+    let pinned: HashSet<i64> = match viewer {
+        Some(v) => crate::domain::pins::pinned_among(c, v, &ids)?
+            .into_iter()
+            .collect(),
+        None => HashSet::new(),
+    };
     let (favourited, reblogged) = match viewer {
         Some(v) => (
             favourites::table
@@ -229,6 +236,7 @@ fn preload(
         favourited,
         reblogged,
         bookmarked,
+        pinned,
     })
 }
 
@@ -275,7 +283,10 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Val
         v["reblogged"] = json!(p.reblogged.contains(&s.id));
         v["muted"] = json!(false);
         v["bookmarked"] = json!(p.bookmarked.contains(&s.id));
-        v["pinned"] = json!(false);
+        // Only the author's own posts carry `pinned`, as on Mastodon.
+        if viewer == Some(s.account_id) {
+            v["pinned"] = json!(p.pinned.contains(&s.id));
+        }
     }
     if s.visibility == "local" {
         v["local_only"] = json!(true);
@@ -337,6 +348,7 @@ pub fn statuses(
 pub fn relationship(c: &mut DbConn, viewer: i64, target: i64) -> QueryResult<Value> {
     let out = Follow::find(c, viewer, target)?;
     let inc = Follow::find(c, target, viewer)?;
+    let mute = crate::domain::mutes::find(c, viewer, target)?;
     Ok(json!({
         "id": target.to_string(),
         "following": out.as_ref().is_some_and(|f| !f.pending),
@@ -346,14 +358,31 @@ pub fn relationship(c: &mut DbConn, viewer: i64, target: i64) -> QueryResult<Val
         "followed_by": inc.as_ref().is_some_and(|f| !f.pending),
         "blocking": blocks::is_blocked(c, viewer, target)?,
         "blocked_by": blocks::is_blocked(c, target, viewer)?,
-        "muting": false,
-        "muting_notifications": false,
+        "muting": mute.is_some(),
+        "muting_notifications": mute.as_ref().is_some_and(|m| m.hide_notifications),
         "requested": out.as_ref().is_some_and(|f| f.pending),
         "requested_by": inc.as_ref().is_some_and(|f| f.pending),
         "domain_blocking": false,
         "endorsed": false,
         "note": "",
     }))
+}
+
+pub fn list(l: &crate::domain::lists::List) -> Value {
+    json!({
+        "id": l.id.to_string(),
+        "title": l.title,
+        "replies_policy": l.replies_policy,
+        "exclusive": l.exclusive,
+    })
+}
+
+pub fn marker(m: &crate::domain::markers::Marker) -> Value {
+    json!({
+        "last_read_id": m.last_read_id.to_string(),
+        "version": m.version,
+        "updated_at": iso(m.updated_at),
+    })
 }
 
 pub fn notification(

@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-use crate::db::schema::{statuses, users};
+use crate::config::Registrations;
+use crate::db::models::Account;
+use crate::db::schema::{accounts, statuses, users};
 use crate::domain::statuses::MAX_CHARS;
 use crate::error::{AppError, AppResult};
 
@@ -44,62 +46,105 @@ fn configuration() -> Value {
     })
 }
 
-async fn counts(state: &AppState) -> AppResult<(i64, i64)> {
+struct Facts {
+    users: i64,
+    posts: i64,
+    domains: i64,
+    contact: Value,
+}
+
+async fn facts(state: &AppState) -> AppResult<Facts> {
+    let ctx = super::ctx(state);
+    let contact_name = state.config.contact_account.clone();
     state
         .db
-        .run(|c| {
-            let u: i64 = users::table
+        .run(move |c| {
+            let users: i64 = users::table
                 .filter(users::disabled.eq(false))
+                .filter(users::approved.eq(true))
                 .count()
                 .get_result(c)?;
-            let s: i64 = statuses::table
+            let posts: i64 = statuses::table
                 .filter(statuses::local.eq(true))
                 .filter(statuses::reblog_of_id.is_null())
                 .count()
                 .get_result(c)?;
-            Ok::<_, AppError>((u, s))
+            let domains: i64 = accounts::table
+                .filter(accounts::domain.is_not_null())
+                .select(diesel::dsl::count(accounts::domain).aggregate_distinct())
+                .get_result(c)?;
+            let contact = match Account::local_by_username(c, &contact_name)? {
+                Some(a) if !contact_name.is_empty() => super::entities::account(c, &ctx, &a)?,
+                _ => Value::Null,
+            };
+            Ok::<_, AppError>(Facts {
+                users,
+                posts,
+                domains,
+                contact,
+            })
         })
         .await
 }
 
+fn title(state: &AppState) -> String {
+    if state.config.instance_title.is_empty() {
+        state.config.domain.clone()
+    } else {
+        state.config.instance_title.clone()
+    }
+}
+
+/// (enabled, approval required, invites enabled) as apps read them.
+fn registrations(state: &AppState) -> (bool, bool, bool) {
+    match state.config.registrations {
+        Registrations::Closed => (false, false, false),
+        Registrations::Invite => (false, false, true),
+        Registrations::Approval => (true, true, true),
+        Registrations::Open => (true, false, true),
+    }
+}
+
 pub async fn v1(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let (users, posts) = counts(&state).await?;
+    let f = facts(&state).await?;
+    let (open, approval, invites) = registrations(&state);
     Ok(Json(json!({
         "uri": state.config.domain,
-        "title": state.config.domain,
-        "short_description": "",
-        "description": "",
-        "email": "",
+        "title": title(&state),
+        "short_description": state.config.instance_description,
+        "description": state.config.instance_description,
+        "email": state.config.contact_email,
         "version": VERSION,
         "urls": { "streaming_api": null },
-        "stats": { "user_count": users, "status_count": posts, "domain_count": 0 },
+        "stats": { "user_count": f.users, "status_count": f.posts, "domain_count": f.domains },
         "thumbnail": null,
         "languages": ["en"],
-        "registrations": false,
-        "approval_required": false,
-        "invites_enabled": false,
+        "registrations": open,
+        "approval_required": approval,
+        "invites_enabled": invites,
         "configuration": configuration(),
-        "contact_account": null,
+        "contact_account": f.contact,
         "rules": [],
     })))
 }
 
 pub async fn v2(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let (users, _) = counts(&state).await?;
+    let f = facts(&state).await?;
+    let (open, approval, _) = registrations(&state);
     Ok(Json(json!({
         "domain": state.config.domain,
-        "title": state.config.domain,
+        "title": title(&state),
         "version": VERSION,
         "source_url": "",
-        "description": "",
-        "usage": { "users": { "active_month": users } },
+        "description": state.config.instance_description,
+        "usage": { "users": { "active_month": f.users } },
         "thumbnail": { "url": format!("{}/avatars/original/missing.png", state.base_url()) },
         "icon": [],
         "languages": ["en"],
         "configuration": configuration(),
-        "registrations": { "enabled": false, "approval_required": false, "message": null, "url": null },
+        "registrations": { "enabled": open, "approval_required": approval, "message": null, "url": null },
         "api_versions": { "mastodon": 2 },
-        "contact": { "email": "", "account": null },
+        "contact": { "email": state.config.contact_email, "account": f.contact },
         "rules": [],
     })))
 }

@@ -1,5 +1,6 @@
-//! Account lists (followers, following, blocks, favourited_by, …) and the
-//! start-up endpoints apps call whose features hold nothing yet.
+//! `/api/v1/lists`: a user's lists, their members and timelines.
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,408 +9,238 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::find_account;
-use super::statuses::visible_status;
-use super::{ctx, entities, link_header};
-use crate::api::extract::{Auth, MaybeAuth, Params};
+use super::accounts::{find_account, page_from, parse_bool};
+use super::{ctx, entities, link_header, parse_id};
+use crate::api::extract::{Auth, Params};
 use crate::app::AppState;
-use crate::db::DbConn;
-use crate::db::models::{Account, Status};
-use crate::db::schema::{accounts, blocks, favourites, follows, statuses};
+use crate::db::models::Account;
+use crate::db::schema::{accounts, list_accounts};
+use crate::domain::lists::{self, ListChange};
+use crate::domain::timelines;
 use crate::error::{AppError, AppResult};
 
+fn change_from(p: &HashMap<String, Value>) -> ListChange {
+    let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
+    ListChange {
+        title: s("title"),
+        replies_policy: s("replies_policy"),
+        exclusive: p.get("exclusive").and_then(parse_bool),
+    }
+}
+
+pub async fn index(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+    auth.require("read:lists")?;
+    let me = auth.account.id;
+    let all = state.db.run(move |c| Ok::<_, AppError>(lists::all(c, me)?)).await?;
+    Ok(Json(Value::Array(all.iter().map(entities::list).collect())))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("read:lists")?;
+    let (me, id) = (auth.account.id, parse_id(&id)?);
+    let l = state.db.run(move |c| lists::owned(c, me, id)).await?;
+    Ok(Json(entities::list(&l)))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(p): Params<HashMap<String, Value>>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:lists")?;
+    let me = auth.account.id;
+    let change = change_from(&p);
+    let l = state
+        .db
+        .transaction(move |c| lists::create(c, me, change))
+        .await?;
+    Ok(Json(entities::list(&l)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<HashMap<String, Value>>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:lists")?;
+    let (me, id) = (auth.account.id, parse_id(&id)?);
+    let change = change_from(&p);
+    let l = state
+        .db
+        .transaction(move |c| lists::update(c, me, id, change))
+        .await?;
+    Ok(Json(entities::list(&l)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:lists")?;
+    let (me, id) = (auth.account.id, parse_id(&id)?);
+    state
+        .db
+        .transaction(move |c| lists::delete(c, me, id))
+        .await?;
+    Ok(Json(json!({})))
+}
+
 #[derive(Debug, Deserialize, Default)]
-pub struct PageQuery {
+pub struct MembersQuery {
     max_id: Option<String>,
     since_id: Option<String>,
     limit: Option<i64>,
 }
 
-impl PageQuery {
-    fn bounds(&self) -> (Option<i64>, Option<i64>, i64) {
-        let p = |s: &Option<String>| s.as_deref().and_then(|x| x.parse::<i64>().ok());
-        (
-            p(&self.max_id),
-            p(&self.since_id),
-            self.limit.unwrap_or(40).clamp(1, 80),
-        )
-    }
-}
-
-/// Accounts paged by the id of the row that links them (follow, block, …).
-async fn account_page<F>(
-    state: &AppState,
-    path: &str,
-    q: PageQuery,
-    load: F,
-) -> AppResult<(HeaderMap, Json<Value>)>
-where
-    F: FnOnce(&mut DbConn, Option<i64>, Option<i64>, i64) -> QueryResult<Vec<(i64, Account)>>
-        + Send
-        + 'static,
-{
-    let (max_id, since_id, limit) = q.bounds();
-    let ctx = ctx(state);
+/// Members of a list, paged by account id; `limit=0` means all of them.
+pub async fn members(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(q): Params<MembersQuery>,
+) -> AppResult<(HeaderMap, Json<Value>)> {
+    auth.require("read:lists")?;
+    let (me, id) = (auth.account.id, parse_id(&id)?);
+    let ctx = ctx(&state);
+    let p = |s: &Option<String>| s.as_deref().and_then(|x| x.parse::<i64>().ok());
+    let (max_id, since_id) = (p(&q.max_id), p(&q.since_id));
+    let limit = match q.limit {
+        Some(0) => None,
+        l => Some(l.unwrap_or(40).clamp(1, 80)),
+    };
     let (ids, items) = state
         .db
         .run(move |c| {
-            let rows = load(c, max_id, since_id, limit)?;
-            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            let list = lists::owned(c, me, id)?;
+            let mut query = list_accounts::table
+                .inner_join(accounts::table)
+                .filter(list_accounts::list_id.eq(list.id))
+                .into_boxed();
+            if let Some(m) = max_id {
+                query = query.filter(accounts::id.lt(m));
+            }
+            if let Some(s) = since_id {
+                query = query.filter(accounts::id.gt(s));
+            }
+            if let Some(l) = limit {
+                query = query.limit(l);
+            }
+            let rows: Vec<Account> = query
+                .order(accounts::id.desc())
+                .select(Account::as_select())
+                .load(c)?;
+            let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
             let items = rows
                 .iter()
-                .map(|(_, a)| entities::account(c, &ctx, a))
+                .map(|a| entities::account(c, &ctx, a))
                 .collect::<QueryResult<Vec<_>>>()?;
             Ok::<_, AppError>((ids, items))
         })
         .await?;
-    Ok((
-        link_header(state, path, "", &ids),
-        Json(Value::Array(items)),
-    ))
+    let headers = if limit.is_some() {
+        link_header(&state, &format!("/api/v1/lists/{id}/accounts"), "", &ids)
+    } else {
+        HeaderMap::new()
+    };
+    Ok((headers, Json(Value::Array(items))))
 }
 
-pub async fn followers(
-    State(state): State<AppState>,
-    _auth: MaybeAuth,
-    Path(id): Path<String>,
-    Params(q): Params<PageQuery>,
-) -> AppResult<(HeaderMap, Json<Value>)> {
-    let target = find_account(&state, &id).await?;
-    let path = format!("/api/v1/accounts/{}/followers", target.id);
-    account_page(&state, &path, q, move |c, max_id, since_id, limit| {
-        let mut query = follows::table
-            .inner_join(accounts::table.on(accounts::id.eq(follows::account_id)))
-            .filter(follows::target_account_id.eq(target.id))
-            .filter(follows::pending.eq(false))
-            .into_boxed();
-        if let Some(m) = max_id {
-            query = query.filter(follows::id.lt(m));
-        }
-        if let Some(s) = since_id {
-            query = query.filter(follows::id.gt(s));
-        }
-        query
-            .order(follows::id.desc())
-            .limit(limit)
-            .select((follows::id, Account::as_select()))
-            .load(c)
-    })
-    .await
+#[derive(Debug, Deserialize, Default)]
+pub struct MemberIds {
+    #[serde(default, alias = "account_ids[]")]
+    account_ids: Vec<String>,
 }
 
-pub async fn following(
-    State(state): State<AppState>,
-    _auth: MaybeAuth,
-    Path(id): Path<String>,
-    Params(q): Params<PageQuery>,
-) -> AppResult<(HeaderMap, Json<Value>)> {
-    let source = find_account(&state, &id).await?;
-    let path = format!("/api/v1/accounts/{}/following", source.id);
-    account_page(&state, &path, q, move |c, max_id, since_id, limit| {
-        let mut query = follows::table
-            .inner_join(accounts::table.on(accounts::id.eq(follows::target_account_id)))
-            .filter(follows::account_id.eq(source.id))
-            .filter(follows::pending.eq(false))
-            .into_boxed();
-        if let Some(m) = max_id {
-            query = query.filter(follows::id.lt(m));
-        }
-        if let Some(s) = since_id {
-            query = query.filter(follows::id.gt(s));
-        }
-        query
-            .order(follows::id.desc())
-            .limit(limit)
-            .select((follows::id, Account::as_select()))
-            .load(c)
-    })
-    .await
+fn account_ids(p: &MemberIds) -> AppResult<Vec<i64>> {
+    if p.account_ids.is_empty() {
+        return Err(AppError::Unprocessable("account_ids is missing".into()));
+    }
+    p.account_ids.iter().map(|s| parse_id(s)).collect()
 }
 
-pub async fn blocks_list(
+pub async fn add_members(
     State(state): State<AppState>,
     auth: Auth,
-    Params(q): Params<PageQuery>,
-) -> AppResult<(HeaderMap, Json<Value>)> {
-    auth.require("read:blocks")?;
-    let me = auth.account.id;
-    account_page(
-        &state,
-        "/api/v1/blocks",
-        q,
-        move |c, max_id, since_id, limit| {
-            let mut query = blocks::table
-                .inner_join(accounts::table.on(accounts::id.eq(blocks::target_account_id)))
-                .filter(blocks::account_id.eq(me))
-                .into_boxed();
-            if let Some(m) = max_id {
-                query = query.filter(blocks::id.lt(m));
-            }
-            if let Some(s) = since_id {
-                query = query.filter(blocks::id.gt(s));
-            }
-            query
-                .order(blocks::id.desc())
-                .limit(limit)
-                .select((blocks::id, Account::as_select()))
-                .load(c)
-        },
-    )
-    .await
-}
-
-pub async fn favourited_by(
-    State(state): State<AppState>,
-    auth: MaybeAuth,
     Path(id): Path<String>,
-    Params(q): Params<PageQuery>,
-) -> AppResult<(HeaderMap, Json<Value>)> {
-    let s = visible_status(&state, auth.viewer(), &id).await?;
-    let path = format!("/api/v1/statuses/{}/favourited_by", s.id);
-    account_page(&state, &path, q, move |c, max_id, since_id, limit| {
-        let mut query = favourites::table
-            .inner_join(accounts::table.on(accounts::id.eq(favourites::account_id)))
-            .filter(favourites::status_id.eq(s.id))
-            .into_boxed();
-        if let Some(m) = max_id {
-            query = query.filter(favourites::id.lt(m));
-        }
-        if let Some(x) = since_id {
-            query = query.filter(favourites::id.gt(x));
-        }
-        query
-            .order(favourites::id.desc())
-            .limit(limit)
-            .select((favourites::id, Account::as_select()))
-            .load(c)
-    })
-    .await
-}
-
-pub async fn reblogged_by(
-    State(state): State<AppState>,
-    auth: MaybeAuth,
-    Path(id): Path<String>,
-    Params(q): Params<PageQuery>,
-) -> AppResult<(HeaderMap, Json<Value>)> {
-    let s = visible_status(&state, auth.viewer(), &id).await?;
-    let path = format!("/api/v1/statuses/{}/reblogged_by", s.id);
-    account_page(&state, &path, q, move |c, max_id, since_id, limit| {
-        let mut query = statuses::table
-            .inner_join(accounts::table.on(accounts::id.eq(statuses::account_id)))
-            .filter(statuses::reblog_of_id.eq(s.id))
-            .into_boxed();
-        if let Some(m) = max_id {
-            query = query.filter(statuses::id.lt(m));
-        }
-        if let Some(x) = since_id {
-            query = query.filter(statuses::id.gt(x));
-        }
-        query
-            .order(statuses::id.desc())
-            .limit(limit)
-            .select((statuses::id, Account::as_select()))
-            .load(c)
-    })
-    .await
-}
-
-/// The signed-in user's favourites, newest favourite first.
-pub async fn favourites(
-    State(state): State<AppState>,
-    auth: Auth,
-    Params(q): Params<PageQuery>,
-) -> AppResult<(HeaderMap, Json<Value>)> {
-    auth.require("read:favourites")?;
-    let me = auth.account.id;
-    let viewer = auth.account.clone();
-    let (max_id, since_id, limit) = q.bounds();
-    let ctx = ctx(&state);
-    let (ids, items) = state
-        .db
-        .run(move |c| {
-            let mut query = favourites::table
-                .inner_join(statuses::table)
-                .filter(favourites::account_id.eq(me))
-                .into_boxed();
-            if let Some(m) = max_id {
-                query = query.filter(favourites::id.lt(m));
-            }
-            if let Some(s) = since_id {
-                query = query.filter(favourites::id.gt(s));
-            }
-            let rows: Vec<(i64, Status)> = query
-                .order(favourites::id.desc())
-                .limit(limit)
-                .select((favourites::id, Status::as_select()))
-                .load(c)?;
-            let mut ids = Vec::new();
-            let mut items = Vec::new();
-            for (fid, s) in rows {
-                if crate::domain::timelines::can_view(c, Some(&viewer), &s)? {
-                    ids.push(fid);
-                    items.push(entities::status(c, &ctx, &s, Some(me))?);
-                }
-            }
-            Ok::<_, AppError>((ids, items))
-        })
-        .await?;
-    Ok((
-        link_header(&state, "/api/v1/favourites", "", &ids),
-        Json(Value::Array(items)),
-    ))
-}
-
-/// `POST /api/v1/statuses/:id/bookmark` and `…/unbookmark`.
-pub async fn set_bookmark(
-    state: &AppState,
-    auth: &Auth,
-    id: &str,
-    on: bool,
+    Params(p): Params<MemberIds>,
 ) -> AppResult<Json<Value>> {
-    use crate::db::schema::bookmarks;
-    auth.require("write:bookmarks")?;
-    let s = visible_status(state, Some(&auth.account), id).await?;
-    let (me, sid) = (auth.account.id, s.reblog_of_id.unwrap_or(s.id));
+    auth.require("write:lists")?;
+    let (me, id, ids) = (auth.account.id, parse_id(&id)?, account_ids(&p)?);
     state
         .db
-        .transaction(move |c| {
-            let existing: Option<i64> = bookmarks::table
-                .filter(bookmarks::account_id.eq(me))
-                .filter(bookmarks::status_id.eq(sid))
-                .select(bookmarks::id)
-                .first(c)
-                .optional()?;
-            match (on, existing) {
-                (true, None) => {
-                    diesel::insert_into(bookmarks::table)
-                        .values((
-                            bookmarks::id.eq(crate::db::id::next_id()),
-                            bookmarks::account_id.eq(me),
-                            bookmarks::status_id.eq(sid),
-                            bookmarks::created_at.eq(crate::db::now()),
-                        ))
-                        .execute(c)?;
-                }
-                (false, Some(bid)) => {
-                    diesel::delete(bookmarks::table.find(bid)).execute(c)?;
-                }
-                _ => {}
-            }
-            Ok::<_, AppError>(())
-        })
+        .transaction(move |c| lists::add_members(c, me, id, &ids))
         .await?;
-    let ctx = ctx(state);
-    let status = state
+    Ok(Json(json!({})))
+}
+
+pub async fn remove_members(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<MemberIds>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:lists")?;
+    let (me, id, ids) = (auth.account.id, parse_id(&id)?, account_ids(&p)?);
+    state
         .db
-        .run(move |c| {
-            let s = Status::by_id(c, sid)?;
-            entities::status(c, &ctx, &s, Some(me))
-        })
+        .transaction(move |c| lists::remove_members(c, me, id, &ids))
         .await?;
-    Ok(Json(status))
+    Ok(Json(json!({})))
 }
 
-pub async fn bookmark(
+#[derive(Debug, Deserialize, Default)]
+pub struct TimelineQuery {
+    max_id: Option<String>,
+    since_id: Option<String>,
+    min_id: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn timeline(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    set_bookmark(&state, &auth, &id, true).await
-}
-
-pub async fn unbookmark(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
-    set_bookmark(&state, &auth, &id, false).await
-}
-
-/// The signed-in user's bookmarks, newest bookmark first.
-pub async fn bookmarks(
-    State(state): State<AppState>,
-    auth: Auth,
-    Params(q): Params<PageQuery>,
+    Params(q): Params<TimelineQuery>,
 ) -> AppResult<(HeaderMap, Json<Value>)> {
-    use crate::db::schema::bookmarks;
-    auth.require("read:bookmarks")?;
-    let me = auth.account.id;
+    auth.require("read:lists")?;
+    let id = parse_id(&id)?;
+    let page = page_from(&q.max_id, &q.since_id, &q.min_id, q.limit);
     let viewer = auth.account.clone();
-    let (max_id, since_id, limit) = q.bounds();
     let ctx = ctx(&state);
     let (ids, items) = state
         .db
         .run(move |c| {
-            let mut query = bookmarks::table
-                .inner_join(statuses::table)
-                .filter(bookmarks::account_id.eq(me))
-                .into_boxed();
-            if let Some(m) = max_id {
-                query = query.filter(bookmarks::id.lt(m));
-            }
-            if let Some(s) = since_id {
-                query = query.filter(bookmarks::id.gt(s));
-            }
-            let rows: Vec<(i64, Status)> = query
-                .order(bookmarks::id.desc())
-                .limit(limit)
-                .select((bookmarks::id, Status::as_select()))
-                .load(c)?;
-            let mut ids = Vec::new();
-            let mut visible = Vec::new();
-            for (bid, s) in rows {
-                if crate::domain::timelines::can_view(c, Some(&viewer), &s)? {
-                    ids.push(bid);
-                    visible.push(s);
-                }
-            }
-            let items = entities::statuses(c, &ctx, &visible, Some(me))?;
+            let list = lists::owned(c, viewer.id, id)?;
+            let rows = timelines::list(c, &viewer, &list, page)?;
+            let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+            let items = entities::statuses(c, &ctx, &rows, Some(viewer.id))?;
             Ok::<_, AppError>((ids, items))
         })
         .await?;
     Ok((
-        link_header(&state, "/api/v1/bookmarks", "", &ids),
+        link_header(&state, &format!("/api/v1/timelines/list/{id}"), "", &ids),
         Json(Value::Array(items)),
     ))
 }
 
-/// Endpoints apps call on start-up for features that hold nothing here yet:
-/// the correct answer is an empty collection, not a 404.
-pub async fn empty_list(_auth: MaybeAuth) -> Json<Value> {
-    Json(json!([]))
-}
-
-pub async fn empty_object(_auth: MaybeAuth) -> Json<Value> {
-    Json(json!({}))
-}
-
-pub async fn preferences(auth: Auth) -> AppResult<Json<Value>> {
-    auth.require("read:accounts")?;
-    Ok(Json(json!({
-        "posting:default:visibility": "public",
-        "posting:default:sensitive": false,
-        "posting:default:language": auth.user.locale,
-        "reading:expand:media": "default",
-        "reading:expand:spoilers": false,
-    })))
-}
-
-/// Domains this instance has seen (Mastodon lists known peers).
-pub async fn peers(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let domains: Vec<Option<String>> = state
+/// `GET /api/v1/accounts/:id/lists`: the caller's lists holding the account.
+pub async fn of_account(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("read:lists")?;
+    let target = find_account(&state, &id).await?;
+    let me = auth.account.id;
+    let found = state
         .db
-        .run(|c| {
-            accounts::table
-                .filter(accounts::domain.is_not_null())
-                .select(accounts::domain)
-                .distinct()
-                .order(accounts::domain.asc())
-                .load(c)
-                .map_err(AppError::from)
-        })
+        .run(move |c| Ok::<_, AppError>(lists::containing(c, me, target.id)?))
         .await?;
-    Ok(Json(json!(
-        domains.into_iter().flatten().collect::<Vec<_>>()
-    )))
+    Ok(Json(Value::Array(found.iter().map(entities::list).collect())))
 }

@@ -3,7 +3,9 @@
 pub mod accounts;
 pub mod entities;
 pub mod instance;
+pub mod collections;
 pub mod lists;
+pub mod markers;
 pub mod notifications;
 pub mod search;
 pub mod statuses;
@@ -38,7 +40,35 @@ pub fn router() -> Router<AppState> {
             "/api/v1/accounts/update_credentials",
             axum::routing::patch(accounts::update_credentials),
         )
+        .route("/api/v1/accounts", post(accounts::register))
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/search", get(search::accounts))
+        .route(
+            "/api/v1/accounts/familiar_followers",
+            get(accounts::familiar_followers),
+        )
+        .route("/api/v1/accounts/{id}/mute", post(accounts::mute))
+        .route("/api/v1/accounts/{id}/unmute", post(accounts::unmute))
+        .route(
+            "/api/v1/accounts/{id}/remove_from_followers",
+            post(accounts::remove_from_followers),
+        )
+        .route("/api/v1/accounts/{id}/lists", get(lists::of_account))
+        .route("/api/v1/lists", get(lists::index).post(lists::create))
+        .route(
+            "/api/v1/lists/{id}",
+            get(lists::show).put(lists::update).delete(lists::delete),
+        )
+        .route(
+            "/api/v1/lists/{id}/accounts",
+            get(lists::members)
+                .post(lists::add_members)
+                .delete(lists::remove_members),
+        )
+        .route("/api/v1/timelines/list/{id}", get(lists::timeline))
+        .route("/api/v1/statuses/{id}/pin", post(statuses::pin))
+        .route("/api/v1/statuses/{id}/unpin", post(statuses::unpin))
+        .route("/api/v1/markers", get(markers::get).post(markers::save))
         .route(
             "/api/v1/accounts/relationships",
             get(accounts::relationships),
@@ -79,44 +109,43 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{tag}", get(timelines::tag))
         .route("/api/v2/search", get(search::search))
-        .route("/api/v1/accounts/{id}/followers", get(lists::followers))
-        .route("/api/v1/accounts/{id}/following", get(lists::following))
-        .route("/api/v1/blocks", get(lists::blocks_list))
-        .route("/api/v1/favourites", get(lists::favourites))
-        .route("/api/v1/bookmarks", get(lists::bookmarks))
-        .route("/api/v1/statuses/{id}/bookmark", post(lists::bookmark))
-        .route("/api/v1/statuses/{id}/unbookmark", post(lists::unbookmark))
+        .route("/api/v1/accounts/{id}/followers", get(collections::followers))
+        .route("/api/v1/accounts/{id}/following", get(collections::following))
+        .route("/api/v1/blocks", get(collections::blocks_list))
+        .route("/api/v1/favourites", get(collections::favourites))
+        .route("/api/v1/bookmarks", get(collections::bookmarks))
+        .route("/api/v1/statuses/{id}/bookmark", post(collections::bookmark))
+        .route("/api/v1/statuses/{id}/unbookmark", post(collections::unbookmark))
         .route(
             "/api/v1/statuses/{id}/favourited_by",
-            get(lists::favourited_by),
+            get(collections::favourited_by),
         )
         .route(
             "/api/v1/statuses/{id}/reblogged_by",
-            get(lists::reblogged_by),
+            get(collections::reblogged_by),
         )
-        .route("/api/v1/preferences", get(lists::preferences))
-        .route("/api/v1/instance/peers", get(lists::peers))
-        .route("/api/v1/markers", get(lists::empty_object))
-        .route("/api/v1/custom_emojis", get(lists::empty_list))
-        .route("/api/v1/filters", get(lists::empty_list))
-        .route("/api/v2/filters", get(lists::empty_list))
-        .route("/api/v1/announcements", get(lists::empty_list))
-        .route("/api/v1/trends/tags", get(lists::empty_list))
-        .route("/api/v1/trends/statuses", get(lists::empty_list))
-        .route("/api/v1/trends/links", get(lists::empty_list))
-        .route("/api/v2/suggestions", get(lists::empty_list))
-        .route("/api/v1/followed_tags", get(lists::empty_list))
-        .route("/api/v1/featured_tags", get(lists::empty_list))
+        .route("/api/v1/preferences", get(collections::preferences))
+        .route("/api/v1/instance/peers", get(collections::peers))
+        .route("/api/v1/custom_emojis", get(collections::empty_list))
+        .route("/api/v1/filters", get(collections::empty_list))
+        .route("/api/v2/filters", get(collections::empty_list))
+        .route("/api/v1/announcements", get(collections::empty_list))
+        .route("/api/v1/trends/tags", get(collections::empty_list))
+        .route("/api/v1/trends/statuses", get(collections::empty_list))
+        .route("/api/v1/trends/links", get(collections::empty_list))
+        .route("/api/v2/suggestions", get(collections::empty_list))
+        .route("/api/v1/followed_tags", get(collections::empty_list))
+        .route("/api/v1/featured_tags", get(collections::empty_list))
         .route(
             "/api/v1/accounts/{id}/featured_tags",
-            get(lists::empty_list),
+            get(collections::empty_list),
         )
-        .route("/api/v1/conversations", get(lists::empty_list))
-        .route("/api/v1/mutes", get(lists::empty_list))
-        .route("/api/v1/domain_blocks", get(lists::empty_list))
-        .route("/api/v1/endorsements", get(lists::empty_list))
-        .route("/api/v1/instance/rules", get(lists::empty_list))
-        .route("/api/v1/instance/activity", get(lists::empty_list))
+        .route("/api/v1/conversations", get(collections::empty_list))
+        .route("/api/v1/mutes", get(collections::mutes_list))
+        .route("/api/v1/domain_blocks", get(collections::empty_list))
+        .route("/api/v1/endorsements", get(collections::empty_list))
+        .route("/api/v1/instance/rules", get(collections::empty_list))
+        .route("/api/v1/instance/activity", get(collections::empty_list))
         .route("/api/v1/notifications", get(notifications::list))
         .route("/api/v1/notifications/clear", post(notifications::clear))
         .route("/api/v1/notifications/{id}", get(notifications::show))

@@ -26,6 +26,105 @@ pub struct SearchQuery {
     kind: Option<String>,
     resolve: Option<bool>,
     limit: Option<i64>,
+    offset: Option<i64>,
+    following: Option<bool>,
+}
+
+/// Accounts matching `q`: a remote one looked up through WebFinger when
+/// `resolve` is asked by a signed-in user, else known accounts whose
+/// username starts with (or display name contains) the text.
+async fn find_accounts(
+    state: &AppState,
+    data: &Data<AppState>,
+    viewer: Option<&Account>,
+    q: &str,
+    p: &SearchQuery,
+    default_limit: i64,
+) -> AppResult<Vec<Account>> {
+    let limit = p.limit.unwrap_or(default_limit).clamp(1, 80);
+    let offset = p.offset.unwrap_or(0).max(0);
+    let resolve = p.resolve.unwrap_or(false) && viewer.is_some();
+    let is_url = q.starts_with("https://") || q.starts_with("http://");
+    let handle = q.trim_start_matches('@');
+    if resolve
+        && (handle.contains('@') || is_url)
+        && let Ok(a) = resolve_account(data, q).await
+    {
+        return Ok(vec![a]);
+    }
+    if is_url {
+        return Ok(Vec::new());
+    }
+    let (name, host) = match handle.split_once('@') {
+        Some((n, h)) => (n.to_lowercase(), Some(h.to_lowercase())),
+        None => (handle.to_lowercase(), None),
+    };
+    let name = name.replace(['%', '_', '\\'], "");
+    if name.is_empty() {
+        return Ok(Vec::new());
+    }
+    let own = state.config.domain.to_lowercase();
+    let following_only = p.following.unwrap_or(false).then(|| viewer.map(|v| v.id)).flatten();
+    state
+        .db
+        .run(move |c| {
+            let mut query = accounts::table
+                .filter(
+                    crate::db::lower(accounts::username)
+                        .like(format!("{name}%"))
+                        .or(crate::db::lower(accounts::display_name).like(format!("%{name}%"))),
+                )
+                .filter(accounts::suspended_at.is_null())
+                .filter(accounts::actor_type.ne("Application"))
+                .select(Account::as_select())
+                .into_boxed();
+            match host {
+                Some(h) if h == own => query = query.filter(accounts::domain.is_null()),
+                Some(h) => query = query.filter(accounts::domain.like(format!("{}%", h.replace(['%', '_'], "")))),
+                None => {}
+            }
+            if let Some(me) = following_only {
+                use crate::db::schema::follows;
+                let followed: Vec<i64> = follows::table
+                    .filter(follows::account_id.eq(me))
+                    .filter(follows::pending.eq(false))
+                    .select(follows::target_account_id)
+                    .load(c)?;
+                query = query.filter(accounts::id.eq_any(followed));
+            }
+            // Local accounts first, then by name.
+            Ok::<_, AppError>(query
+                .order((accounts::domain.is_not_null(), accounts::username.asc()))
+                .limit(limit)
+                .offset(offset)
+                .load(c)?)
+        })
+        .await
+}
+
+/// `GET /api/v1/accounts/search`
+pub async fn accounts(
+    State(state): State<AppState>,
+    data: Data<AppState>,
+    auth: MaybeAuth,
+    Params(p): Params<SearchQuery>,
+) -> AppResult<Json<Value>> {
+    if let Some(a) = &auth.0 {
+        a.require("read:accounts")?;
+    }
+    let q = p.q.clone().unwrap_or_default().trim().to_string();
+    let found = find_accounts(&state, &data, auth.viewer(), &q, &p, 40).await?;
+    let ctx = ctx(&state);
+    let out = state
+        .db
+        .run(move |c| {
+            Ok::<_, AppError>(found
+                .iter()
+                .map(|a| entities::account(c, &ctx, a))
+                .collect::<QueryResult<Vec<_>>>()?)
+        })
+        .await?;
+    Ok(Json(Value::Array(out)))
 }
 
 pub async fn search(
@@ -37,7 +136,7 @@ pub async fn search(
     if let Some(a) = &auth.0 {
         a.require("read:search")?;
     }
-    let q = p.q.unwrap_or_default().trim().to_string();
+    let q = p.q.clone().unwrap_or_default().trim().to_string();
     let limit = p.limit.unwrap_or(20).clamp(1, 40);
     let want = |k: &str| p.kind.as_deref().is_none_or(|t| t == k);
     // Only signed-in users may make the server fetch from elsewhere.
@@ -45,18 +144,13 @@ pub async fn search(
     let mut found_accounts: Vec<Account> = Vec::new();
     let mut found_statuses: Vec<Status> = Vec::new();
     let is_url = q.starts_with("https://") || q.starts_with("http://");
-    let looks_like_handle = q.trim_start_matches('@').contains('@');
-    if resolve
-        && want("accounts")
-        && (looks_like_handle || is_url)
-        && let Ok(a) = resolve_account(&data, &q).await
-    {
-        found_accounts.push(a);
+    if want("accounts") {
+        found_accounts = find_accounts(&state, &data, auth.viewer(), &q, &p, 20).await?;
     }
     if resolve
         && want("statuses")
         && is_url
-        && found_accounts.is_empty()
+        && !found_accounts.iter().any(|a| a.uri == q || a.url.as_deref() == Some(&q))
         && let Ok(url) = url::Url::parse(&q)
         && let Ok(n) = ObjectId::<ApubNote>::from(url).dereference(&data).await
     {
@@ -65,26 +159,10 @@ pub async fn search(
     let viewer = auth.viewer().cloned();
     let ctx = ctx(&state);
     let tag_prefix = q.trim_start_matches('#').to_lowercase();
-    let name_prefix = q
-        .trim_start_matches('@')
-        .split('@')
-        .next()
-        .unwrap_or("")
-        .to_lowercase();
-    let (want_accounts, want_tags) = (want("accounts"), want("hashtags"));
+    let want_tags = want("hashtags");
     let out = state
         .db
         .run(move |c| {
-            if want_accounts && found_accounts.is_empty() && !name_prefix.is_empty() {
-                found_accounts = accounts::table
-                    .filter(crate::db::lower(accounts::username).like(format!("{}%", name_prefix.replace(['%', '_'], ""))))
-                    .filter(accounts::suspended_at.is_null())
-                    .filter(accounts::actor_type.ne("Application"))
-                    .order(accounts::id.asc())
-                    .limit(limit)
-                    .select(Account::as_select())
-                    .load(c)?;
-            }
             let mut statuses_json = Vec::new();
             for s in &found_statuses {
                 if can_view(c, viewer.as_ref(), s)? {

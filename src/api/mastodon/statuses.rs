@@ -429,3 +429,25 @@ pub async fn unreblog(
     })
     .await
 }
+
+pub async fn pin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    act_on_status(&state, &auth, &id, "write:accounts", |sid| {
+        crate::domain::pins::pin(&state, &auth.account, sid)
+    })
+    .await
+}
+
+pub async fn unpin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    act_on_status(&state, &auth, &id, "write:accounts", |sid| {
+        crate::domain::pins::unpin(&state, &auth.account, sid)
+    })
+    .await
+}

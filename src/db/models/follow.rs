@@ -101,7 +101,36 @@ impl Follow {
         if !f.pending {
             super::account::bump_follow_counts(conn, f.account_id, f.target_account_id, -1)?;
         }
+        // Lists hold only followed accounts.
+        use crate::db::schema::{list_accounts, lists};
+        let owned: Vec<i64> = lists::table
+            .filter(lists::account_id.eq(f.account_id))
+            .select(lists::id)
+            .load(conn)?;
+        if !owned.is_empty() {
+            diesel::delete(
+                list_accounts::table
+                    .filter(list_accounts::list_id.eq_any(owned))
+                    .filter(list_accounts::account_id.eq(f.target_account_id)),
+            )
+            .execute(conn)?;
+        }
         diesel::delete(follows::table.find(id)).execute(conn)
+    }
+
+    /// Sets what a follower wants from a follow (boosts, post notifications).
+    pub fn set_options(
+        conn: &mut DbConn,
+        id: i64,
+        show_reblogs: bool,
+        notify: bool,
+    ) -> QueryResult<usize> {
+        diesel::update(follows::table.find(id))
+            .set((
+                follows::show_reblogs.eq(show_reblogs),
+                follows::notify.eq(notify),
+            ))
+            .execute(conn)
     }
 
     /// Every follow from or to an account (to remove them one by one, so

@@ -47,6 +47,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_sign_in_at: Option<NaiveDateTime>,
+    pub sign_up_reason: Option<String>,
+    pub invite_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -61,6 +63,8 @@ pub struct NewUser {
     pub confirmed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub sign_up_reason: Option<String>,
+    pub invite_id: Option<i64>,
 }
 
 impl User {

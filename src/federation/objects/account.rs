@@ -158,7 +158,7 @@ pub fn local_actor_json(a: &Account, base: &str) -> ActorJson {
         following: (!is_instance)
             .then(|| Url::parse(&urls::following(&a.uri)).ok())
             .flatten(),
-        featured: None,
+        featured: (!is_instance).then(|| json!(urls::featured(&a.uri))),
         endpoints: Some(json!({ "sharedInbox": urls::shared_inbox(base) })),
         public_key: a.public_key_pem.as_ref().map(|pem| {
             json!({
