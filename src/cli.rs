@@ -264,7 +264,10 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
         AdminCommand::Invite(cmd) => run_invite(cmd, &db, &config).await?,
         AdminCommand::Pending => {
-            println!("{:<30} {:<36} {:<17} reason", "username", "email", "signed up");
+            println!(
+                "{:<30} {:<36} {:<17} reason",
+                "username", "email", "signed up"
+            );
             for (user, account) in registrations::pending(&db).await? {
                 println!(
                     "{:<30} {:<36} {:<17} {}",
@@ -338,15 +341,20 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
             let invite = registrations::create_invite(db, None, max_uses, hours).await?;
             println!(
                 "invite code (max uses: {}, expires: {}):",
-                invite.max_uses.map_or("unlimited".into(), |m| m.to_string()),
                 invite
-                    .expires_at
-                    .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .max_uses
+                    .map_or("unlimited".into(), |m| m.to_string()),
+                invite.expires_at.map_or("never".into(), |t| t
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string())
             );
             println!("{}", invite.code);
         }
         InviteCommand::List => {
-            println!("{:<10} {:<6} {:<9} {:<22} state", "code", "uses", "max", "expires");
+            println!(
+                "{:<10} {:<6} {:<9} {:<22} state",
+                "code", "uses", "max", "expires"
+            );
             for i in registrations::list_invites(db).await? {
                 let state = if i.revoked_at.is_some() {
                     "revoked"
@@ -360,8 +368,9 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
                     i.code,
                     i.uses,
                     i.max_uses.map_or("-".into(), |m| m.to_string()),
-                    i.expires_at
-                        .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                    i.expires_at.map_or("never".into(), |t| t
+                        .format("%Y-%m-%d %H:%M UTC")
+                        .to_string()),
                     state
                 );
             }

@@ -293,8 +293,8 @@ async fn answer_follow_request(
     state
         .db
         .transaction(move |c| {
-            let Some(f) = Follow::find(c, follower.id, target.id)?
-                .filter(|f| f.pending || !only_pending)
+            let Some(f) =
+                Follow::find(c, follower.id, target.id)?.filter(|f| f.pending || !only_pending)
             else {
                 if only_pending {
                     return Err(AppError::NotFound("No pending follow request".into()));

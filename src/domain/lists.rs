@@ -134,7 +134,7 @@ pub fn add_members(c: &mut DbConn, owner: i64, list_id: i64, accounts: &[i64]) -
         Account::by_id(c, a)
             .optional()?
             .ok_or_else(|| AppError::NotFound("Record not found".into()))?;
-        if a != owner && !Follow::find(c, owner, a)?.is_some_and(|f| !f.pending) {
+        if Follow::find(c, owner, a)?.is_none_or(|f| f.pending) {
             return Err(AppError::Unprocessable(
                 "Validation failed: You must follow this account to add it to a list".into(),
             ));
@@ -160,12 +160,7 @@ pub fn add_members(c: &mut DbConn, owner: i64, list_id: i64, accounts: &[i64]) -
     Ok(())
 }
 
-pub fn remove_members(
-    c: &mut DbConn,
-    owner: i64,
-    list_id: i64,
-    accounts: &[i64],
-) -> AppResult<()> {
+pub fn remove_members(c: &mut DbConn, owner: i64, list_id: i64, accounts: &[i64]) -> AppResult<()> {
     let list = owned(c, owner, list_id)?;
     diesel::delete(
         list_accounts::table

@@ -42,13 +42,7 @@ pub fn pinned(c: &mut DbConn, account: i64) -> QueryResult<Vec<Status>> {
 }
 
 /// Add/Remove of a public post on the featured collection, for followers.
-fn announce(
-    c: &mut DbConn,
-    base: &str,
-    author: &Account,
-    s: &Status,
-    kind: &str,
-) -> AppResult<()> {
+fn announce(c: &mut DbConn, base: &str, author: &Account, s: &Status, kind: &str) -> AppResult<()> {
     if !matches!(s.visibility.as_str(), "public" | "unlisted") {
         return Ok(());
     }

@@ -61,7 +61,9 @@ pub async fn create_invite(
     expires_in: Option<Duration>,
 ) -> AppResult<Invite> {
     if max_uses.is_some_and(|m| m < 1) {
-        return Err(AppError::Unprocessable("max uses must be at least 1".into()));
+        return Err(AppError::Unprocessable(
+            "max uses must be at least 1".into(),
+        ));
     }
     // Short enough to read out; 48 bits of randomness.
     let code: String = crate::domain::oauth::random_secret()
@@ -81,20 +83,24 @@ pub async fn create_invite(
                 invites::created_at.eq(now()),
             ))
             .execute(c)?;
-        Ok::<_, AppError>(invites::table
-            .find(id)
-            .select(Invite::as_select())
-            .first(c)?)
+        Ok::<_, AppError>(
+            invites::table
+                .find(id)
+                .select(Invite::as_select())
+                .first(c)?,
+        )
     })
     .await
 }
 
 pub async fn list_invites(db: &Db) -> AppResult<Vec<Invite>> {
     db.run(|c| {
-        Ok::<_, AppError>(invites::table
-            .order(invites::id.desc())
-            .select(Invite::as_select())
-            .load(c)?)
+        Ok::<_, AppError>(
+            invites::table
+                .order(invites::id.desc())
+                .select(Invite::as_select())
+                .load(c)?,
+        )
     })
     .await
 }
@@ -172,12 +178,14 @@ pub async fn sign_up(state: &AppState, s: SignUp) -> AppResult<(User, Account)> 
 pub async fn pending(db: &Db) -> AppResult<Vec<(User, Account)>> {
     db.run(|c| {
         use crate::db::schema::accounts;
-        Ok::<_, AppError>(users::table
-            .inner_join(accounts::table)
-            .filter(users::approved.eq(false))
-            .order(users::id.asc())
-            .select((User::as_select(), Account::as_select()))
-            .load(c)?)
+        Ok::<_, AppError>(
+            users::table
+                .inner_join(accounts::table)
+                .filter(users::approved.eq(false))
+                .order(users::id.asc())
+                .select((User::as_select(), Account::as_select()))
+                .load(c)?,
+        )
     })
     .await
 }
@@ -187,7 +195,9 @@ async fn pending_user(db: &Db, username: &str) -> AppResult<(User, Account)> {
     db.run(move |c| Ok::<_, AppError>(User::by_username(c, &name)?))
         .await?
         .filter(|(u, _)| !u.approved)
-        .ok_or_else(|| AppError::NotFound(format!("no sign-up from '{username}' waits for approval")))
+        .ok_or_else(|| {
+            AppError::NotFound(format!("no sign-up from '{username}' waits for approval"))
+        })
 }
 
 pub async fn approve(db: &Db, username: &str) -> AppResult<()> {
@@ -207,8 +217,7 @@ pub async fn reject(db: &Db, username: &str) -> AppResult<()> {
     let (user, account) = pending_user(db, username).await?;
     db.transaction(move |c| {
         use crate::db::schema::{accounts, oauth_tokens};
-        diesel::delete(oauth_tokens::table.filter(oauth_tokens::user_id.eq(user.id)))
-            .execute(c)?;
+        diesel::delete(oauth_tokens::table.filter(oauth_tokens::user_id.eq(user.id))).execute(c)?;
         diesel::delete(users::table.find(user.id)).execute(c)?;
         diesel::delete(accounts::table.find(account.id)).execute(c)?;
         Ok(())

@@ -4,9 +4,11 @@
 mod common;
 
 mod accounts;
-mod lists;
+mod collections;
 mod notifications;
 mod oauth;
 mod openapi;
+mod registrations;
+mod social;
 mod statuses;
 mod support;

@@ -35,11 +35,19 @@ pub enum B {
 
 impl Api {
     pub async fn new(tdb: TestDb) -> Api {
+        Api::with_config(tdb, |c| c).await
+    }
+
+    /// An instance with settings changed by `f`.
+    pub async fn with_config(
+        tdb: TestDb,
+        f: impl FnOnce(meetfield::config::Config) -> meetfield::config::Config,
+    ) -> Api {
         let db = tdb.open().await;
-        let config = meetfield::config::Config {
+        let config = f(meetfield::config::Config {
             domain: "api.localhost:8080".into(),
             ..tdb.config()
-        };
+        });
         let app = App::new(config, db).await.unwrap();
         let router = app.router();
         Api {
@@ -136,6 +144,13 @@ impl Api {
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: B) -> Res {
         self.call(Method::POST, path, token, body).await
+    }
+
+    /// POST that must answer 200; returns the JSON.
+    pub async fn ok(&self, path: &str, token: &str, body: B) -> Value {
+        let r = self.post(path, Some(token), body).await;
+        assert_eq!(r.status.as_u16(), 200, "{path}: {}", r.json);
+        r.json
     }
 }
 

@@ -31,7 +31,10 @@ fn change_from(p: &HashMap<String, Value>) -> ListChange {
 pub async fn index(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     auth.require("read:lists")?;
     let me = auth.account.id;
-    let all = state.db.run(move |c| Ok::<_, AppError>(lists::all(c, me)?)).await?;
+    let all = state
+        .db
+        .run(move |c| Ok::<_, AppError>(lists::all(c, me)?))
+        .await?;
     Ok(Json(Value::Array(all.iter().map(entities::list).collect())))
 }
 
@@ -242,5 +245,7 @@ pub async fn of_account(
         .db
         .run(move |c| Ok::<_, AppError>(lists::containing(c, me, target.id)?))
         .await?;
-    Ok(Json(Value::Array(found.iter().map(entities::list).collect())))
+    Ok(Json(Value::Array(
+        found.iter().map(entities::list).collect(),
+    )))
 }

@@ -1,9 +1,9 @@
 //! Mastodon client API, one file per resource; routes in [`router`].
 
 pub mod accounts;
+pub mod collections;
 pub mod entities;
 pub mod instance;
-pub mod collections;
 pub mod lists;
 pub mod markers;
 pub mod notifications;
@@ -109,13 +109,25 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{tag}", get(timelines::tag))
         .route("/api/v2/search", get(search::search))
-        .route("/api/v1/accounts/{id}/followers", get(collections::followers))
-        .route("/api/v1/accounts/{id}/following", get(collections::following))
+        .route(
+            "/api/v1/accounts/{id}/followers",
+            get(collections::followers),
+        )
+        .route(
+            "/api/v1/accounts/{id}/following",
+            get(collections::following),
+        )
         .route("/api/v1/blocks", get(collections::blocks_list))
         .route("/api/v1/favourites", get(collections::favourites))
         .route("/api/v1/bookmarks", get(collections::bookmarks))
-        .route("/api/v1/statuses/{id}/bookmark", post(collections::bookmark))
-        .route("/api/v1/statuses/{id}/unbookmark", post(collections::unbookmark))
+        .route(
+            "/api/v1/statuses/{id}/bookmark",
+            post(collections::bookmark),
+        )
+        .route(
+            "/api/v1/statuses/{id}/unbookmark",
+            post(collections::unbookmark),
+        )
         .route(
             "/api/v1/statuses/{id}/favourited_by",
             get(collections::favourited_by),

@@ -64,7 +64,11 @@ async fn find_accounts(
         return Ok(Vec::new());
     }
     let own = state.config.domain.to_lowercase();
-    let following_only = p.following.unwrap_or(false).then(|| viewer.map(|v| v.id)).flatten();
+    let following_only = p
+        .following
+        .unwrap_or(false)
+        .then(|| viewer.map(|v| v.id))
+        .flatten();
     state
         .db
         .run(move |c| {
@@ -80,7 +84,10 @@ async fn find_accounts(
                 .into_boxed();
             match host {
                 Some(h) if h == own => query = query.filter(accounts::domain.is_null()),
-                Some(h) => query = query.filter(accounts::domain.like(format!("{}%", h.replace(['%', '_'], "")))),
+                Some(h) => {
+                    query = query
+                        .filter(accounts::domain.like(format!("{}%", h.replace(['%', '_'], ""))))
+                }
                 None => {}
             }
             if let Some(me) = following_only {
@@ -93,11 +100,13 @@ async fn find_accounts(
                 query = query.filter(accounts::id.eq_any(followed));
             }
             // Local accounts first, then by name.
-            Ok::<_, AppError>(query
-                .order((accounts::domain.is_not_null(), accounts::username.asc()))
-                .limit(limit)
-                .offset(offset)
-                .load(c)?)
+            Ok::<_, AppError>(
+                query
+                    .order((accounts::domain.is_not_null(), accounts::username.asc()))
+                    .limit(limit)
+                    .offset(offset)
+                    .load(c)?,
+            )
         })
         .await
 }
@@ -118,10 +127,12 @@ pub async fn accounts(
     let out = state
         .db
         .run(move |c| {
-            Ok::<_, AppError>(found
-                .iter()
-                .map(|a| entities::account(c, &ctx, a))
-                .collect::<QueryResult<Vec<_>>>()?)
+            Ok::<_, AppError>(
+                found
+                    .iter()
+                    .map(|a| entities::account(c, &ctx, a))
+                    .collect::<QueryResult<Vec<_>>>()?,
+            )
         })
         .await?;
     Ok(Json(Value::Array(out)))
@@ -150,7 +161,9 @@ pub async fn search(
     if resolve
         && want("statuses")
         && is_url
-        && !found_accounts.iter().any(|a| a.uri == q || a.url.as_deref() == Some(&q))
+        && !found_accounts
+            .iter()
+            .any(|a| a.uri == q || a.url.as_deref() == Some(&q))
         && let Ok(url) = url::Url::parse(&q)
         && let Ok(n) = ObjectId::<ApubNote>::from(url).dereference(&data).await
     {
