@@ -35,6 +35,7 @@ async fn mastodon_py_scenario() {
     let envs = [
         ("MEETFIELD_LOG", "warn".to_string()),
         ("MEETFIELD_DOMAIN", format!("127.0.0.1:{port}")),
+        ("MEETFIELD_REGISTRATIONS", "open".to_string()),
     ];
     let ok = |args: &[&str]| {
         let out = admin(dir.path(), &envs, args);

@@ -433,3 +433,78 @@ both_backends!(domain_policy_commands, |tdb: TestDb| async move {
     assert!(!policy.allows("www.spam.example").await.unwrap());
     assert!(policy.allows("partner.example").await.unwrap());
 });
+
+both_backends!(invites_and_approval_queue, |tdb: TestDb| async move {
+    let with_mode = |args: &[&str]| {
+        let mut child = Command::new(BIN);
+        child
+            .env("MEETFIELD_DATABASE_URL", &tdb.url_string)
+            .env("MEETFIELD_DATA_DIR", tdb.data_dir())
+            .env("MEETFIELD_REGISTRATIONS", "invite")
+            .env_remove("MEETFIELD_CONFIG")
+            .args(args);
+        child.output().unwrap()
+    };
+    let out = ok(&with_mode(&[
+        "admin",
+        "invite",
+        "create",
+        "--max-uses",
+        "2",
+    ]));
+    let code = out.lines().last().unwrap().trim().to_string();
+    assert_eq!(code.len(), 8, "{out}");
+    let listed = ok(&with_mode(&["admin", "invite", "list"]));
+    assert!(
+        listed.contains(&code) && listed.contains("usable"),
+        "{listed}"
+    );
+    ok(&with_mode(&["admin", "invite", "revoke", &code]));
+    let listed = ok(&with_mode(&["admin", "invite", "list"]));
+    assert!(listed.contains("revoked"), "{listed}");
+    failed(&with_mode(&["admin", "invite", "revoke", "nosuchcode"]));
+    failed(&with_mode(&[
+        "admin",
+        "invite",
+        "create",
+        "--max-uses",
+        "0",
+    ]));
+
+    // A pending sign-up, as the API would leave it.
+    let db = tdb.open().await;
+    let config = meetfield::config::Config {
+        database_url: tdb.url_string.clone(),
+        ..meetfield::config::Config::default()
+    };
+    users::create_user(
+        &db,
+        &config,
+        users::NewLocalUser {
+            username: "newbie".into(),
+            email: "newbie@org.example".into(),
+            password: "a long enough password".into(),
+            role: meetfield::db::models::Role::User,
+        },
+        users::Origin {
+            needs_approval: true,
+            reason: Some("new in the lab".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    db.close();
+    let pending = ok(&meetfield(&tdb, &["admin", "pending"]));
+    assert!(
+        pending.contains("newbie") && pending.contains("new in the lab"),
+        "{pending}"
+    );
+    assert!(ok(&meetfield(&tdb, &["admin", "list-users"])).contains("pending"));
+    failed(&meetfield(&tdb, &["admin", "approve", "nobody"]));
+    ok(&meetfield(&tdb, &["admin", "approve", "newbie"]));
+    let pending = ok(&meetfield(&tdb, &["admin", "pending"]));
+    assert!(!pending.contains("newbie"), "{pending}");
+    // Approved users are no longer pending, so they cannot be rejected.
+    failed(&meetfield(&tdb, &["admin", "reject", "newbie"]));
+});

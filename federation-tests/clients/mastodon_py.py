@@ -1,7 +1,8 @@
 """A scenario driven by Mastodon.py, the Python client library, against a
 running Meetfield: register an app, sign in through the OAuth page (the way a
 person would, with the form and its CSRF token), post, reply, follow, read
-timelines and notifications, paginate.
+timelines and notifications, paginate, lists, pins, mutes, markers,
+sign-up.
 
 Usage: mastodon_py.py BASE_URL USERNAME PASSWORD OTHER_USERNAME OTHER_TOKEN
 """
@@ -73,6 +74,28 @@ def main():
     assert m.status(post.id).favourites_count == 1
     m.status_delete(reply.id)
     assert m.status_context(post.id).descendants == []
+
+    # Lists, pins, mutes and read markers.
+    lst = m.list_create("partners")
+    m.list_accounts_add(lst.id, [friend.id])
+    assert [a.id for a in m.list_accounts(lst.id)] == [friend.id]
+    assert any(s.account.id == friend.id for s in m.timeline_list(lst.id)), "list timeline"
+    assert m.status_pin(post.id).pinned
+    assert [s.id for s in m.account_statuses(me.id, pinned=True)] == [post.id]
+    m.account_mute(friend.id)
+    assert m.account_relationships(friend.id)[0].muting
+    assert all(s.account.id != friend.id for s in m.timeline_home())
+    m.account_unmute(friend.id)
+    m.markers_set(["home"], [post.id])
+    assert str(m.markers_get(["home"])["home"].last_read_id) == str(post.id)
+
+    # Sign-up from the app (the server runs with open registrations).
+    fresh = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=base)
+    token = fresh.create_account(
+        "newcomer", "a long enough password", "newcomer@org.example", agreement=True, scopes=SCOPES
+    )
+    assert token, "create_account returned no token"
+    assert fresh.account_verify_credentials().username == "newcomer"
     print("mastodon.py scenario passed")
 
 

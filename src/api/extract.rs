@@ -218,3 +218,32 @@ impl FromRequestParts<AppState> for AnyToken {
             .ok_or_else(invalid_token)
     }
 }
+
+/// Booleans as clients send them: `true`/`false`, `1`/`0`, `on`/`off`,
+/// JSON booleans or numbers (Mastodon.py sends `1` and `0`).
+pub fn lenient_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    use serde_json::Value;
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(b),
+        Some(Value::Number(n)) => Some(n.as_f64() != Some(0.0)),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "on" | "yes" | "t" => Some(true),
+            "false" | "0" | "off" | "no" | "f" | "" => Some(false),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "'{other}' is not a boolean"
+                )));
+            }
+        },
+        Some(other) => {
+            return Err(serde::de::Error::custom(format!(
+                "{other} is not a boolean"
+            )));
+        }
+    })
+}

@@ -106,6 +106,8 @@ pub struct TokenForm {
     password: Option<String>,
 }
 
+const INVALID_SCOPE: &str = "The requested scope is invalid, unknown, or malformed.";
+
 /// `POST /oauth/token`
 pub async fn token(State(state): State<AppState>, Params(f): Params<TokenForm>) -> Response {
     match token_inner(&state, f).await {
@@ -114,6 +116,9 @@ pub async fn token(State(state): State<AppState>, Params(f): Params<TokenForm>) 
             oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &d)
         }
         Err(AppError::BadRequest(d)) => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &d),
+        Err(AppError::Unprocessable(d)) if d == INVALID_SCOPE => {
+            oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &d)
+        }
         Err(AppError::Unprocessable(d)) => {
             oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &d)
         }
@@ -138,9 +143,7 @@ async fn token_inner(state: &AppState, f: TokenForm) -> AppResult<Value> {
             _ => registered.clone(),
         };
         if !sc.within(&registered) {
-            return Err(AppError::Unprocessable(
-                "The requested scope is invalid, unknown, or malformed.".into(),
-            ));
+            return Err(AppError::Unprocessable(INVALID_SCOPE.into()));
         }
         Ok(sc)
     };

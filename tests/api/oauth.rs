@@ -34,6 +34,11 @@ both_backends!(
         );
         assert_error(&api.post("/api/v1/apps", None, B::Json(json!({"client_name": "x", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read bogus"}))).await, 422);
 
+        // More than the app registered is refused as RFC 6749 says.
+        let r = api.post("/oauth/token", None, B::FormOwned(format!("grant_type=client_credentials&client_id={cid}&client_secret={secret}&scope=read+push"))).await;
+        assert_eq!(r.status, 400, "{}", r.json);
+        assert_eq!(r.json["error"], "invalid_scope");
+
         // client_credentials: an app token, which verifies as the app but is no user.
         let r = api.post("/oauth/token", None, B::FormOwned(format!("grant_type=client_credentials&client_id={cid}&client_secret={secret}&scope=read"))).await;
         assert_eq!(r.status, 200, "{}", r.json);

@@ -145,6 +145,55 @@ both_backends!(
             .await
             .json;
         check("CredentialApplication", &app);
+        let list = api
+            .post("/api/v1/lists", Some(&b), B::Form("title=Team"))
+            .await
+            .json;
+        check("List", &list);
+        let markers = api
+            .post(
+                "/api/v1/markers",
+                Some(&a),
+                B::Form("home[last_read_id]=1&notifications[last_read_id]=2"),
+            )
+            .await
+            .json;
+        check("Marker", &markers["home"]);
+        check("Marker", &markers["notifications"]);
+        for f in api
+            .get(
+                &format!("/api/v1/accounts/familiar_followers?id[]={}", alice.id),
+                Some(&b),
+            )
+            .await
+            .json
+            .as_array()
+            .unwrap()
+        {
+            check("FamiliarFollowers", f);
+        }
+        for m in api
+            .get("/api/v1/accounts/search?q=bo", Some(&a))
+            .await
+            .json
+            .as_array()
+            .unwrap()
+        {
+            check("Account", m);
+        }
+        let token = api
+            .post(
+                "/oauth/token",
+                None,
+                B::Json(json!({
+                    "grant_type": "client_credentials",
+                    "client_id": app["client_id"],
+                    "client_secret": app["client_secret"],
+                })),
+            )
+            .await
+            .json;
+        check("Token", &token);
         assert!(
             errors.is_empty(),
             "{} violations:\n{}",

@@ -137,9 +137,13 @@ pub struct StatusesQuery {
     since_id: Option<String>,
     min_id: Option<String>,
     limit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     exclude_replies: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     exclude_reblogs: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     pinned: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     only_media: Option<bool>,
     tagged: Option<String>,
 }

@@ -24,9 +24,11 @@ pub struct SearchQuery {
     q: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     resolve: Option<bool>,
     limit: Option<i64>,
     offset: Option<i64>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     following: Option<bool>,
 }
 

@@ -20,7 +20,9 @@ pub struct TimelineQuery {
     since_id: Option<String>,
     min_id: Option<String>,
     limit: Option<i64>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     local: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     remote: Option<bool>,
 }
 
