@@ -7,6 +7,7 @@ mod common;
 mod clients;
 mod discovery;
 mod follows;
+mod groups;
 mod harness;
 mod posts;
 mod process;

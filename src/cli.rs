@@ -83,6 +83,20 @@ pub enum AdminCommand {
     /// Partner domains: which ones federate (see MEETFIELD_FEDERATION_MODE).
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Create a group owned by a local user.
+    CreateGroup {
+        name: String,
+        #[arg(long)]
+        owner: String,
+        /// Members need a moderator's approval to join; posts stay inside.
+        #[arg(long)]
+        closed: bool,
+        /// Only moderators may post.
+        #[arg(long)]
+        announcement_only: bool,
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
     /// Invite codes for sign-up from apps (see MEETFIELD_REGISTRATIONS).
     #[command(subcommand)]
     Invite(InviteCommand),
@@ -263,6 +277,43 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         }
         AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
         AdminCommand::Invite(cmd) => run_invite(cmd, &db, &config).await?,
+        AdminCommand::CreateGroup {
+            name,
+            owner,
+            closed,
+            announcement_only,
+            display_name,
+        } => {
+            let owner_name = owner.clone();
+            let (_, owner) = db
+                .run(move |c| {
+                    crate::db::models::User::by_username(c, &owner_name)
+                        .map_err(crate::db::DbError::from)
+                })
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no local user '{owner}'"))?;
+            let state = crate::app::AppState::new(config.clone(), db.clone());
+            let g = crate::domain::groups::create(
+                &state,
+                &owner,
+                crate::domain::groups::NewGroup {
+                    name,
+                    display_name,
+                    note: String::new(),
+                    closed,
+                    discoverable: true,
+                    announcement_only,
+                },
+            )
+            .await?;
+            println!(
+                "created {} group {} ({}), owned by {}",
+                if g.settings.closed { "closed" } else { "open" },
+                g.account.username,
+                g.account.uri,
+                owner.username
+            );
+        }
         AdminCommand::Pending => {
             println!(
                 "{:<30} {:<36} {:<17} reason",

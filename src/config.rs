@@ -61,6 +61,15 @@ pub struct Config {
     pub contact_email: String,
     /// Username of the local account shown as the instance's contact.
     pub contact_account: String,
+    /// Who may create groups: `users` (any signed-in user) or `admins`.
+    pub group_creation: GroupCreation,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupCreation {
+    Users,
+    Admins,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -130,6 +139,7 @@ impl Default for Config {
             instance_description: String::new(),
             contact_email: String::new(),
             contact_account: String::new(),
+            group_creation: GroupCreation::Users,
         }
     }
 }

@@ -149,6 +149,7 @@ both_backends!(corpus_parses_stores_and_renders, |tdb: TestDb| async move {
                 // Rendered back as an actor document with the same id.
                 let rendered = meetfield::federation::objects::account::local_actor_json(
                     &stored,
+                    None,
                     "https://here.example",
                 );
                 assert_eq!(rendered.id.as_str(), stored.uri, "{}", e.file);

@@ -317,6 +317,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    group_settings (account_id) {
+        account_id -> BigInt,
+        closed -> Bool,
+        announcement_only -> Bool,
+        owner_account_id -> Nullable<BigInt>,
+        moderators_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_moderators (group_id, account_id) {
+        group_id -> BigInt,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_posts (status_id, group_id) {
+        status_id -> BigInt,
+        group_id -> BigInt,
+        announce_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(status_pins -> statuses (status_id));
 diesel::joinable!(list_accounts -> lists (list_id));
@@ -353,4 +382,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_pins,
     markers,
     invites,
+    group_settings,
+    group_moderators,
+    group_posts,
 );

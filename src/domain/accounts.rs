@@ -143,7 +143,12 @@ pub async fn update_profile(
                 .set(accounts::updated_at.eq(t))
                 .execute(c)?;
             let account = Account::by_id(c, id)?;
-            let actor = crate::federation::objects::account::local_actor_json(&account, &base);
+            let group = crate::domain::groups::settings(c, id)?;
+            let actor = crate::federation::objects::account::local_actor_json(
+                &account,
+                group.as_ref(),
+                &base,
+            );
             let activity = crate::federation::protocol::activities::wrap_json(
                 "Update",
                 &format!("{}#updates/{}", account.uri, t.and_utc().timestamp_millis()),

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod blocks;
 pub mod follows;
+pub mod groups;
 pub mod html;
 pub mod instance;
 pub mod lists;

@@ -12,9 +12,9 @@ use crate::db::models::status::Counter;
 use crate::db::models::{Account, Follow, NewStatus, Status};
 use crate::db::{DbConn, id, now};
 use crate::delivery;
-use crate::domain::html;
 use crate::domain::notifications;
 use crate::domain::text::{self, MentionTarget};
+use crate::domain::{groups, html};
 use crate::error::{AppError, AppResult};
 use crate::federation::FedData;
 use crate::federation::objects::note::local_note;
@@ -158,6 +158,15 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
                 // A reply always reaches the author it answers.
                 mentioned.push(Account::by_id(c, p.account_id)?);
             }
+            if let Some(p) = &parent {
+                // A reply in a group's thread goes to the group too.
+                for gid in groups::groups_of_parent(c, p.id)? {
+                    if gid != author.id && !mentioned.iter().any(|a| a.id == gid) {
+                        mentioned.push(Account::by_id(c, gid)?);
+                    }
+                }
+            }
+            groups::check_local_author(c, &author, &mentioned)?;
             let sid = id::next_id();
             let t = now();
             let uri = format!("{}/statuses/{sid}", author.uri);
@@ -200,6 +209,8 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
             }
             notify_subscribers(c, &status)?;
             send_about(c, &status, &author, &base, "Create")?;
+            let addressed: Vec<i64> = mentioned.iter().map(|a| a.id).collect();
+            groups::distribute(c, &status, &author, &addressed)?;
             Ok::<_, AppError>(status)
         })
         .await?;
@@ -460,51 +471,70 @@ pub async fn reblog(state: &AppState, account: &Account, status_id: i64) -> AppR
                     "This status cannot be boosted".into(),
                 ));
             }
-            if let Some(existing) = Status::reblog_by(c, account.id, s.id)? {
-                return Ok(existing);
-            }
-            let rid = id::next_id();
-            let t = now();
-            let uri = format!("{}/statuses/{rid}/activity", account.uri);
-            let boost = Status::insert(
-                c,
-                &NewStatus {
-                    id: rid,
-                    uri: uri.clone(),
-                    url: None,
-                    account_id: account.id,
-                    local: true,
-                    visibility: "public".into(),
-                    text: None,
-                    content: String::new(),
-                    spoiler_text: String::new(),
-                    sensitive: false,
-                    language: None,
-                    in_reply_to_id: None,
-                    in_reply_to_uri: None,
-                    in_reply_to_account_id: None,
-                    reblog_of_id: Some(s.id),
-                    created_at: t,
-                    updated_at: t,
-                },
-            )?;
-            Status::bump(c, s.id, Counter::Reblogs, 1)?;
-            notifications::notify(c, author.id, account.id, "reblog", Some(s.id))?;
-            let activity = announce_json(
-                &uri,
-                &account.uri,
-                &s.uri,
-                vec![PUBLIC.into()],
-                vec![author.uri.clone(), urls::followers(&account.uri)],
-                &t.and_utc()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            );
-            let inboxes = announce_audience(c, &account, &author)?;
-            delivery::enqueue(c, account.id, &activity, &inboxes)?;
-            Ok::<_, AppError>(boost)
+            boost_in(c, &account, &s, &author, true)
         })
         .await?;
     state.delivery_wake.notify_one();
+    Ok(boost)
+}
+
+/// Writes a local account's boost of `s` and queues its Announce to the
+/// booster's followers (and the remote author); `public` addresses it to
+/// everyone, else to the followers only (a closed group's members).
+pub(crate) fn boost_in(
+    c: &mut DbConn,
+    account: &Account,
+    s: &Status,
+    author: &Account,
+    public: bool,
+) -> AppResult<Status> {
+    if let Some(existing) = Status::reblog_by(c, account.id, s.id)? {
+        return Ok(existing);
+    }
+    let rid = id::next_id();
+    let t = now();
+    let uri = format!("{}/statuses/{rid}/activity", account.uri);
+    let boost = Status::insert(
+        c,
+        &NewStatus {
+            id: rid,
+            uri: uri.clone(),
+            url: None,
+            account_id: account.id,
+            local: true,
+            visibility: if public { "public" } else { "private" }.into(),
+            text: None,
+            content: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            language: None,
+            in_reply_to_id: None,
+            in_reply_to_uri: None,
+            in_reply_to_account_id: None,
+            reblog_of_id: Some(s.id),
+            created_at: t,
+            updated_at: t,
+        },
+    )?;
+    Status::bump(c, s.id, Counter::Reblogs, 1)?;
+    notifications::notify(c, author.id, account.id, "reblog", Some(s.id))?;
+    let followers = urls::followers(&account.uri);
+    let (to, cc) = if public {
+        (vec![PUBLIC.into()], vec![author.uri.clone(), followers])
+    } else {
+        (vec![followers], vec![author.uri.clone()])
+    };
+    let activity = announce_json(
+        &uri,
+        &account.uri,
+        &s.uri,
+        to,
+        cc,
+        &t.and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let inboxes = announce_audience(c, account, author)?;
+    delivery::enqueue(c, account.id, &activity, &inboxes)?;
     Ok(boost)
 }
 
@@ -514,26 +544,39 @@ pub async fn unreblog(state: &AppState, account: &Account, status_id: i64) -> Ap
         .db
         .transaction(move |c| {
             let (s, author) = visible_status(c, status_id)?;
-            if let Some(boost) = Status::reblog_by(c, account.id, s.id)? {
-                notifications::retract(c, author.id, account.id, "reblog", Some(s.id))?;
-                let inboxes = announce_audience(c, &account, &author)?;
-                let inner = announce_json(
-                    &boost.uri,
-                    &account.uri,
-                    &s.uri,
-                    vec![PUBLIC.into()],
-                    vec![],
-                    "",
-                );
-                let undo = undo_json(&urls::activity(&base, id::next_id()), &account.uri, inner);
-                delivery::enqueue(c, account.id, &undo, &inboxes)?;
-                remove_status(c, &boost)?;
-            }
+            unboost_in(c, &base, &account, &s, &author)?;
             Ok::<_, AppError>(Status::by_id(c, s.id)?)
         })
         .await?;
     state.delivery_wake.notify_one();
     Ok(s)
+}
+
+/// Removes a local account's boost of `s`, telling those who got it.
+pub(crate) fn unboost_in(
+    c: &mut DbConn,
+    base: &str,
+    account: &Account,
+    s: &Status,
+    author: &Account,
+) -> AppResult<bool> {
+    let Some(boost) = Status::reblog_by(c, account.id, s.id)? else {
+        return Ok(false);
+    };
+    notifications::retract(c, author.id, account.id, "reblog", Some(s.id))?;
+    let inboxes = announce_audience(c, account, author)?;
+    let inner = announce_json(
+        &boost.uri,
+        &account.uri,
+        &s.uri,
+        vec![PUBLIC.into()],
+        vec![],
+        "",
+    );
+    let undo = undo_json(&urls::activity(base, id::next_id()), &account.uri, inner);
+    delivery::enqueue(c, account.id, &undo, &inboxes)?;
+    remove_status(c, &boost)?;
+    Ok(true)
 }
 
 /// Stores (or returns) a remote post; fetches its author and, when unknown,
@@ -569,6 +612,18 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
         None => None,
     };
     let (new, mention_uris, tags) = remote_note_row(&json, &author.account, parent.as_ref());
+    // Groups may be addressed without a Mention (FEP-1b12 `audience`, Lemmy's `to`).
+    let addressed_uris: Vec<String> = {
+        let (to, cc) = json.recipients();
+        let mut all: Vec<String> = to.into_iter().chain(cc).collect();
+        all.extend(
+            json.audience
+                .as_ref()
+                .and_then(crate::federation::protocol::helpers::id_of)
+                .map(|u| u.to_string()),
+        );
+        all
+    };
     data.db
         .transaction(move |c| {
             // Another delivery may have stored it meanwhile.
@@ -576,10 +631,20 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
                 return Ok(existing);
             }
             let status = Status::insert(c, &new)?;
+            let mut addressed = Vec::new();
             for m in &mention_uris {
                 if let Some(a) = Account::by_uri(c, m)? {
                     Status::add_mention(c, status.id, a.id)?;
                     notifications::notify(c, a.id, status.account_id, "mention", Some(status.id))?;
+                    addressed.push(a.id);
+                }
+            }
+            for u in &addressed_uris {
+                if let Some(a) = Account::by_uri(c, u)?
+                    && a.actor_type == "Group"
+                    && a.is_local()
+                {
+                    addressed.push(a.id);
                 }
             }
             for tag in &tags {
@@ -589,6 +654,8 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
                 Status::bump(c, p, Counter::Replies, 1)?;
             }
             notify_subscribers(c, &status)?;
+            let author = Account::by_id(c, status.account_id)?;
+            groups::distribute(c, &status, &author, &addressed)?;
             Ok::<_, AppError>(status)
         })
         .await
@@ -768,6 +835,7 @@ pub async fn receive_announce(
     activity_id: &str,
 ) -> AppResult<()> {
     let (actor_id, orig, uri) = (actor.id, original.clone(), activity_id.to_string());
+    let actor = actor.clone();
     state
         .db
         .transaction(move |c| {
@@ -781,7 +849,7 @@ pub async fn receive_announce(
                 c,
                 &NewStatus {
                     id: id::next_id(),
-                    uri,
+                    uri: uri.clone(),
                     url: None,
                     account_id: actor_id,
                     local: false,
@@ -801,6 +869,10 @@ pub async fn receive_announce(
             )?;
             Status::bump(c, orig.id, Counter::Reblogs, 1)?;
             notifications::notify(c, orig.account_id, actor_id, "reblog", Some(orig.id))?;
+            if actor.actor_type == "Group" {
+                let boost = Status::by_uri(c, &uri)?.ok_or_else(AppError::not_found)?;
+                groups::record_remote_post(c, &actor, orig.id, boost.id)?;
+            }
             Ok::<_, AppError>(())
         })
         .await
@@ -832,6 +904,7 @@ pub async fn receive_unannounce(
                 if let Some(orig) = b.reblog_of_id {
                     let author = Status::by_id(c, orig)?.account_id;
                     notifications::retract(c, author, actor_id, "reblog", Some(orig))?;
+                    groups::forget_remote_post(c, actor_id, orig)?;
                 }
                 remove_status(c, &b)?;
             }

@@ -346,3 +346,29 @@ pub fn tag(
         .select(Status::as_select())
         .load(c)
 }
+
+/// Posts a group took in (the posts themselves, not the group's boosts),
+/// newest first, as far as `viewer` may see them.
+pub fn group(
+    c: &mut DbConn,
+    viewer: Option<&Account>,
+    group_id: i64,
+    page: Page,
+) -> QueryResult<Vec<Status>> {
+    use crate::db::schema::group_posts;
+    let ids: Vec<i64> = group_posts::table
+        .filter(group_posts::group_id.eq(group_id))
+        .select(group_posts::status_id)
+        .load(c)?;
+    let q: Boxed<'_> = statuses::table
+        .filter(statuses::id.eq_any(ids))
+        .into_boxed();
+    let rows = page_of(q, page, c)?;
+    let mut visible = Vec::with_capacity(rows.len());
+    for s in rows {
+        if can_view(c, viewer, &s)? {
+            visible.push(s);
+        }
+    }
+    Ok(visible)
+}

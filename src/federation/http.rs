@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/followers", get(followers))
         .route("/users/{username}/following", get(following))
         .route("/users/{username}/collections/featured", get(featured))
+        .route("/users/{username}/moderators", get(moderators))
         .route("/users/{username}/statuses/{id}", get(note))
         .route("/actor", get(instance_actor))
         .route("/actor/inbox", post(inbox))
@@ -286,6 +287,27 @@ async fn featured(
         .await?;
     let mut v = ordered_collection(&urls::featured(&account.uri), notes.len() as i64);
     v["orderedItems"] = Value::Array(notes);
+    Ok(activity_json(v))
+}
+
+/// A group's moderators, as Lemmy publishes them (actor ids in order).
+async fn moderators(
+    Path(username): Path<String>,
+    parts: Parts,
+    data: Data<AppState>,
+) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    if account.actor_type != "Group" {
+        return Err(AppError::not_found());
+    }
+    signed_fetch::check(&data, &parts).await?;
+    let id = account.id;
+    let mods = data
+        .db
+        .run(move |c| crate::domain::groups::moderators(c, id).map_err(AppError::from))
+        .await?;
+    let mut v = ordered_collection(&urls::moderators(&account.uri), mods.len() as i64);
+    v["orderedItems"] = json!(mods.iter().map(|m| m.uri.clone()).collect::<Vec<_>>());
     Ok(activity_json(v))
 }
 

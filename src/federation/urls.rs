@@ -44,3 +44,7 @@ pub fn activity(base: &str, id: i64) -> String {
 pub fn featured(actor_uri: &str) -> String {
     format!("{actor_uri}/collections/featured")
 }
+
+pub fn moderators(actor_uri: &str) -> String {
+    format!("{actor_uri}/moderators")
+}

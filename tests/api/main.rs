@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod collections;
+mod groups;
 mod notifications;
 mod oauth;
 mod openapi;

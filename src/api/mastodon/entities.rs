@@ -368,6 +368,30 @@ pub fn relationship(c: &mut DbConn, viewer: i64, target: i64) -> QueryResult<Val
     }))
 }
 
+/// A group: its Account entity (`group: true`) with a `meetfield_group`
+/// object saying how it works and what the viewer is in it.
+pub fn group(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    g: &crate::domain::groups::Group,
+    viewer: Option<i64>,
+) -> AppResult<Value> {
+    let mut v = account(c, ctx, &g.account)?;
+    let role = match viewer {
+        Some(id) => crate::domain::groups::role(c, g, id)?.as_str(),
+        None => None,
+    };
+    v["meetfield_group"] = json!({
+        "closed": g.settings.closed,
+        "announcement_only": g.settings.announcement_only,
+        "member_count": g.account.followers_count,
+        "role": role,
+        "owner_id": g.settings.owner_account_id.map(|i| i.to_string()),
+        "local": g.account.is_local(),
+    });
+    Ok(v)
+}
+
 pub fn list(l: &crate::domain::lists::List) -> Value {
     json!({
         "id": l.id.to_string(),

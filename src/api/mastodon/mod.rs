@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod collections;
 pub mod entities;
+pub mod groups;
 pub mod instance;
 pub mod lists;
 pub mod markers;
@@ -69,6 +70,36 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/statuses/{id}/pin", post(statuses::pin))
         .route("/api/v1/statuses/{id}/unpin", post(statuses::unpin))
         .route("/api/v1/markers", get(markers::get).post(markers::save))
+        .route("/api/v1/groups", get(groups::index).post(groups::create))
+        .route(
+            "/api/v1/groups/{id}",
+            get(groups::show)
+                .patch(groups::update)
+                .delete(groups::delete),
+        )
+        .route("/api/v1/groups/{id}/members", get(groups::members))
+        .route(
+            "/api/v1/groups/{id}/members/{account_id}",
+            axum::routing::delete(groups::remove_member),
+        )
+        .route("/api/v1/groups/{id}/requests", get(groups::requests))
+        .route(
+            "/api/v1/groups/{id}/requests/{account_id}/authorize",
+            post(groups::authorize),
+        )
+        .route(
+            "/api/v1/groups/{id}/requests/{account_id}/reject",
+            post(groups::reject),
+        )
+        .route(
+            "/api/v1/groups/{id}/moderators/{account_id}",
+            post(groups::add_moderator).delete(groups::remove_moderator),
+        )
+        .route(
+            "/api/v1/groups/{id}/statuses/{status_id}",
+            axum::routing::delete(groups::remove_status),
+        )
+        .route("/api/v1/timelines/group/{id}", get(groups::timeline))
         .route(
             "/api/v1/accounts/relationships",
             get(accounts::relationships),

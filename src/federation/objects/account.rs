@@ -73,7 +73,16 @@ impl Object for ApubAccount {
     }
 
     async fn into_json(self, data: &Data<AppState>) -> AppResult<ActorJson> {
-        Ok(local_actor_json(&self.account, &data.base_url()))
+        let id = self.account.id;
+        let group = data
+            .db
+            .run(move |c| crate::domain::groups::settings(c, id).map_err(AppError::from))
+            .await?;
+        Ok(local_actor_json(
+            &self.account,
+            group.as_ref(),
+            &data.base_url(),
+        ))
     }
 
     async fn verify(
@@ -129,7 +138,12 @@ impl Actor for ApubAccount {
 }
 
 /// The actor document of a local account.
-pub fn local_actor_json(a: &Account, base: &str) -> ActorJson {
+/// A local actor's document; groups also carry their FEP-1b12 properties.
+pub fn local_actor_json(
+    a: &Account,
+    group: Option<&crate::domain::groups::GroupSettings>,
+    base: &str,
+) -> ActorJson {
     let id = Url::parse(&a.uri).expect("local account URIs are valid");
     let fields: Vec<Value> = serde_json::from_str::<Vec<Value>>(&a.fields)
         .unwrap_or_default()
@@ -174,8 +188,8 @@ pub fn local_actor_json(a: &Account, base: &str) -> ActorJson {
         discoverable: Some(a.discoverable),
         published: Some(a.created_at.and_utc()),
         url: a.url.clone().map(Value::String),
-        posting_restricted_to_mods: None,
-        moderators: None,
+        posting_restricted_to_mods: group.map(|g| g.announcement_only),
+        moderators: group.map(|_| json!(urls::moderators(&a.uri))),
     }
 }
 

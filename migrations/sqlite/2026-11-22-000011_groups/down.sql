@@ -1,0 +1,3 @@
+DROP TABLE group_posts;
+DROP TABLE group_moderators;
+DROP TABLE group_settings;
