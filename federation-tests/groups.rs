@@ -214,3 +214,198 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    closed_group_keeps_posts_inside,
+    |backend: Backend| async move {
+        let (alpha, beta, gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let erin = beta.create_user("erin").await;
+        let board = groups::create(
+            &beta.app.state,
+            &bob,
+            NewGroup {
+                name: "board".into(),
+                closed: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .account;
+
+        // Alice asks to join; the request waits for a moderator.
+        let board_at_alpha = resolve_account(&alpha.data(), &board.uri).await.unwrap();
+        follows::follow(&alpha.app.state, &alice, &board_at_alpha)
+            .await
+            .unwrap();
+        let bid = board.id;
+        eventually("request arrives", || async {
+            beta.query(move |c| {
+                meetfield::db::schema::follows::table
+                    .filter(meetfield::db::schema::follows::target_account_id.eq(bid))
+                    .filter(meetfield::db::schema::follows::pending.eq(true))
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .await
+                == 1
+        })
+        .await;
+        let alice_at_beta = beta.account_by_uri(&alice.uri).await.unwrap();
+        groups::answer_request(&beta.app.state, &bob, board.id, alice_at_beta.id, true)
+            .await
+            .unwrap();
+        let (aid, gid) = (alice.id, board_at_alpha.id);
+        eventually("alice is a member", || async {
+            alpha
+                .query(move |c| Follow::find(c, aid, gid))
+                .await
+                .is_some_and(|f| !f.pending)
+        })
+        .await;
+
+        // Bob posts to the members only (direct, to the group).
+        let secret = posts::post_status(
+            &beta.data(),
+            &bob,
+            PostInput {
+                visibility: meetfield::federation::protocol::note::Visibility::Direct,
+                ..PostInput::public("@board the budget is approved")
+            },
+        )
+        .await
+        .unwrap();
+        let su = secret.uri.clone();
+        eventually("alice sees the members-only post", || async {
+            boosted_in_home(&alpha, &alice, &board.uri, &su).await
+        })
+        .await;
+        let at_alpha = status_at(&alpha, &secret.uri).await.unwrap();
+        assert_eq!(at_alpha.visibility, "direct");
+        let (a, s) = (alice.clone(), at_alpha.clone());
+        assert!(
+            alpha
+                .query(move |c| timelines::can_view(c, Some(&a), &s))
+                .await
+        );
+
+        // Nobody else gets it: not a local non-member, not another server.
+        let (e, s) = (erin.clone(), secret.clone());
+        assert!(
+            !beta
+                .query(move |c| timelines::can_view(c, Some(&e), &s))
+                .await
+        );
+        assert!(status_at(&gamma, &secret.uri).await.is_none());
+        let fetched = activitypub_federation::fetch::object_id::ObjectId::<
+            meetfield::federation::objects::ApubNote,
+        >::parse(&secret.uri)
+        .unwrap()
+        .dereference(&gamma.data())
+        .await;
+        assert!(fetched.is_err(), "a non-member's server cannot fetch it");
+        let outbox: serde_json::Value = crate::harness::http()
+            .get(format!(
+                "{}?page=true",
+                meetfield::federation::urls::outbox(&board.uri)
+            ))
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(outbox["orderedItems"], serde_json::json!([]), "{outbox}");
+
+        // A removed member's server stops receiving the group's posts.
+        groups::remove_member(&beta.app.state, &bob, board.id, alice_at_beta.id)
+            .await
+            .unwrap();
+        eventually("alice's membership ends on alpha", || async {
+            alpha
+                .query(move |c| Follow::find(c, aid, gid))
+                .await
+                .is_none()
+        })
+        .await;
+        let later = posts::post_status(
+            &beta.data(),
+            &bob,
+            PostInput {
+                visibility: meetfield::federation::protocol::note::Visibility::Direct,
+                ..PostInput::public("@board after alice left")
+            },
+        )
+        .await
+        .unwrap();
+        let alpha_inbox = format!("http://{}/inbox", alpha.domain);
+        let lid = later.id.to_string();
+        let to_alpha = beta
+            .query(move |c| {
+                use meetfield::db::schema::deliveries;
+                deliveries::table
+                    .filter(deliveries::inbox.eq(alpha_inbox))
+                    .filter(deliveries::payload.like(format!("%{lid}%")))
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .await;
+        assert_eq!(to_alpha, 0);
+    }
+);
+
+on_both_backends!(
+    announcement_only_group_refuses_members,
+    |backend: Backend| async move {
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let news = groups::create(
+            &beta.app.state,
+            &bob,
+            NewGroup {
+                name: "news".into(),
+                announcement_only: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .account;
+        join(&alpha, &alice, &news).await;
+
+        let from_member = posts::post_status(
+            &alpha.data(),
+            &alice,
+            PostInput::public(&format!("@news@{} may I?", beta.domain)),
+        )
+        .await
+        .unwrap();
+        let mu = from_member.uri.clone();
+        eventually("beta got the member's post", || async {
+            status_at(&beta, &mu).await.is_some()
+        })
+        .await;
+        let m = status_at(&beta, &from_member.uri).await.unwrap();
+        let taken = beta
+            .query(move |c| meetfield::domain::groups::groups_of_parent(c, m.id))
+            .await;
+        assert!(taken.is_empty(), "members' posts are refused");
+
+        let from_mod = posts::post_status(
+            &beta.data(),
+            &bob,
+            PostInput::public("@news release on Monday"),
+        )
+        .await
+        .unwrap();
+        let u = from_mod.uri.clone();
+        eventually("the moderator's post reaches the member", || async {
+            boosted_in_home(&alpha, &alice, &news.uri, &u).await
+        })
+        .await;
+    }
+);

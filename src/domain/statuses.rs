@@ -524,7 +524,7 @@ pub(crate) fn boost_in(
     } else {
         (vec![followers], vec![author.uri.clone()])
     };
-    let activity = announce_json(
+    let mut activity = announce_json(
         &uri,
         &account.uri,
         &s.uri,
@@ -533,6 +533,17 @@ pub(crate) fn boost_in(
         &t.and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
+    if !public {
+        // Members' servers cannot fetch a post addressed to the group
+        // only, so the group hands it over inline (see docs/FEDERATION.md).
+        let base = url::Url::parse(&account.uri)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let mut note = serde_json::to_value(local_note(c, s, author, &base)?)
+            .map_err(|e| AppError::Internal(e.into()))?;
+        note["audience"] = json!(account.uri);
+        activity["object"] = note;
+    }
     let inboxes = announce_audience(c, account, author)?;
     delivery::enqueue(c, account.id, &activity, &inboxes)?;
     Ok(boost)

@@ -51,7 +51,7 @@ pub fn can_view(c: &mut DbConn, viewer: Option<&Account>, s: &Status) -> QueryRe
         ))
         .get_result(c)
     };
-    Ok(match (s.visibility.as_str(), viewer) {
+    let by_rule = match (s.visibility.as_str(), viewer) {
         ("public" | "unlisted", _) => true,
         ("local", Some(v)) => v.is_local(),
         ("private", Some(v)) => {
@@ -61,7 +61,34 @@ pub fn can_view(c: &mut DbConn, viewer: Option<&Account>, s: &Status) -> QueryRe
         }
         ("direct", Some(v)) => v.id == s.account_id || mentioned(c, v)?,
         _ => false,
-    })
+    };
+    if by_rule {
+        return Ok(true);
+    }
+    // Members of a group see what it took in, whatever the addressing.
+    match viewer {
+        Some(v) => member_of_group_of(c, v.id, s.id),
+        None => Ok(false),
+    }
+}
+
+/// Whether `account` belongs to a group that took in post `status`.
+pub fn member_of_group_of(c: &mut DbConn, account: i64, status: i64) -> QueryResult<bool> {
+    use crate::db::schema::group_posts;
+    let groups: Vec<i64> = group_posts::table
+        .filter(group_posts::status_id.eq(status))
+        .select(group_posts::group_id)
+        .load(c)?;
+    if groups.is_empty() {
+        return Ok(false);
+    }
+    diesel::select(diesel::dsl::exists(
+        follows::table
+            .filter(follows::account_id.eq(account))
+            .filter(follows::target_account_id.eq_any(groups))
+            .filter(follows::pending.eq(false)),
+    ))
+    .get_result(c)
 }
 
 type Boxed<'a> = statuses::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;

@@ -3,6 +3,7 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::traits::Activity;
+use serde_json::Value;
 use url::Url;
 
 use crate::app::AppState;
@@ -11,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::federation::objects::{ApubAccount, ApubNote};
 use crate::federation::protocol::activities::{Announce, Block, Like};
 use crate::federation::protocol::helpers::id_of;
+use crate::federation::protocol::note::NoteJson;
 
 #[async_trait::async_trait]
 impl Activity for Like {
@@ -62,13 +64,73 @@ impl Activity for Announce {
     }
 
     async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
-        let object = id_of(&self.object)
-            .ok_or_else(|| AppError::BadRequest("Announce without object".into()))?;
-        // The boosted post is fetched from its origin, never trusted inline.
-        let note = ObjectId::<ApubNote>::from(object).dereference(data).await?;
         let actor = self.actor.dereference(data).await?;
+        let mut object = self.object.clone();
+        let kind = object
+            .get("type")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if actor.account.actor_type == "Group" {
+            match kind.as_deref() {
+                // Lemmy announces the activity; the post is its object.
+                Some("Create" | "Update") => {
+                    object = object.get("object").cloned().unwrap_or(Value::Null);
+                }
+                // Group moderation and votes relayed by Lemmy: not applied yet.
+                Some("Delete" | "Remove" | "Add" | "Like" | "Dislike" | "Undo" | "Block") => {
+                    return Ok(());
+                }
+                _ => {}
+            }
+            if object.is_object() && inline_from_group_accepted(data, &actor, &object).await? {
+                let json: NoteJson = serde_json::from_value(object)
+                    .map_err(|e| AppError::BadRequest(format!("announced object: {e}")))?;
+                let status = statuses::store_remote_note(data, json).await?;
+                return statuses::receive_announce(data, &actor, &status, self.id.as_str()).await;
+            }
+        }
+        let object =
+            id_of(&object).ok_or_else(|| AppError::BadRequest("Announce without object".into()))?;
+        // A boosted post is fetched from its origin, not trusted inline.
+        let note = ObjectId::<ApubNote>::from(object).dereference(data).await?;
         statuses::receive_announce(data, &actor, &note.status, self.id.as_str()).await
     }
+}
+
+/// A group's inline post is taken as the group hands it over when someone
+/// here belongs to the group and the post is addressed to it: members'
+/// servers cannot fetch posts meant for a closed group's members only.
+async fn inline_from_group_accepted(
+    data: &Data<AppState>,
+    group: &ApubAccount,
+    object: &Value,
+) -> AppResult<bool> {
+    let uri = group.account.uri.clone();
+    let addressed = ["to", "cc", "audience"]
+        .iter()
+        .any(|k| match object.get(*k) {
+            Some(Value::String(s)) => *s == uri,
+            Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(&uri)),
+            _ => false,
+        });
+    if !addressed {
+        return Ok(false);
+    }
+    let gid = group.account.id;
+    data.db
+        .run(move |c| {
+            use crate::db::schema::follows;
+            use diesel::prelude::*;
+            Ok::<_, AppError>(
+                diesel::select(diesel::dsl::exists(
+                    follows::table
+                        .filter(follows::target_account_id.eq(gid))
+                        .filter(follows::pending.eq(false)),
+                ))
+                .get_result::<bool>(c)?,
+            )
+        })
+        .await
 }
 
 #[async_trait::async_trait]

@@ -93,7 +93,11 @@ pub fn local_note(
         }),
         url: status.url.clone().map(Value::String),
         tag: Some(Value::Array(tag)),
-        audience: None,
+        // FEP-1b12: a post to a group names it as its audience.
+        audience: mentioned
+            .iter()
+            .find(|a| a.actor_type == "Group")
+            .map(|g| Value::String(g.uri.clone())),
         attachment: Some(json!([])),
         replies: None,
     })
