@@ -254,7 +254,7 @@ on_both_backends!(
         })
         .await;
         let alice_at_beta = beta.account_by_uri(&alice.uri).await.unwrap();
-        groups::answer_request(&beta.app.state, &bob, board.id, alice_at_beta.id, true)
+        groups::answer_request(&beta.data(), &bob, board.id, alice_at_beta.id, true)
             .await
             .unwrap();
         let (aid, gid) = (alice.id, board_at_alpha.id);
@@ -263,6 +263,22 @@ on_both_backends!(
                 .query(move |c| Follow::find(c, aid, gid))
                 .await
                 .is_some_and(|f| !f.pending)
+        })
+        .await;
+
+        eventually("alice is welcomed by the group", || async {
+            alpha
+                .query(move |c| {
+                    use meetfield::db::schema::notifications as n;
+                    n::table
+                        .filter(n::account_id.eq(aid))
+                        .filter(n::from_account_id.eq(gid))
+                        .filter(n::kind.eq("mention"))
+                        .count()
+                        .get_result::<i64>(c)
+                })
+                .await
+                == 1
         })
         .await;
 

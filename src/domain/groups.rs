@@ -13,6 +13,7 @@ use crate::db::{DbConn, id, now};
 use crate::domain::statuses::{boost_in, unboost_in};
 use crate::domain::users::validate_username;
 use crate::error::{AppError, AppResult};
+use crate::federation::FedData;
 use crate::federation::urls;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -361,16 +362,18 @@ pub async fn remove_member(
         .await
 }
 
-/// A moderator approves or refuses a join request.
+/// A moderator approves or refuses a join request. An approved member is
+/// welcomed with a direct post from the group (a mention every app shows,
+/// on any server).
 pub async fn answer_request(
-    state: &AppState,
+    data: &FedData,
     actor: &Account,
     group_id: i64,
     requester_id: i64,
     accept: bool,
 ) -> AppResult<()> {
     let actor_id = actor.id;
-    let (g, requester) = state
+    let (g, requester) = data
         .db
         .run(move |c| {
             let g = moderated(c, actor_id, group_id)?;
@@ -378,11 +381,53 @@ pub async fn answer_request(
             Ok::<_, AppError>((g, r))
         })
         .await?;
-    if accept {
-        crate::domain::follows::authorize_follow_request(state, &g.account, &requester).await
-    } else {
-        crate::domain::follows::reject_follow_request(state, &g.account, &requester).await
+    if !accept {
+        return crate::domain::follows::reject_follow_request(data, &g.account, &requester).await;
     }
+    crate::domain::follows::authorize_follow_request(data, &g.account, &requester).await?;
+    let handle = match &requester.domain {
+        Some(d) => format!("@{}@{}", requester.username, d),
+        None => format!("@{}", requester.username),
+    };
+    let name = if g.account.display_name.is_empty() {
+        g.account.username.clone()
+    } else {
+        g.account.display_name.clone()
+    };
+    let welcome = crate::domain::statuses::PostInput {
+        visibility: crate::federation::protocol::note::Visibility::Direct,
+        ..crate::domain::statuses::PostInput::public(&format!(
+            "{handle} Welcome to {name}: your request to join was approved."
+        ))
+    };
+    crate::domain::statuses::post_status(data, &g.account, welcome).await?;
+    Ok(())
+}
+
+/// Local groups that `moderator` moderates.
+pub fn moderated_by(c: &mut DbConn, moderator: i64) -> QueryResult<Vec<i64>> {
+    group_moderators::table
+        .inner_join(accounts::table.on(accounts::id.eq(group_moderators::group_id)))
+        .filter(group_moderators::account_id.eq(moderator))
+        .filter(accounts::domain.is_null())
+        .select(group_moderators::group_id)
+        .load(c)
+}
+
+/// A local group moderated by `moderator` that `requester` asked to join.
+pub fn pending_request_for(
+    c: &mut DbConn,
+    moderator: i64,
+    requester: i64,
+) -> QueryResult<Option<i64>> {
+    let groups = moderated_by(c, moderator)?;
+    follows::table
+        .filter(follows::account_id.eq(requester))
+        .filter(follows::target_account_id.eq_any(groups))
+        .filter(follows::pending.eq(true))
+        .select(follows::target_account_id)
+        .first(c)
+        .optional()
 }
 
 /// Makes a member a moderator, or no longer one (the owner stays one).
@@ -493,6 +538,7 @@ pub fn distribute(
             continue;
         }
         let boost = boost_in(c, &g.account, status, author, !g.settings.closed)?;
+        notify_subscribers(c, gid, status.id)?;
         diesel::insert_into(group_posts::table)
             .values((
                 group_posts::status_id.eq(status.id),
@@ -501,6 +547,21 @@ pub fn distribute(
                 group_posts::created_at.eq(now()),
             ))
             .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Members who follow the group with `notify` get a `status` notification
+/// for each post it takes in.
+fn notify_subscribers(c: &mut DbConn, group: i64, status: i64) -> QueryResult<()> {
+    let subscribers: Vec<i64> = follows::table
+        .filter(follows::target_account_id.eq(group))
+        .filter(follows::notify.eq(true))
+        .filter(follows::pending.eq(false))
+        .select(follows::account_id)
+        .load(c)?;
+    for s in subscribers {
+        crate::domain::notifications::notify(c, s, group, "status", Some(status))?;
     }
     Ok(())
 }
@@ -530,6 +591,7 @@ pub fn record_remote_post(
                 group_posts::created_at.eq(now()),
             ))
             .execute(c)?;
+        notify_subscribers(c, group.id, status_id)?;
     }
     Ok(())
 }

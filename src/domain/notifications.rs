@@ -29,6 +29,31 @@ pub struct Notification {
     pub created_at: NaiveDateTime,
 }
 
+/// Who reads notifications addressed to `recipient`: a local user reads its
+/// own; a local group's join requests go to its moderators (so stock apps
+/// show them as follow requests); nobody reads a remote account's.
+fn readers(c: &mut DbConn, recipient: i64, kind: &str) -> QueryResult<Vec<i64>> {
+    let found: Option<(Option<String>, String)> = accounts::table
+        .find(recipient)
+        .select((accounts::domain, accounts::actor_type))
+        .first(c)
+        .optional()?;
+    Ok(match found {
+        Some((None, t)) if t == "Group" => {
+            if kind == "follow_request" {
+                crate::domain::groups::moderators(c, recipient)?
+                    .into_iter()
+                    .map(|a| a.id)
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        }
+        Some((None, _)) => vec![recipient],
+        _ => Vec::new(),
+    })
+}
+
 /// Notifies `recipient` if it is a local account other than `from`; the
 /// same event is recorded once.
 pub fn notify(
@@ -38,16 +63,20 @@ pub fn notify(
     kind: &str,
     status: Option<i64>,
 ) -> QueryResult<()> {
-    if recipient == from || crate::domain::mutes::silences_notifications(c, recipient, from)? {
-        return Ok(());
+    for reader in readers(c, recipient, kind)? {
+        notify_one(c, reader, from, kind, status)?;
     }
-    let local: bool = diesel::select(diesel::dsl::exists(
-        accounts::table
-            .filter(accounts::id.eq(recipient))
-            .filter(accounts::domain.is_null()),
-    ))
-    .get_result(c)?;
-    if !local {
+    Ok(())
+}
+
+fn notify_one(
+    c: &mut DbConn,
+    recipient: i64,
+    from: i64,
+    kind: &str,
+    status: Option<i64>,
+) -> QueryResult<()> {
+    if recipient == from || crate::domain::mutes::silences_notifications(c, recipient, from)? {
         return Ok(());
     }
     let mut dup = notifications::table
@@ -82,6 +111,20 @@ pub fn notify(
 
 /// Removes a notification whose cause was undone (unfollow, unlike, …).
 pub fn retract(
+    c: &mut DbConn,
+    recipient: i64,
+    from: i64,
+    kind: &str,
+    status: Option<i64>,
+) -> QueryResult<usize> {
+    let mut n = 0;
+    for reader in readers(c, recipient, kind)? {
+        n += retract_one(c, reader, from, kind, status)?;
+    }
+    Ok(n)
+}
+
+fn retract_one(
     c: &mut DbConn,
     recipient: i64,
     from: i64,

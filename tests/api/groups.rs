@@ -91,9 +91,14 @@ both_backends!(lifecycle_and_membership, |tdb: TestDb| async move {
     assert_eq!(m, want);
 
     // A member's post mentioning the group reaches every member's home as
-    // the group's boost, and shows in the group timeline.
-    api.ok(&format!("/api/v1/accounts/{gid}/follow"), &c, B::None)
-        .await;
+    // the group's boost, and shows in the group timeline; members who asked
+    // to be notified are.
+    api.ok(
+        &format!("/api/v1/accounts/{gid}/follow"),
+        &c,
+        B::Form("notify=true"),
+    )
+    .await;
     let post = api
         .ok(
             "/api/v1/statuses",
@@ -116,6 +121,12 @@ both_backends!(lifecycle_and_membership, |tdb: TestDb| async move {
         .await
         .json;
     assert_eq!(ids(&tl), vec![pid.clone()]);
+    let n = api
+        .get("/api/v1/notifications?types[]=status", Some(&c))
+        .await
+        .json;
+    assert_eq!(n[0]["status"]["id"], pid.as_str(), "{n}");
+    assert_eq!(n[0]["account"]["id"], gid.as_str());
 
     // A reply in the thread belongs to the group too.
     let reply = api
@@ -346,6 +357,20 @@ both_backends!(closed_group_requests, |tdb: TestDb| async move {
         .json;
     assert_eq!(ids(&reqs).len(), 2);
 
+    // Moderators see join requests where stock apps look: notifications
+    // and follow requests.
+    let n = api
+        .get("/api/v1/notifications?types[]=follow_request", Some(&a))
+        .await
+        .json;
+    assert_eq!(n.as_array().unwrap().len(), 2, "{n}");
+    let fr = api.get("/api/v1/follow_requests", Some(&a)).await.json;
+    let mut got = ids(&fr);
+    got.sort();
+    let mut want = vec![bob.id.to_string(), carol.id.to_string()];
+    want.sort();
+    assert_eq!(got, want);
+
     let g = api
         .ok(
             &format!("/api/v1/groups/{gid}/requests/{}/authorize", bob.id),
@@ -354,12 +379,33 @@ both_backends!(closed_group_requests, |tdb: TestDb| async move {
         )
         .await;
     assert_eq!(g["meetfield_group"]["member_count"], 2);
-    api.ok(
-        &format!("/api/v1/groups/{gid}/requests/{}/reject", carol.id),
-        &a,
-        B::None,
-    )
-    .await;
+    // The new member is welcomed with a direct post from the group.
+    let n = api
+        .get("/api/v1/notifications?types[]=mention", Some(&b))
+        .await
+        .json;
+    assert_eq!(n[0]["account"]["id"], gid.as_str(), "{n}");
+    assert!(
+        n[0]["status"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("approved")
+    );
+    assert_eq!(n[0]["status"]["visibility"], "direct");
+    // Refusing from the stock follow-request endpoint works for groups too.
+    let r = api
+        .ok(
+            &format!("/api/v1/follow_requests/{}/reject", carol.id),
+            &a,
+            B::None,
+        )
+        .await;
+    assert_eq!(r["id"], carol.id.to_string());
+    let n = api
+        .get("/api/v1/notifications?types[]=follow_request", Some(&a))
+        .await
+        .json;
+    assert_eq!(n, json!([]), "answered requests leave the notifications");
     assert_eq!(
         api.get(&format!("/api/v1/groups/{gid}/requests"), Some(&a))
             .await

@@ -1,5 +1,6 @@
 //! `/api/v1/accounts/…` and `/api/v1/follow_requests`.
 
+use activitypub_federation::config::Data;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -388,6 +389,8 @@ pub async fn unblock(
     .await
 }
 
+/// Pending requests to follow the caller, and to join the groups it
+/// moderates (so stock apps can approve members).
 pub async fn follow_requests(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     auth.require("read:follows")?;
     let me = auth.account.id;
@@ -395,9 +398,11 @@ pub async fn follow_requests(State(state): State<AppState>, auth: Auth) -> AppRe
     let list = state
         .db
         .run(move |c| {
+            let mut targets = crate::domain::groups::moderated_by(c, me)?;
+            targets.push(me);
             let rows: Vec<Account> = follows::table
                 .inner_join(accounts::table.on(accounts::id.eq(follows::account_id)))
-                .filter(follows::target_account_id.eq(me))
+                .filter(follows::target_account_id.eq_any(targets))
                 .filter(follows::pending.eq(true))
                 .order(follows::id.desc())
                 .limit(80)
@@ -412,28 +417,55 @@ pub async fn follow_requests(State(state): State<AppState>, auth: Auth) -> AppRe
     Ok(Json(Value::Array(list)))
 }
 
-pub async fn authorize_request(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+/// A request to the caller itself, or else to join a group it moderates.
+async fn answer_request(
+    data: &Data<AppState>,
+    auth: &Auth,
+    id: &str,
+    accept: bool,
 ) -> AppResult<Json<Value>> {
-    let (st, me) = (&state, &auth.account);
-    act_on_account(&state, &auth, &id, "write:follows", |r| async move {
-        follow_rules::authorize_follow_request(st, me, &r).await
+    let (st, me) = (&**data, &auth.account);
+    act_on_account(data, auth, id, "write:follows", |r| async move {
+        let (mid, rid) = (me.id, r.id);
+        let own = st
+            .db
+            .run(move |c| Ok::<_, AppError>(crate::db::models::Follow::find(c, rid, mid)?))
+            .await?
+            .is_some_and(|f| f.pending);
+        let group = if own {
+            None
+        } else {
+            st.db
+                .run(move |c| {
+                    Ok::<_, AppError>(crate::domain::groups::pending_request_for(c, mid, rid)?)
+                })
+                .await?
+        };
+        match (group, accept) {
+            (Some(gid), _) => {
+                crate::domain::groups::answer_request(data, me, gid, r.id, accept).await
+            }
+            (None, true) => follow_rules::authorize_follow_request(st, me, &r).await,
+            (None, false) => follow_rules::reject_follow_request(st, me, &r).await,
+        }
     })
     .await
 }
 
-pub async fn reject_request(
-    State(state): State<AppState>,
+pub async fn authorize_request(
+    data: Data<AppState>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    let (st, me) = (&state, &auth.account);
-    act_on_account(&state, &auth, &id, "write:follows", |r| async move {
-        follow_rules::reject_follow_request(st, me, &r).await
-    })
-    .await
+    answer_request(&data, &auth, &id, true).await
+}
+
+pub async fn reject_request(
+    data: Data<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    answer_request(&data, &auth, &id, false).await
 }
 
 pub fn parse_bool(v: &Value) -> Option<bool> {

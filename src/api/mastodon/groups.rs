@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use activitypub_federation::config::Data;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -252,7 +253,7 @@ pub async fn remove_member(
 }
 
 async fn answer(
-    state: &AppState,
+    data: &Data<AppState>,
     auth: &Auth,
     id: &str,
     account_id: &str,
@@ -260,24 +261,24 @@ async fn answer(
 ) -> AppResult<Json<Value>> {
     auth.require("write:follows")?;
     let gid = parse_id(id)?;
-    groups::answer_request(state, &auth.account, gid, parse_id(account_id)?, accept).await?;
-    render(state, gid, Some(auth.account.id)).await
+    groups::answer_request(data, &auth.account, gid, parse_id(account_id)?, accept).await?;
+    render(data, gid, Some(auth.account.id)).await
 }
 
 pub async fn authorize(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     auth: Auth,
     Path((id, account_id)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
-    answer(&state, &auth, &id, &account_id, true).await
+    answer(&data, &auth, &id, &account_id, true).await
 }
 
 pub async fn reject(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     auth: Auth,
     Path((id, account_id)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
-    answer(&state, &auth, &id, &account_id, false).await
+    answer(&data, &auth, &id, &account_id, false).await
 }
 
 async fn moderator(
