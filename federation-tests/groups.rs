@@ -425,3 +425,74 @@ on_both_backends!(
         .await;
     }
 );
+
+on_both_backends!(
+    lemmy_shaped_announce_of_a_page,
+    |backend: Backend| async move {
+        // Lemmy's communities Announce the whole Create activity, with the
+        // post (a Page with a title) inline. Lemmy itself cannot run here;
+        // beta's group sends exactly that shape, signed, over HTTP.
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let community = groups::create(
+            &beta.app.state,
+            &bob,
+            NewGroup {
+                name: "rust".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .account;
+        join(&alpha, &alice, &community).await;
+
+        let page_id = format!("{}/statuses/{}", bob.uri, 4242);
+        let public = "https://www.w3.org/ns/activitystreams#Public";
+        let announce = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": format!("{}/activities/announce/create/1", community.uri),
+            "type": "Announce",
+            "actor": community.uri,
+            "to": [public],
+            "cc": [format!("{}/followers", community.uri)],
+            "object": {
+                "id": format!("{}/activities/create/1", community.uri),
+                "type": "Create",
+                "actor": bob.uri,
+                "to": [community.uri, public],
+                "cc": [],
+                "audience": community.uri,
+                "object": {
+                    "id": page_id,
+                    "type": "Page",
+                    "attributedTo": bob.uri,
+                    "name": "Release 1.0 is out",
+                    "content": "<p>Notes inside.</p>",
+                    "mediaType": "text/html",
+                    "to": [community.uri, public],
+                    "cc": [],
+                    "audience": community.uri,
+                    "published": "2026-11-22T10:00:00Z"
+                }
+            }
+        });
+        let inbox = format!("http://{}/inbox", alpha.domain);
+        let cid = community.id;
+        beta.query(move |c| meetfield::delivery::enqueue(c, cid, &announce, &[inbox]))
+            .await;
+        beta.app.state.delivery_wake.notify_one();
+        let pid = page_id.clone();
+        eventually("the Page arrives as the community's boost", || async {
+            boosted_in_home(&alpha, &alice, &community.uri, &pid).await
+        })
+        .await;
+        let page = status_at(&alpha, &page_id).await.unwrap();
+        assert!(
+            page.content.contains("Release 1.0 is out"),
+            "{}",
+            page.content
+        );
+    }
+);

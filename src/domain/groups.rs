@@ -212,7 +212,7 @@ fn add_moderator_row(c: &mut DbConn, group: i64, account: i64) -> QueryResult<()
 }
 
 /// Loads a local group and checks that `actor` moderates it.
-fn moderated(c: &mut DbConn, actor: i64, group_id: i64) -> AppResult<Group> {
+pub(crate) fn moderated(c: &mut DbConn, actor: i64, group_id: i64) -> AppResult<Group> {
     let g = find(c, group_id)?;
     if !g.account.is_local() {
         return Err(AppError::Unprocessable(

@@ -46,6 +46,11 @@ fn announce(c: &mut DbConn, base: &str, author: &Account, s: &Status, kind: &str
     if !matches!(s.visibility.as_str(), "public" | "unlisted") {
         return Ok(());
     }
+    if let Some(g) = crate::domain::groups::settings(c, author.id)?
+        && g.closed
+    {
+        return Ok(());
+    }
     let inboxes = Follow::follower_inboxes(c, author.id)?;
     if inboxes.is_empty() {
         return Ok(());
@@ -62,6 +67,72 @@ fn announce(c: &mut DbConn, base: &str, author: &Account, s: &Status, kind: &str
     });
     delivery::enqueue(c, author.id, &activity, &inboxes)?;
     Ok(())
+}
+
+/// A moderator pins a post the group took in as one of the group's
+/// announcements (shown first on the group's profile).
+pub async fn pin_for_group(
+    state: &AppState,
+    moderator: &Account,
+    group_id: i64,
+    status_id: i64,
+    on: bool,
+) -> AppResult<Status> {
+    let (base, mid) = (state.base_url(), moderator.id);
+    let s = state
+        .db
+        .transaction(move |c| {
+            let g = crate::domain::groups::moderated(c, mid, group_id)?;
+            if !crate::domain::groups::groups_of_parent(c, status_id)?.contains(&g.account.id) {
+                return Err(AppError::NotFound("Record not found".into()));
+            }
+            let s = Status::by_id(c, status_id)?;
+            let pinned = !pinned_among(c, g.account.id, &[s.id])?.is_empty();
+            match (on, pinned) {
+                (true, false) => {
+                    let count: i64 = status_pins::table
+                        .filter(status_pins::account_id.eq(g.account.id))
+                        .count()
+                        .get_result(c)?;
+                    if count >= PINS_MAX {
+                        return Err(validation(
+                            "The group already has the maximum number of pinned posts",
+                        ));
+                    }
+                    insert_pin(c, g.account.id, s.id)?;
+                    announce(c, &base, &g.account, &s, "Add")?;
+                }
+                (false, true) => {
+                    delete_pin(c, g.account.id, s.id)?;
+                    announce(c, &base, &g.account, &s, "Remove")?;
+                }
+                _ => {}
+            }
+            Ok(s)
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(s)
+}
+
+fn insert_pin(c: &mut DbConn, account: i64, status: i64) -> QueryResult<usize> {
+    diesel::insert_into(status_pins::table)
+        .values((
+            status_pins::id.eq(id::next_id()),
+            status_pins::account_id.eq(account),
+            status_pins::status_id.eq(status),
+            status_pins::created_at.eq(now()),
+        ))
+        .execute(c)
+}
+
+fn delete_pin(c: &mut DbConn, account: i64, status: i64) -> QueryResult<usize> {
+    diesel::delete(
+        status_pins::table
+            .filter(status_pins::account_id.eq(account))
+            .filter(status_pins::status_id.eq(status)),
+    )
+    .execute(c)
 }
 
 pub async fn pin(state: &AppState, author: &Account, status_id: i64) -> AppResult<Status> {
@@ -91,14 +162,7 @@ pub async fn pin(state: &AppState, author: &Account, status_id: i64) -> AppResul
                     "You have already pinned the maximum number of posts",
                 ));
             }
-            diesel::insert_into(status_pins::table)
-                .values((
-                    status_pins::id.eq(id::next_id()),
-                    status_pins::account_id.eq(author.id),
-                    status_pins::status_id.eq(s.id),
-                    status_pins::created_at.eq(now()),
-                ))
-                .execute(c)?;
+            insert_pin(c, author.id, s.id)?;
             announce(c, &base, &author, &s, "Add")?;
             Ok(s)
         })
@@ -116,12 +180,7 @@ pub async fn unpin(state: &AppState, author: &Account, status_id: i64) -> AppRes
             if s.account_id != author.id {
                 return Err(AppError::not_found());
             }
-            let removed = diesel::delete(
-                status_pins::table
-                    .filter(status_pins::account_id.eq(author.id))
-                    .filter(status_pins::status_id.eq(s.id)),
-            )
-            .execute(c)?;
+            let removed = delete_pin(c, author.id, s.id)?;
             if removed > 0 {
                 announce(c, &base, &author, &s, "Remove")?;
             }

@@ -279,6 +279,11 @@ async fn featured(
                 if !matches!(s.visibility.as_str(), "public" | "unlisted") {
                     continue;
                 }
+                if s.account_id != acc.id {
+                    // A group's pinned post is someone else's: by id.
+                    out.push(Value::String(s.uri.clone()));
+                    continue;
+                }
                 let note = crate::federation::objects::note::local_note(c, &s, &acc, &base)?;
                 out.push(serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?);
             }

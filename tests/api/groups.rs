@@ -128,6 +128,45 @@ both_backends!(lifecycle_and_membership, |tdb: TestDb| async move {
     assert_eq!(n[0]["status"]["id"], pid.as_str(), "{n}");
     assert_eq!(n[0]["account"]["id"], gid.as_str());
 
+    // Moderators pin announcements on the group's profile.
+    assert_error(
+        &api.post(
+            &format!("/api/v1/groups/{gid}/statuses/{pid}/pin"),
+            Some(&c),
+            B::None,
+        )
+        .await,
+        403,
+    );
+    api.ok(
+        &format!("/api/v1/groups/{gid}/statuses/{pid}/pin"),
+        &a,
+        B::None,
+    )
+    .await;
+    let pinned = api
+        .get(
+            &format!("/api/v1/accounts/{gid}/statuses?pinned=true"),
+            Some(&c),
+        )
+        .await
+        .json;
+    assert_eq!(ids(&pinned), vec![pid.clone()]);
+    api.ok(
+        &format!("/api/v1/groups/{gid}/statuses/{pid}/unpin"),
+        &a,
+        B::None,
+    )
+    .await;
+    let pinned = api
+        .get(
+            &format!("/api/v1/accounts/{gid}/statuses?pinned=true"),
+            Some(&c),
+        )
+        .await
+        .json;
+    assert_eq!(pinned, json!([]));
+
     // A reply in the thread belongs to the group too.
     let reply = api
         .ok(

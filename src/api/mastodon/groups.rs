@@ -357,3 +357,46 @@ pub async fn timeline(
         Json(Value::Array(items)),
     ))
 }
+
+async fn set_pin(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    status_id: &str,
+    on: bool,
+) -> AppResult<Json<Value>> {
+    auth.require("write:accounts")?;
+    let s = crate::domain::pins::pin_for_group(
+        state,
+        &auth.account,
+        parse_id(id)?,
+        parse_id(status_id)?,
+        on,
+    )
+    .await?;
+    let ctx = ctx(state);
+    let me = auth.account.id;
+    Ok(Json(
+        state
+            .db
+            .run(move |c| entities::status(c, &ctx, &s, Some(me)))
+            .await?,
+    ))
+}
+
+/// `POST /api/v1/groups/:id/statuses/:status_id/pin`
+pub async fn pin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, status_id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    set_pin(&state, &auth, &id, &status_id, true).await
+}
+
+pub async fn unpin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, status_id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    set_pin(&state, &auth, &id, &status_id, false).await
+}

@@ -99,6 +99,14 @@ pub fn router() -> Router<AppState> {
             "/api/v1/groups/{id}/statuses/{status_id}",
             axum::routing::delete(groups::remove_status),
         )
+        .route(
+            "/api/v1/groups/{id}/statuses/{status_id}/pin",
+            post(groups::pin),
+        )
+        .route(
+            "/api/v1/groups/{id}/statuses/{status_id}/unpin",
+            post(groups::unpin),
+        )
         .route("/api/v1/timelines/group/{id}", get(groups::timeline))
         .route(
             "/api/v1/accounts/relationships",
