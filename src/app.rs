@@ -90,14 +90,19 @@ impl App {
 /// no federation setup (health, errors), for tests of a broken database.
 pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -> Router {
     let max_body = state.config.max_body_bytes;
-    let mut routes = Router::new().route("/health", get(api::health::health));
+    let mut routes = Router::new()
+        .route("/health", get(api::health::health))
+        .route("/metrics", get(crate::metrics::render));
     if federation.is_some() {
         routes = routes
             .merge(federation::http::router())
             .merge(api::mastodon::router())
             .merge(crate::web::router());
     }
-    let mut app = routes.fallback(not_found).with_state(state);
+    let mut app = routes
+        .route_layer(middleware::from_fn(crate::metrics::track))
+        .fallback(not_found)
+        .with_state(state);
     if let Some(fed) = federation {
         app = app.layer(FederationMiddleware::new(fed));
     }

@@ -29,6 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// Start the server (migrations run first).
     Serve,
+    /// Run only the queues (deliveries, inbound activities); several may
+    /// share a PostgreSQL database with `serve` nodes.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Administration tasks.
@@ -97,6 +100,9 @@ pub enum AdminCommand {
         #[arg(long, default_value = "")]
         display_name: String,
     },
+    /// The delivery and inbound queues.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Invite codes for sign-up from apps (see MEETFIELD_REGISTRATIONS).
     #[command(subcommand)]
     Invite(InviteCommand),
@@ -106,6 +112,16 @@ pub enum AdminCommand {
     Approve { username: String },
     /// Turn a pending sign-up down (the account is removed).
     Reject { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Queue depth by state, oldest due delivery, hosts with most pending,
+    /// unreachable hosts.
+    Status,
+    /// Make a host's pending and given-up deliveries due now and forget
+    /// that it was unreachable.
+    Retry { host: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +181,7 @@ pub enum ConfigCommand {
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => crate::server::serve(config).await,
+        Command::Worker => crate::server::worker(config).await,
         Command::Migrate => {
             let db = crate::db::Db::connect(&config.database()?, Default::default())
                 .await
@@ -277,6 +294,44 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         }
         AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
         AdminCommand::Invite(cmd) => run_invite(cmd, &db, &config).await?,
+        AdminCommand::Queue(QueueCommand::Status) => {
+            let s = crate::delivery::status(&db).await?;
+            println!("deliveries by state:");
+            if s.by_state.is_empty() {
+                println!("  (none)");
+            }
+            for (state, n) in &s.by_state {
+                println!("  {state:<10} {n}");
+            }
+            match s.oldest_due {
+                Some(t) => println!(
+                    "oldest pending delivery due: {} UTC",
+                    t.format("%Y-%m-%d %H:%M:%S")
+                ),
+                None => println!("oldest pending delivery due: -"),
+            }
+            println!("inbound activities pending: {}", s.inbound_pending);
+            if !s.pending_by_host.is_empty() {
+                println!("pending by host:");
+                for (host, n) in &s.pending_by_host {
+                    println!("  {host:<40} {n}");
+                }
+            }
+            println!("unreachable hosts: {}", s.unreachable.len());
+            for h in &s.unreachable {
+                println!(
+                    "  {:<40} failing since {} UTC",
+                    h.host,
+                    h.failing_since
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default()
+                );
+            }
+        }
+        AdminCommand::Queue(QueueCommand::Retry { host }) => {
+            let n = crate::delivery::retry_host(&db, &host).await?;
+            println!("{n} deliveries to {host} are due now");
+        }
         AdminCommand::CreateGroup {
             name,
             owner,

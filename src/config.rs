@@ -63,6 +63,21 @@ pub struct Config {
     pub contact_account: String,
     /// Who may create groups: `users` (any signed-in user) or `admins`.
     pub group_creation: GroupCreation,
+    /// Run the delivery and inbound queues in `meetfield serve` (turn off
+    /// when separate `meetfield worker` processes run them).
+    pub workers: bool,
+    /// Deliveries in flight at once, over all hosts.
+    pub delivery_concurrency: usize,
+    /// Deliveries in flight at once to one host.
+    pub delivery_host_concurrency: usize,
+    /// A host failing for this long is marked unreachable: its deliveries
+    /// wait (probed every few minutes) until it answers again.
+    pub delivery_unreachable_after_secs: u64,
+    /// Multiplies every retry delay (tests shrink the schedule; 1 in
+    /// production).
+    pub delivery_backoff_scale: f64,
+    /// Bearer token that lets a non-loopback client read `/metrics`.
+    pub metrics_token: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -140,6 +155,12 @@ impl Default for Config {
             contact_email: String::new(),
             contact_account: String::new(),
             group_creation: GroupCreation::Users,
+            workers: true,
+            delivery_concurrency: 128,
+            delivery_host_concurrency: 32,
+            delivery_unreachable_after_secs: 2 * 24 * 3600,
+            delivery_backoff_scale: 1.0,
+            metrics_token: String::new(),
         }
     }
 }
@@ -262,6 +283,18 @@ impl Config {
         }
         if self.data_dir.as_os_str().is_empty() {
             return Err(err("data_dir", "must not be empty"));
+        }
+        if self.delivery_concurrency == 0 {
+            return Err(err("delivery_concurrency", "must be at least 1"));
+        }
+        if self.delivery_host_concurrency == 0 {
+            return Err(err("delivery_host_concurrency", "must be at least 1"));
+        }
+        if !(self.delivery_backoff_scale > 0.0 && self.delivery_backoff_scale <= 1000.0) {
+            return Err(err(
+                "delivery_backoff_scale",
+                "must be above 0 and at most 1000",
+            ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| err("log", format!("invalid filter '{}': {e}", self.log)))?;

@@ -9,5 +9,6 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod metrics;
 pub mod server;
 pub mod web;

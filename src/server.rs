@@ -59,14 +59,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let app = App::new(config, db).await?;
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(crate::delivery::run_worker(
-        app.federation.clone(),
-        workers_stopped,
-    ));
+    let workers = if app.state.config.workers {
+        Some(spawn_workers(&app, workers_stopped))
+    } else {
+        tracing::info!("queues are left to `meetfield worker` processes (MEETFIELD_WORKERS=false)");
+        None
+    };
     serve_until(listener, app.router(), stop, grace).await?;
     let _ = stop_workers.send(true);
-    if tokio::time::timeout(grace, worker).await.is_err() {
-        tracing::warn!("delivery worker did not stop in time");
+    if let Some(w) = workers
+        && tokio::time::timeout(grace, w).await.is_err()
+    {
+        tracing::warn!("queue workers did not stop in time");
     }
     // Close database connections here, not in exit handlers: libpq's TLS
     // teardown racing the process exit crashed it now and then.
@@ -74,6 +78,56 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     drop(app);
     db.close();
     tracing::info!("meetfield stopped");
+    Ok(())
+}
+
+/// The queue workers (deliveries, inbound activities), stopped through
+/// `stop`; the handle completes when all have stopped.
+fn spawn_workers(
+    app: &App,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let delivery = tokio::spawn(crate::delivery::run_worker(
+        app.federation.clone(),
+        stop.clone(),
+    ));
+    let inbound = tokio::spawn(crate::federation::inbound::run_worker(
+        app.federation.clone(),
+        stop,
+    ));
+    tokio::spawn(async move {
+        let _ = delivery.await;
+        let _ = inbound.await;
+    })
+}
+
+/// `meetfield worker`: runs only the queues (deliveries and inbound
+/// activities), so several nodes can share them on PostgreSQL.
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    let stop = shutdown_signal()?;
+    let db = open_database(&config).await?;
+    tracing::info!(
+        domain = %config.domain,
+        database = db.backend().name(),
+        "meetfield {} worker running the queues for {} ({} database)",
+        env!("CARGO_PKG_VERSION"),
+        config.base_url(),
+        db.backend().name(),
+    );
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let app = App::new(config, db).await?;
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = spawn_workers(&app, workers_stopped);
+    stop.await;
+    tracing::info!("shutting down: finishing in-flight deliveries");
+    let _ = stop_workers.send(true);
+    if tokio::time::timeout(grace, workers).await.is_err() {
+        tracing::warn!("queue workers did not stop in time");
+    }
+    let db = app.state.db.clone();
+    drop(app);
+    db.close();
+    tracing::info!("meetfield worker stopped");
     Ok(())
 }
 

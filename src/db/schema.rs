@@ -136,6 +136,32 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        host -> Text,
+    }
+}
+
+diesel::table! {
+    delivery_hosts (host) {
+        host -> Text,
+        failing_since -> Nullable<Timestamp>,
+        unreachable_since -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+        last_probe_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbound_activities (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        body -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -385,4 +411,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
     group_moderators,
     group_posts,
+    delivery_hosts,
+    inbound_activities,
 );

@@ -3,19 +3,23 @@
 //!
 //! A claimed row is leased (its next attempt moved into the future) rather
 //! than locked, so a worker that dies mid-send leaves the row due again once
-//! the lease expires. Receivers deduplicate by activity id, which covers the
-//! rare second send after such a crash.
+//! the lease expires; PostgreSQL claims with `FOR UPDATE SKIP LOCKED` so
+//! several workers never take the same row. Receivers deduplicate by
+//! activity id, which covers the rare second send after a crash.
 
-use std::time::Duration;
+pub mod hosts;
+pub mod send;
 
-use activitypub_federation::activity_sending::SendActivityTask;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use activitypub_federation::config::{Data, FederationConfig};
-use activitypub_federation::traits::Activity;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use futures::StreamExt;
-use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use url::Url;
 
 use crate::app::AppState;
@@ -23,15 +27,18 @@ use crate::db::models::Account;
 use crate::db::schema::deliveries;
 use crate::db::{DbConn, id, now};
 use crate::error::{AppError, AppResult};
-use crate::federation::objects::ApubAccount;
+use crate::federation::protocol::helpers::authority;
+use send::Outcome;
 
 const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 64;
-const CONCURRENCY: usize = 32;
-/// After this many failed attempts a delivery is given up.
-pub const MAX_ATTEMPTS: i32 = 14;
+/// Unreachable hosts get one delivery tried this often.
+const PROBE_EVERY: Duration = Duration::from_secs(300);
+/// After this many failed attempts (about a week of backoff) a delivery is
+/// given up.
+pub const MAX_ATTEMPTS: i32 = 18;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = deliveries)]
 pub struct Delivery {
     pub id: i64,
@@ -46,6 +53,12 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub host: String,
+}
+
+/// `host[:port]` of an inbox URL (the unit of per-host limits).
+pub fn host_of(inbox: &str) -> String {
+    Url::parse(inbox).map(|u| authority(&u)).unwrap_or_default()
 }
 
 /// Queues `activity` from `sender` to each inbox once (call inside the
@@ -83,6 +96,7 @@ pub fn enqueue(
                 deliveries::activity_id.eq(&activity_id),
                 deliveries::sender_account_id.eq(sender_id),
                 deliveries::inbox.eq(inbox),
+                deliveries::host.eq(host_of(inbox)),
                 deliveries::payload.eq(&payload),
                 deliveries::state.eq("pending"),
                 deliveries::next_attempt_at.eq(t),
@@ -95,23 +109,56 @@ pub fn enqueue(
     Ok(added)
 }
 
-/// Delay before attempt `attempts + 1`: 30 s doubling up to a day, ±10 %.
-pub fn backoff(attempts: i32) -> Duration {
+/// Delay before attempt `attempts + 1`: 30 s doubling up to a day, ±10 %,
+/// times `scale` (tests shrink it).
+pub fn backoff(attempts: i32, scale: f64) -> Duration {
     let base = 30u64.saturating_mul(1u64 << attempts.clamp(0, 20) as u32);
     let capped = base.min(24 * 3600);
     let jitter = rand::random::<f64>() * 0.2 - 0.1;
-    Duration::from_secs_f64(capped as f64 * (1.0 + jitter))
+    Duration::from_secs_f64(capped as f64 * (1.0 + jitter) * scale)
 }
 
 fn chrono_dur(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-fn claim_due(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Delivery>> {
+/// Leases up to `limit` due rows, none for the hosts in `skip` (and, with
+/// `only`, just for that host).
+fn claim(
+    conn: &mut DbConn,
+    limit: i64,
+    skip: &[String],
+    only: Option<&str>,
+) -> QueryResult<Vec<Delivery>> {
     let t = now();
-    let ids: Vec<i64> = deliveries::table
+    let lease_end = t + chrono_dur(LEASE);
+    if let DbConn::Postgres(pg) = conn {
+        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+        return diesel::sql_query(
+            "UPDATE deliveries SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2 \
+             WHERE id IN (SELECT id FROM deliveries \
+               WHERE state = 'pending' AND next_attempt_at <= $2 AND host <> ALL($3) \
+                 AND ($4::text IS NULL OR host = $4) \
+               ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind::<Timestamp, _>(lease_end)
+        .bind::<Timestamp, _>(t)
+        .bind::<Array<Text>, _>(skip)
+        .bind::<Nullable<Text>, _>(only)
+        .bind::<BigInt, _>(limit)
+        .load::<Delivery>(pg);
+    }
+    // SQLite: the caller's write transaction makes select-then-update atomic.
+    let mut q = deliveries::table
         .filter(deliveries::state.eq("pending"))
         .filter(deliveries::next_attempt_at.le(t))
+        .filter(deliveries::host.ne_all(skip))
+        .into_boxed();
+    if let Some(h) = only {
+        q = q.filter(deliveries::host.eq(h));
+    }
+    let ids: Vec<i64> = q
         .order(deliveries::next_attempt_at.asc())
         .limit(limit)
         .select(deliveries::id)
@@ -121,7 +168,7 @@ fn claim_due(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Delivery>> {
     }
     diesel::update(deliveries::table.filter(deliveries::id.eq_any(&ids)))
         .set((
-            deliveries::next_attempt_at.eq(t + chrono_dur(LEASE)),
+            deliveries::next_attempt_at.eq(lease_end),
             deliveries::attempts.eq(deliveries::attempts + 1),
             deliveries::updated_at.eq(t),
         ))
@@ -132,149 +179,328 @@ fn claim_due(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<Delivery>> {
         .load(conn)
 }
 
-/// The stored JSON, sent as it is.
-#[derive(Debug)]
-struct StoredActivity {
-    id: Url,
-    actor: Url,
-    json: Value,
+/// Puts leased rows back, due now, as if never claimed (shutdown, or more
+/// rows for one host than its limit).
+fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::id.eq_any(ids))
+            .filter(deliveries::state.eq("pending")),
+    )
+    .set((
+        deliveries::next_attempt_at.eq(now()),
+        deliveries::attempts.eq(deliveries::attempts - 1),
+    ))
+    .execute(conn)
 }
 
-impl Serialize for StoredActivity {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(s)
-    }
+/// What a worker needs besides the application state.
+#[derive(Clone)]
+struct Sender {
+    data: Data<AppState>,
+    client: reqwest::Client,
+    keys: send::KeyCache,
+    senders: Arc<Mutex<HashMap<i64, Arc<Account>>>>,
 }
 
-#[async_trait::async_trait]
-impl Activity for StoredActivity {
-    type DataType = AppState;
-    type Error = AppError;
-
-    fn id(&self) -> &Url {
-        &self.id
+impl Sender {
+    async fn account(&self, id: i64) -> AppResult<Arc<Account>> {
+        if let Some(a) = self.senders.lock().expect("senders").get(&id) {
+            return Ok(a.clone());
+        }
+        let a = Arc::new(
+            self.data
+                .db
+                .run(move |c| Account::by_id(c, id).map_err(AppError::from))
+                .await?,
+        );
+        self.senders.lock().expect("senders").insert(id, a.clone());
+        Ok(a)
     }
 
-    fn actor(&self) -> &Url {
-        &self.actor
-    }
-
-    async fn verify(&self, _data: &Data<AppState>) -> AppResult<()> {
-        Err(AppError::BadRequest("outgoing activity".into()))
-    }
-
-    async fn receive(self, _data: &Data<AppState>) -> AppResult<()> {
-        Err(AppError::BadRequest("outgoing activity".into()))
-    }
-}
-
-enum Outcome {
-    Delivered,
-    Skipped(String),
-    Failed(String),
-}
-
-async fn send_one(data: &Data<AppState>, d: &Delivery) -> Outcome {
-    let attempt = async {
-        let json: Value = serde_json::from_str(&d.payload)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("stored payload: {e}")))?;
-        let sender_id = d.sender_account_id;
-        let sender = data
-            .db
-            .run(move |c| Account::by_id(c, sender_id).map_err(AppError::from))
-            .await?;
-        let sender = ApubAccount::new(sender)?;
-        let activity = StoredActivity {
-            id: Url::parse(&d.activity_id)?,
-            actor: Url::parse(&sender.uri)?,
-            json,
+    /// One attempt at one delivery.
+    async fn attempt(&self, d: &Delivery) -> Outcome {
+        let Ok(inbox) = Url::parse(&d.inbox) else {
+            return Outcome::Skipped("invalid inbox URL".into());
         };
-        let inbox = Url::parse(&d.inbox)?;
-        let tasks = SendActivityTask::prepare(&activity, &sender, vec![inbox], data).await?;
-        let Some(task) = tasks.into_iter().next() else {
-            return Ok(Outcome::Skipped(
-                "inbox refused (local, invalid or not allowed by policy)".into(),
-            ));
+        let config = &self.data.config;
+        let host = inbox.host_str().unwrap_or_default();
+        if authority(&inbox) == config.domain.to_ascii_lowercase() {
+            return Outcome::Skipped("local inbox".into());
+        }
+        if inbox.scheme() != "https" && !config.federation_insecure_local {
+            return Outcome::Skipped("inbox is not https".into());
+        }
+        match self.data.policy.allows(host).await {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Skipped("refused by the federation policy".into()),
+            Err(e) => return Outcome::Failed(None, format!("policy unavailable: {e}")),
+        }
+        let sender = match self.account(d.sender_account_id).await {
+            Ok(a) => a,
+            Err(e) => return Outcome::Failed(None, format!("sender: {e}")),
         };
-        task.sign_and_send(data).await?;
-        Ok::<_, AppError>(Outcome::Delivered)
-    };
-    match attempt.await {
-        Ok(o) => o,
-        Err(e) => Outcome::Failed(e.to_string()),
+        let Some(pem) = sender.private_key_pem.as_deref() else {
+            return Outcome::Skipped("sender has no private key".into());
+        };
+        let key = match self.keys.get(sender.id, pem) {
+            Ok(k) => k,
+            Err(e) => return Outcome::Skipped(e),
+        };
+        send::post(
+            &self.client,
+            &inbox,
+            &sender.uri,
+            key,
+            d.payload.clone(),
+            crate::federation::REQUEST_TIMEOUT,
+        )
+        .await
     }
 }
 
-async fn record(data: &Data<AppState>, d: &Delivery, outcome: Outcome) -> AppResult<()> {
+/// Writes what came of an attempt.
+async fn record(data: &Data<AppState>, d: &Delivery, outcome: &Outcome) -> AppResult<()> {
     let t = now();
-    let (state, next, error) = match outcome {
-        Outcome::Delivered => ("done", t, None),
-        Outcome::Skipped(why) => ("skipped", t, Some(why)),
-        Outcome::Failed(why) if d.attempts >= MAX_ATTEMPTS => ("failed", t, Some(why)),
-        Outcome::Failed(why) => ("pending", t + chrono_dur(backoff(d.attempts)), Some(why)),
+    let scale = data.config.delivery_backoff_scale;
+    let unreachable_after =
+        chrono::Duration::seconds(data.config.delivery_unreachable_after_secs as i64);
+    let (state, next, status, error) = match outcome {
+        Outcome::Delivered(s) => ("done", t, Some(*s), None),
+        Outcome::Rejected(s, why) => ("rejected", t, Some(*s), Some(why.clone())),
+        Outcome::Skipped(why) => ("skipped", t, None, Some(why.clone())),
+        Outcome::RetryAfter(s, after) => (
+            "pending",
+            t + chrono_dur((*after).min(Duration::from_secs(24 * 3600))),
+            Some(*s),
+            Some(format!("retry after {}s", after.as_secs())),
+        ),
+        Outcome::Failed(s, why) if d.attempts >= MAX_ATTEMPTS => {
+            ("failed", t, *s, Some(why.clone()))
+        }
+        Outcome::Failed(s, why) => (
+            "pending",
+            t + chrono_dur(backoff(d.attempts - 1, scale)),
+            *s,
+            Some(why.clone()),
+        ),
     };
     if let Some(e) = &error {
         tracing::debug!(inbox = %d.inbox, activity = %d.activity_id, state, error = %e, "delivery");
     }
-    let id = d.id;
+    crate::metrics::delivery_outcome(&d.host, state, d.created_at);
+    let (id, host) = (d.id, d.host.clone());
+    let answered = !matches!(outcome, Outcome::Failed(..) | Outcome::Skipped(_));
+    let failed = matches!(outcome, Outcome::Failed(..));
     data.db
         .transaction(move |c| {
             diesel::update(deliveries::table.find(id))
                 .set((
                     deliveries::state.eq(state),
                     deliveries::next_attempt_at.eq(next),
+                    deliveries::last_status.eq(status.map(i32::from)),
                     deliveries::last_error.eq(error),
                     deliveries::updated_at.eq(t),
                 ))
-                .execute(c)
-                .map_err(AppError::from)
-        })
-        .await?;
-    Ok(())
-}
-
-/// Sends every due delivery once; returns how many were attempted.
-pub async fn deliver_due(data: &Data<AppState>) -> AppResult<usize> {
-    let batch = data
-        .db
-        .transaction(|c| claim_due(c, BATCH).map_err(AppError::from))
-        .await?;
-    let n = batch.len();
-    futures::stream::iter(batch)
-        .for_each_concurrent(CONCURRENCY, |d| async move {
-            let outcome = send_one(data, &d).await;
-            if let Err(e) = record(data, &d, outcome).await {
-                tracing::error!(error = %e, delivery = d.id, "cannot record delivery outcome");
+                .execute(c)?;
+            if answered {
+                hosts::record_success(c, &host)?;
+            } else if failed && hosts::record_failure(c, &host, unreachable_after)? {
+                tracing::warn!(host = %host, "host marked unreachable");
             }
+            Ok::<_, AppError>(())
         })
-        .await;
-    Ok(n)
+        .await
 }
 
-/// Runs deliveries until `shutdown` turns true.
+/// Hosts the next claim must leave out: those at their concurrency limit
+/// and the unreachable ones (bar one probe every few minutes).
+struct Skips {
+    unreachable: Vec<String>,
+    probes: Vec<String>,
+    read_at: Option<Instant>,
+}
+
+impl Skips {
+    async fn refresh(&mut self, data: &Data<AppState>) {
+        if self
+            .read_at
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(5))
+        {
+            return;
+        }
+        let probe_every = chrono_dur(PROBE_EVERY.mul_f64(data.config.delivery_backoff_scale));
+        match data
+            .db
+            .run(|c| hosts::unreachable(c).map_err(AppError::from))
+            .await
+        {
+            Ok(list) => {
+                let t = now();
+                self.probes = list
+                    .iter()
+                    .filter(|h| h.last_probe_at.is_none_or(|p| t - p >= probe_every))
+                    .map(|h| h.host.clone())
+                    .collect();
+                self.unreachable = list.into_iter().map(|h| h.host).collect();
+                self.read_at = Some(Instant::now());
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read unreachable hosts"),
+        }
+    }
+}
+
+/// Runs deliveries until `shutdown` turns true: claims due rows as slots
+/// free up, at most `delivery_concurrency` in flight and
+/// `delivery_host_concurrency` per host; on shutdown waits a little for
+/// in-flight ones, then puts the rest back in the queue.
 pub async fn run_worker(
     federation: FederationConfig<AppState>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let data = federation.to_request_data();
+    let client = match crate::federation::client::build_plain_client(
+        data.config.federation_insecure_local,
+        crate::federation::REQUEST_TIMEOUT,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "delivery worker cannot build its HTTP client");
+            return;
+        }
+    };
+    let sender = Sender {
+        data: data.clone(),
+        client,
+        keys: send::KeyCache::default(),
+        senders: Arc::default(),
+    };
     let wake = data.delivery_wake.clone();
+    let global = Arc::new(Semaphore::new(data.config.delivery_concurrency));
+    let per_host = data.config.delivery_host_concurrency;
+    let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let claimed_ids: Arc<Mutex<HashSet<i64>>> = Arc::default();
+    let mut tasks = JoinSet::new();
+    let mut skips = Skips {
+        unreachable: Vec::new(),
+        probes: Vec::new(),
+        read_at: None,
+    };
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let worked = match deliver_due(&data).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "delivery round failed");
-                0
+        while tasks.try_join_next().is_some() {}
+        let free = global.available_permits() as i64;
+        let mut batch = Vec::new();
+        if free > 0 {
+            skips.refresh(&data).await;
+            let mut skip: Vec<String> = skips.unreachable.clone();
+            skip.extend(
+                in_flight
+                    .lock()
+                    .expect("in flight")
+                    .iter()
+                    .filter(|(_, n)| **n >= per_host)
+                    .map(|(h, _)| h.clone()),
+            );
+            let probes = std::mem::take(&mut skips.probes);
+            let limit = free.min(BATCH);
+            match data
+                .db
+                .transaction(move |c| {
+                    let mut rows = Vec::new();
+                    for h in &probes {
+                        let got = claim(c, 1, &[], Some(h))?;
+                        if !got.is_empty() {
+                            hosts::mark_probed(c, h)?;
+                        }
+                        rows.extend(got);
+                    }
+                    rows.extend(claim(c, limit - rows.len() as i64, &skip, None)?);
+                    Ok::<_, AppError>(rows)
+                })
+                .await
+            {
+                Ok(rows) => batch = rows,
+                Err(e) => tracing::warn!(error = %e, "cannot claim deliveries"),
             }
-        };
-        if worked == 0 {
+        }
+        // More rows for one host than its limit go back to the queue.
+        let mut excess = Vec::new();
+        for d in batch {
+            {
+                let mut counts = in_flight.lock().expect("in flight");
+                let n = counts.entry(d.host.clone()).or_default();
+                if *n >= per_host {
+                    excess.push(d.id);
+                    continue;
+                }
+                *n += 1;
+            }
+            let Ok(permit) = global.clone().acquire_owned().await else {
+                break;
+            };
+            claimed_ids.lock().expect("claimed").insert(d.id);
+            let (sender, in_flight, claimed_ids) =
+                (sender.clone(), in_flight.clone(), claimed_ids.clone());
+            tasks.spawn(async move {
+                let _permit = permit;
+                let started = Instant::now();
+                let outcome = sender.attempt(&d).await;
+                crate::metrics::delivery_latency(started.elapsed());
+                if let Err(e) = record(&sender.data, &d, &outcome).await {
+                    tracing::error!(error = %e, delivery = d.id, "cannot record delivery outcome");
+                }
+                claimed_ids.lock().expect("claimed").remove(&d.id);
+                if let Some(n) = in_flight.lock().expect("in flight").get_mut(&d.host) {
+                    *n = n.saturating_sub(1);
+                }
+            });
+        }
+        let worked = !excess.is_empty() || global.available_permits() as i64 != free;
+        if !excess.is_empty()
+            && let Err(e) = data
+                .db
+                .transaction(move |c| release(c, &excess).map_err(AppError::from))
+                .await
+        {
+            tracing::warn!(error = %e, "cannot release deliveries");
+        }
+        if !worked {
             tokio::select! {
                 () = wake.notified() => {},
                 () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {},
                 _ = shutdown.changed() => {},
             }
+        } else if global.available_permits() == 0 {
+            // Every slot busy: wait for one to free.
+            tokio::select! {
+                Some(_) = tasks.join_next() => {},
+                _ = shutdown.changed() => {},
+            }
+        }
+    }
+    // In-flight deliveries get a few seconds; the rest return to the queue.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+    let left: Vec<i64> = claimed_ids.lock().expect("claimed").drain().collect();
+    if !left.is_empty() {
+        let n = left.len();
+        match data
+            .db
+            .transaction(move |c| release(c, &left).map_err(AppError::from))
+            .await
+        {
+            Ok(_) => tracing::info!(
+                deliveries = n,
+                "unfinished deliveries returned to the queue"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot return deliveries to the queue"),
         }
     }
 }
@@ -292,16 +518,98 @@ pub async fn counts(db: &crate::db::Db) -> AppResult<Vec<(String, i64)>> {
     .await
 }
 
+/// What `meetfield admin queue status` shows.
+#[derive(Debug, Clone)]
+pub struct QueueStatus {
+    pub by_state: Vec<(String, i64)>,
+    pub oldest_due: Option<NaiveDateTime>,
+    pub pending_by_host: Vec<(String, i64)>,
+    pub unreachable: Vec<hosts::HostState>,
+    pub inbound_pending: i64,
+}
+
+pub async fn status(db: &crate::db::Db) -> AppResult<QueueStatus> {
+    let by_state = counts(db).await?;
+    db.run(move |c| {
+        use crate::db::schema::inbound_activities;
+        let oldest_due: Option<NaiveDateTime> = deliveries::table
+            .filter(deliveries::state.eq("pending"))
+            .select(diesel::dsl::min(deliveries::next_attempt_at))
+            .first(c)?;
+        let pending_by_host = deliveries::table
+            .filter(deliveries::state.eq("pending"))
+            .group_by(deliveries::host)
+            .select((deliveries::host, diesel::dsl::count_star()))
+            .order(diesel::dsl::count_star().desc())
+            .limit(20)
+            .load::<(String, i64)>(c)?;
+        let unreachable = hosts::unreachable(c)?;
+        let inbound_pending: i64 = inbound_activities::table
+            .filter(inbound_activities::state.eq("pending"))
+            .count()
+            .get_result(c)?;
+        Ok::<_, AppError>(QueueStatus {
+            by_state,
+            oldest_due,
+            pending_by_host,
+            unreachable,
+            inbound_pending,
+        })
+    })
+    .await
+}
+
+/// Makes a host's pending and given-up deliveries due now, and forgets
+/// that it was unreachable (`meetfield admin queue retry HOST`).
+pub async fn retry_host(db: &crate::db::Db, host: &str) -> AppResult<usize> {
+    let host = host.trim().to_ascii_lowercase();
+    db.transaction(move |c| {
+        let n = diesel::update(
+            deliveries::table
+                .filter(deliveries::host.eq(&host))
+                .filter(deliveries::state.eq_any(["pending", "failed"])),
+        )
+        .set((
+            deliveries::state.eq("pending"),
+            deliveries::next_attempt_at.eq(now()),
+            deliveries::attempts.eq(0),
+        ))
+        .execute(c)?;
+        hosts::revive(c, &host)?;
+        hosts::record_success(c, &host)?;
+        Ok::<_, AppError>(n)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        let a = backoff(0).as_secs_f64();
-        let b = backoff(3).as_secs_f64();
+    fn backoff_grows_is_capped_and_scales() {
+        let a = backoff(0, 1.0).as_secs_f64();
+        let b = backoff(3, 1.0).as_secs_f64();
         assert!((27.0..=33.0).contains(&a), "{a}");
         assert!((216.0..=264.0).contains(&b), "{b}");
-        assert!(backoff(30).as_secs() <= 24 * 3600 * 11 / 10);
+        assert!(backoff(30, 1.0).as_secs() <= 24 * 3600 * 11 / 10);
+        let tiny = backoff(3, 0.001).as_secs_f64();
+        assert!((0.216..=0.264).contains(&tiny), "{tiny}");
+        // The whole schedule spans about a week.
+        let total: f64 = (0..MAX_ATTEMPTS)
+            .map(|i| 30f64 * 2f64.powi(i).min(2880.0))
+            .sum();
+        assert!(
+            (6.0..9.0).contains(&(total / 86_400.0)),
+            "{}",
+            total / 86_400.0
+        );
+    }
+
+    #[test]
+    fn hosts_of_inboxes() {
+        assert_eq!(host_of("https://Example.org/inbox"), "example.org");
+        assert_eq!(host_of("http://a.localhost:8080/inbox"), "a.localhost:8080");
+        assert_eq!(host_of("not a url"), "");
     }
 }

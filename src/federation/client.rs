@@ -43,6 +43,14 @@ pub fn build_client(
     insecure_local: bool,
     timeout: Duration,
 ) -> reqwest::Result<ClientWithMiddleware> {
+    Ok(ClientBuilder::new(build_plain_client(insecure_local, timeout)?).build())
+}
+
+/// The same client without middleware (deliveries sign their own requests).
+pub fn build_plain_client(
+    insecure_local: bool,
+    timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         // Redirects cannot be validated against the policy, so none are followed.
         .redirect(Policy::none())
@@ -54,5 +62,5 @@ pub fn build_client(
     } else {
         builder.dns_resolver(Arc::new(ValidatingDnsResolver::new(vec![], true)))
     };
-    Ok(ClientBuilder::new(builder.build()?).build())
+    builder.build()
 }

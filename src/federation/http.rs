@@ -426,8 +426,12 @@ async fn inbox(data: Data<AppState>, request: Request) -> Response {
     }
     .await;
     match result {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Ok(()) => {
+            crate::metrics::inbox(StatusCode::ACCEPTED);
+            StatusCode::ACCEPTED.into_response()
+        }
         Err(e) => {
+            crate::metrics::inbox(e.status());
             tracing::info!(status = %e.status(), error = %e, "inbox refused activity");
             e.into_response()
         }

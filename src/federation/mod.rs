@@ -3,6 +3,7 @@
 pub mod activities;
 pub mod client;
 pub mod http;
+pub mod inbound;
 pub mod nodeinfo;
 pub mod objects;
 pub mod policy;

@@ -13,7 +13,7 @@ use crate::federation::protocol::activities::{
     Accept, Announce, Block, Create, Delete, Follow, Like, Reject, Undo, Unsupported, Update,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum InboxActivity {
     Follow(Follow),
@@ -135,12 +135,22 @@ impl Activity for InboxActivity {
         }
     }
 
+    /// Accepts the activity: refuses one already received, persists it,
+    /// then processes it (see [`crate::federation::inbound`]).
     async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
         let id = self.id().clone();
         if already_received(data, &id).await? {
             // 4xx other than 408/429 tells the sender to stop retrying.
             return Err(AppError::Conflict("Activity already received".into()));
         }
+        crate::federation::inbound::accept(data, self).await
+    }
+}
+
+impl InboxActivity {
+    /// Applies the activity (called once it is persisted).
+    pub async fn dispatch(self, data: &Data<AppState>) -> AppResult<()> {
+        let id = self.id().clone();
         tracing::debug!(%id, kind = %self.kind(), "receiving activity");
         match self {
             InboxActivity::Follow(a) => a.receive(data).await?,
