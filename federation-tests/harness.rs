@@ -176,7 +176,16 @@ pub async fn trio(backend: Backend) -> (Instance, Instance, Instance) {
 }
 
 /// Waits until `check` holds, failing after 15 s with `what`.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    eventually_within(Duration::from_secs(15), what, check).await
+}
+
+/// [`eventually`] with another time limit.
+pub async fn eventually_within<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
@@ -186,10 +195,7 @@ where
         if check().await {
             return;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "timed out waiting for: {what}"
-        );
+        assert!(started.elapsed() < limit, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

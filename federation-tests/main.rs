@@ -5,6 +5,7 @@
 mod common;
 
 mod clients;
+mod delivery;
 mod discovery;
 mod follows;
 mod groups;

@@ -129,9 +129,10 @@ fn claim(
     limit: i64,
     skip: &[String],
     only: Option<&str>,
+    lease: Duration,
 ) -> QueryResult<Vec<Delivery>> {
     let t = now();
-    let lease_end = t + chrono_dur(LEASE);
+    let lease_end = t + chrono_dur(lease);
     if let DbConn::Postgres(pg) = conn {
         use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
         return diesel::sql_query(
@@ -376,6 +377,11 @@ pub async fn run_worker(
         senders: Arc::default(),
     };
     let wake = data.delivery_wake.clone();
+    // A dead worker's rows come back after the lease (scaled like retries
+    // for tests), never before a send in flight could have timed out.
+    let lease = LEASE
+        .mul_f64(data.config.delivery_backoff_scale)
+        .max(crate::federation::REQUEST_TIMEOUT + Duration::from_secs(5));
     let global = Arc::new(Semaphore::new(data.config.delivery_concurrency));
     let per_host = data.config.delivery_host_concurrency;
     let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
@@ -411,13 +417,13 @@ pub async fn run_worker(
                 .transaction(move |c| {
                     let mut rows = Vec::new();
                     for h in &probes {
-                        let got = claim(c, 1, &[], Some(h))?;
+                        let got = claim(c, 1, &[], Some(h), lease)?;
                         if !got.is_empty() {
                             hosts::mark_probed(c, h)?;
                         }
                         rows.extend(got);
                     }
-                    rows.extend(claim(c, limit - rows.len() as i64, &skip, None)?);
+                    rows.extend(claim(c, limit - rows.len() as i64, &skip, None, lease)?);
                     Ok::<_, AppError>(rows)
                 })
                 .await
@@ -468,9 +474,10 @@ pub async fn run_worker(
             tracing::warn!(error = %e, "cannot release deliveries");
         }
         if !worked {
+            let nap = next_due_in(&data).await.min(Duration::from_secs(1));
             tokio::select! {
                 () = wake.notified() => {},
-                () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                () = tokio::time::sleep(nap) => {},
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {},
                 _ = shutdown.changed() => {},
             }
@@ -502,6 +509,29 @@ pub async fn run_worker(
             ),
             Err(e) => tracing::warn!(error = %e, "cannot return deliveries to the queue"),
         }
+    }
+}
+
+/// Time until the earliest pending delivery is due (retries wake on time).
+async fn next_due_in(data: &Data<AppState>) -> Duration {
+    let next = data
+        .db
+        .run(|c| {
+            deliveries::table
+                .filter(deliveries::state.eq("pending"))
+                .select(diesel::dsl::min(deliveries::next_attempt_at))
+                .first::<Option<NaiveDateTime>>(c)
+                .map_err(AppError::from)
+        })
+        .await
+        .ok()
+        .flatten();
+    match next {
+        Some(t) => (t - now())
+            .to_std()
+            .unwrap_or_default()
+            .max(Duration::from_millis(100)),
+        None => Duration::from_secs(1),
     }
 }
 
