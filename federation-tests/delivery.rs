@@ -154,6 +154,10 @@ struct Node {
 
 impl Node {
     fn new(backend: Backend, extra: &[(&'static str, &str)]) -> Node {
+        Node::named("sender", backend, extra)
+    }
+
+    fn named(name: &str, backend: Backend, extra: &[(&'static str, &str)]) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let db = (backend == Backend::Postgres).then(|| TestDb::new(Backend::Postgres));
@@ -162,7 +166,7 @@ impl Node {
             None => format!("sqlite://{}/mf.db", dir.path().display()),
         };
         let mut envs = vec![
-            ("MEETFIELD_DOMAIN", format!("sender.localhost:{port}")),
+            ("MEETFIELD_DOMAIN", format!("{name}.localhost:{port}")),
             ("MEETFIELD_DATABASE_URL", db_url.clone()),
             ("MEETFIELD_FEDERATION_INSECURE_LOCAL", "true".to_string()),
             ("MEETFIELD_FEDERATION_MODE", "open".to_string()),
@@ -505,4 +509,125 @@ async fn two_workers_share_the_queue_on_postgres() {
         .map(|p| (p.host.clone(), p.received().0))
         .collect();
     assert!(by_partner.values().all(|n| *n == 250), "{by_partner:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_activity_survives_a_crash_before_it_is_applied() {
+    // Alice on one instance follows bob on another; on bob's instance the
+    // Follow was accepted (stored) but the process died before applying
+    // it: the row is pending with a lease that ran out. After the restart
+    // the worker applies it and alice's server gets the Accept.
+    let a = Node::named("alpha", Backend::Sqlite, &[]);
+    let b = Node::named("beta", Backend::Sqlite, &[]);
+    a.cli(&[
+        "admin",
+        "create-user",
+        "alice",
+        "--email",
+        "a@a.example",
+        "--generate-password",
+    ]);
+    let bob_token = {
+        b.cli(&[
+            "admin",
+            "create-user",
+            "bob",
+            "--email",
+            "b@b.example",
+            "--generate-password",
+        ]);
+        b.cli(&["admin", "create-token", "bob"])
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let a_domain = format!("alpha.localhost:{}", a.port);
+    let b_domain = format!("beta.localhost:{}", b.port);
+    let follow = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("http://{a_domain}/activities/follow-1"),
+        "type": "Follow",
+        "actor": format!("http://{a_domain}/users/alice"),
+        "object": format!("http://{b_domain}/users/bob"),
+    });
+    let db = b.db().await;
+    db.transaction(move |c| {
+        use meetfield::db::schema::inbound_activities as ia;
+        let long_ago = meetfield::db::now() - chrono::Duration::minutes(5);
+        diesel::insert_into(ia::table)
+            .values((
+                ia::id.eq(meetfield::db::id::next_id()),
+                ia::ap_id.eq(follow["id"].as_str().unwrap()),
+                ia::body.eq(follow.to_string()),
+                ia::state.eq("pending"),
+                ia::attempts.eq(1),
+                ia::next_attempt_at.eq(long_ago),
+                ia::created_at.eq(long_ago),
+                ia::updated_at.eq(long_ago),
+            ))
+            .execute(c)?;
+        Ok::<_, meetfield::error::AppError>(())
+    })
+    .await
+    .unwrap();
+    db.close();
+
+    let _a = a.start().await;
+    let _b = b.start().await;
+    let client = reqwest::Client::new();
+    let me: Value = client
+        .get(format!(
+            "http://127.0.0.1:{}/api/v1/accounts/verify_credentials",
+            b.port
+        ))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let followers_url = format!(
+        "http://127.0.0.1:{}/api/v1/accounts/{}/followers",
+        b.port,
+        me["id"].as_str().unwrap()
+    );
+    eventually(
+        "the accepted Follow is applied after the restart",
+        || async {
+            let list: Value = client
+                .get(&followers_url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            list.as_array()
+                .is_some_and(|l| l.iter().any(|f| f["acct"] == format!("alice@{a_domain}")))
+        },
+    )
+    .await;
+    let status = b.queue_status();
+    assert!(status.contains("inbound activities pending: 0"), "{status}");
+    // The sender side: alice's server was told (it answers 202 even though it
+    // never asked; what matters is that bob's server sent the Accept).
+    let metrics = client
+        .get(format!("http://127.0.0.1:{}/metrics", b.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains("meetfield_queue_rows{queue=\"inbound\",state=\"done\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("meetfield_http_requests_total"), "{text}");
+    eventually("the Accept is delivered", || async {
+        b.queue_status().contains("done       1")
+    })
+    .await;
 }

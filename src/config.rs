@@ -344,6 +344,9 @@ impl Config {
     pub fn masked_summary(&self) -> Result<String, ConfigError> {
         let mut shown = self.clone();
         shown.database_url = self.database()?.display();
+        if !shown.metrics_token.is_empty() {
+            shown.metrics_token = "***".into();
+        }
         let value = toml::Value::try_from(&shown).map_err(|e| ConfigError(e.to_string()))?;
         let table = value.as_table().cloned().unwrap_or_default();
         let sorted: BTreeMap<_, _> = table.into_iter().collect();

@@ -508,3 +508,95 @@ both_backends!(invites_and_approval_queue, |tdb: TestDb| async move {
     // Approved users are no longer pending, so they cannot be rejected.
     failed(&meetfield(&tdb, &["admin", "reject", "newbie"]));
 });
+
+both_backends!(queue_status_and_retry, |tdb: TestDb| async move {
+    let out = ok(&meetfield(&tdb, &["admin", "queue", "status"]));
+    assert!(
+        out.contains("(none)") && out.contains("unreachable hosts: 0"),
+        "{out}"
+    );
+    // A host that failed for long: given-up and pending rows, marked unreachable.
+    let db = tdb.open().await;
+    ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "create-user",
+            "alice",
+            "--email",
+            "a@x.example",
+            "--generate-password",
+        ],
+    ));
+    db.transaction(|c| {
+        use diesel::prelude::*;
+        use meetfield::db::schema::{deliveries as d, delivery_hosts as h};
+        let alice = meetfield::db::models::Account::local_by_username(c, "alice")?.unwrap();
+        let t = meetfield::db::now();
+        for (i, state) in ["failed", "pending", "done"].iter().enumerate() {
+            diesel::insert_into(d::table)
+                .values((
+                    d::id.eq(meetfield::db::id::next_id()),
+                    d::activity_id.eq(format!("https://here.example/a/{i}")),
+                    d::sender_account_id.eq(alice.id),
+                    d::inbox.eq("https://down.example/inbox"),
+                    d::host.eq("down.example"),
+                    d::payload.eq("{}"),
+                    d::state.eq(*state),
+                    d::attempts.eq(18),
+                    d::next_attempt_at.eq(t + chrono::Duration::days(1)),
+                    d::created_at.eq(t),
+                    d::updated_at.eq(t),
+                ))
+                .execute(c)?;
+        }
+        diesel::insert_into(h::table)
+            .values((
+                h::host.eq("down.example"),
+                h::failing_since.eq(t - chrono::Duration::days(3)),
+                h::unreachable_since.eq(t - chrono::Duration::days(1)),
+                h::updated_at.eq(t),
+            ))
+            .execute(c)?;
+        Ok::<_, AppError>(())
+    })
+    .await
+    .unwrap();
+    let out = ok(&meetfield(&tdb, &["admin", "queue", "status"]));
+    assert!(
+        out.contains("unreachable hosts: 1") && out.contains("down.example"),
+        "{out}"
+    );
+    assert!(
+        out.contains("failed     1") && out.contains("pending    1"),
+        "{out}"
+    );
+    let out = ok(&meetfield(
+        &tdb,
+        &["admin", "queue", "retry", "down.example"],
+    ));
+    assert!(
+        out.contains("2 deliveries to down.example are due now"),
+        "{out}"
+    );
+    let out = ok(&meetfield(&tdb, &["admin", "queue", "status"]));
+    assert!(
+        out.contains("unreachable hosts: 0") && out.contains("pending    2"),
+        "{out}"
+    );
+    let attempts: Vec<i32> = db
+        .run(|c| {
+            use diesel::prelude::*;
+            use meetfield::db::schema::deliveries as d;
+            Ok::<_, AppError>(
+                d::table
+                    .filter(d::state.eq("pending"))
+                    .select(d::attempts)
+                    .load(c)?,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(attempts, vec![0, 0]);
+    db.close();
+});

@@ -245,3 +245,55 @@ async fn shutdown_grace_period_bounds_the_wait() {
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+both_backends!(
+    metrics_for_the_monitoring_system_only,
+    |tdb: TestDb| async move {
+        let db = tdb.open().await;
+        let config = Config {
+            metrics_token: "s3cret-metrics".into(),
+            ..tdb.config()
+        };
+        let app = full_app(config, db).await;
+        let (status, _) = call(app.clone(), get_req("/health")).await;
+        assert_eq!(status, StatusCode::OK);
+        // No loopback peer here (oneshot) and no token: refused.
+        let (status, body) = call(app.clone(), get_req("/metrics")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body["error"].is_string());
+        let req = Request::get("/metrics")
+            .header("authorization", "Bearer wrong")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            app.clone().oneshot(req).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+        let req = Request::get("/metrics")
+            .header("authorization", "Bearer s3cret-metrics")
+            .body(Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text")
+        );
+        let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec())
+            .unwrap();
+        assert!(
+            text.contains(
+                "meetfield_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("meetfield_queue_rows{queue=\"delivery\",state=\"pending\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains("meetfield_unreachable_hosts 0"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+);
