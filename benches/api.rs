@@ -168,7 +168,7 @@ fn main() {
             let req = Request::get("/api/v1/timelines/home").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
             timed(&router, req).await;
         }
-        for (name, concurrency) in [("home timeline, 1 client", 1usize), ("home timeline, 8 clients", 8)] {
+        for (name, concurrency) in [("home timeline, 1 client", 1usize), ("home timeline, 2 clients", 2), ("home timeline, 4 clients", 4), ("home timeline, 8 clients", 8)] {
             let (r, tok) = (router.clone(), token.clone());
             let (lat, wall) = run_concurrent(2_000, concurrency, move |_| {
                 let (r, tok) = (r.clone(), tok.clone());

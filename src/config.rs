@@ -157,7 +157,7 @@ impl Default for Config {
             group_creation: GroupCreation::Users,
             workers: true,
             delivery_concurrency: 128,
-            delivery_host_concurrency: 32,
+            delivery_host_concurrency: 48,
             delivery_unreachable_after_secs: 2 * 24 * 3600,
             delivery_backoff_scale: 1.0,
             metrics_token: String::new(),

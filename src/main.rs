@@ -14,11 +14,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&config, matches!(cli.command, Command::Serve));
+    init_tracing(
+        &config,
+        matches!(cli.command, Command::Serve | Command::Worker),
+    );
     for var in Config::unknown_env_vars() {
         tracing::warn!("ignoring {var}: no such setting (see docs/configuration.md)");
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Blocking work is database calls (at most the pool size at once) and
+    // signing; a bounded pool keeps threads and their malloc arenas few.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -66,20 +66,29 @@ pub async fn verify_app(State(state): State<AppState>, parts: Parts) -> AppResul
             match app_id {
                 Some(id) => a::table
                     .find(id)
-                    .select((a::name, a::website, a::scopes))
-                    .first::<(String, Option<String>, String)>(c)
+                    .select((a::name, a::website, a::scopes, a::redirect_uris))
+                    .first::<(String, Option<String>, String, String)>(c)
                     .optional()
                     .map_err(AppError::from),
                 None => Ok(None),
             }
         })
         .await?;
-    let (name, website, scopes) =
-        app.unwrap_or(("meetfield admin".into(), None, token.scopes.clone()));
+    // Tokens made by `meetfield admin create-token` belong to no app.
+    let (name, website, scopes, redirects) = app.unwrap_or((
+        "meetfield admin".into(),
+        None,
+        token.scopes.clone(),
+        String::new(),
+    ));
+    let list: Vec<&str> = redirects.split_whitespace().collect();
     Ok(Json(json!({
+        "id": app_id.map(|i| i.to_string()).unwrap_or_else(|| "0".into()),
         "name": name,
         "website": website,
         "scopes": scopes.split(' ').collect::<Vec<_>>(),
+        "redirect_uri": list.join(" "),
+        "redirect_uris": list,
         "vapid_key": "",
     })))
 }

@@ -260,58 +260,108 @@ impl Sender {
     }
 }
 
-/// Writes what came of an attempt.
-async fn record(data: &Data<AppState>, d: &Delivery, outcome: &Outcome) -> AppResult<()> {
+/// Writes what came of a batch of attempts, in one transaction (one write
+/// per delivery would cost more than the signing on SQLite).
+async fn record_batch(data: &Data<AppState>, batch: Vec<(Delivery, Outcome)>) -> AppResult<()> {
     let t = now();
     let scale = data.config.delivery_backoff_scale;
     let unreachable_after =
         chrono::Duration::seconds(data.config.delivery_unreachable_after_secs as i64);
-    let (state, next, status, error) = match outcome {
-        Outcome::Delivered(s) => ("done", t, Some(*s), None),
-        Outcome::Rejected(s, why) => ("rejected", t, Some(*s), Some(why.clone())),
-        Outcome::Skipped(why) => ("skipped", t, None, Some(why.clone())),
-        Outcome::RetryAfter(s, after) => (
-            "pending",
-            t + chrono_dur((*after).min(Duration::from_secs(24 * 3600))),
-            Some(*s),
-            Some(format!("retry after {}s", after.as_secs())),
-        ),
-        Outcome::Failed(s, why) if d.attempts >= MAX_ATTEMPTS => {
-            ("failed", t, *s, Some(why.clone()))
+    let mut rows = Vec::with_capacity(batch.len());
+    // Per host, the last thing seen in this batch: answered or failed.
+    let mut host_seen: HashMap<String, bool> = HashMap::new();
+    for (d, outcome) in &batch {
+        let (state, next, status, error) = match outcome {
+            Outcome::Delivered(s) => ("done", t, Some(*s), None),
+            Outcome::Rejected(s, why) => ("rejected", t, Some(*s), Some(why.clone())),
+            Outcome::Skipped(why) => ("skipped", t, None, Some(why.clone())),
+            Outcome::RetryAfter(s, after) => (
+                "pending",
+                t + chrono_dur((*after).min(Duration::from_secs(24 * 3600))),
+                Some(*s),
+                Some(format!("retry after {}s", after.as_secs())),
+            ),
+            Outcome::Failed(s, why) if d.attempts >= MAX_ATTEMPTS => {
+                ("failed", t, *s, Some(why.clone()))
+            }
+            Outcome::Failed(s, why) => (
+                "pending",
+                t + chrono_dur(backoff(d.attempts - 1, scale)),
+                *s,
+                Some(why.clone()),
+            ),
+        };
+        if let Some(e) = &error {
+            tracing::debug!(inbox = %d.inbox, activity = %d.activity_id, state, error = %e, "delivery");
         }
-        Outcome::Failed(s, why) => (
-            "pending",
-            t + chrono_dur(backoff(d.attempts - 1, scale)),
-            *s,
-            Some(why.clone()),
-        ),
-    };
-    if let Some(e) = &error {
-        tracing::debug!(inbox = %d.inbox, activity = %d.activity_id, state, error = %e, "delivery");
+        crate::metrics::delivery_outcome(&d.host, state, d.created_at);
+        match outcome {
+            Outcome::Failed(..) => {
+                host_seen.insert(d.host.clone(), false);
+            }
+            Outcome::Skipped(_) => {}
+            _ => {
+                host_seen.insert(d.host.clone(), true);
+            }
+        }
+        rows.push((d.id, state, next, status, error));
     }
-    crate::metrics::delivery_outcome(&d.host, state, d.created_at);
-    let (id, host) = (d.id, d.host.clone());
-    let answered = !matches!(outcome, Outcome::Failed(..) | Outcome::Skipped(_));
-    let failed = matches!(outcome, Outcome::Failed(..));
     data.db
         .transaction(move |c| {
-            diesel::update(deliveries::table.find(id))
-                .set((
-                    deliveries::state.eq(state),
-                    deliveries::next_attempt_at.eq(next),
-                    deliveries::last_status.eq(status.map(i32::from)),
-                    deliveries::last_error.eq(error),
-                    deliveries::updated_at.eq(t),
-                ))
-                .execute(c)?;
-            if answered {
-                hosts::record_success(c, &host)?;
-            } else if failed && hosts::record_failure(c, &host, unreachable_after)? {
-                tracing::warn!(host = %host, "host marked unreachable");
+            for (id, state, next, status, error) in rows {
+                diesel::update(deliveries::table.find(id))
+                    .set((
+                        deliveries::state.eq(state),
+                        deliveries::next_attempt_at.eq(next),
+                        deliveries::last_status.eq(status.map(i32::from)),
+                        deliveries::last_error.eq(error),
+                        deliveries::updated_at.eq(t),
+                    ))
+                    .execute(c)?;
+            }
+            for (host, answered) in host_seen {
+                if answered {
+                    hosts::record_success(c, &host)?;
+                } else if hosts::record_failure(c, &host, unreachable_after)? {
+                    tracing::warn!(host = %host, "host marked unreachable");
+                }
             }
             Ok::<_, AppError>(())
         })
         .await
+}
+
+/// Writes outcomes as they come, in batches, and only then lets go of the
+/// rows (so a shutdown never returns a sent row to the queue).
+async fn run_recorder(
+    data: Data<AppState>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(Delivery, Outcome)>,
+    claimed_ids: Arc<Mutex<HashSet<i64>>>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let ids: Vec<i64> = batch.iter().map(|(d, _)| d.id).collect();
+        let mut result = record_batch(&data, batch.clone()).await;
+        // A busy database gets a second chance before the rows are left to
+        // their lease.
+        if result.is_err() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            result = record_batch(&data, batch).await;
+        }
+        if let Err(e) = result {
+            tracing::error!(error = %e, "cannot record delivery outcomes");
+        }
+        let mut claimed = claimed_ids.lock().expect("claimed");
+        for id in ids {
+            claimed.remove(&id);
+        }
+    }
 }
 
 /// Hosts the next claim must leave out: those at their concurrency limit
@@ -386,6 +436,8 @@ pub async fn run_worker(
     let per_host = data.config.delivery_host_concurrency;
     let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let claimed_ids: Arc<Mutex<HashSet<i64>>> = Arc::default();
+    let (outcomes, outcomes_rx) = tokio::sync::mpsc::unbounded_channel();
+    let recorder = tokio::spawn(run_recorder(data.clone(), outcomes_rx, claimed_ids.clone()));
     let mut tasks = JoinSet::new();
     let mut skips = Skips {
         unreachable: Vec::new(),
@@ -448,20 +500,17 @@ pub async fn run_worker(
                 break;
             };
             claimed_ids.lock().expect("claimed").insert(d.id);
-            let (sender, in_flight, claimed_ids) =
-                (sender.clone(), in_flight.clone(), claimed_ids.clone());
+            let (sender, in_flight, outcomes) =
+                (sender.clone(), in_flight.clone(), outcomes.clone());
             tasks.spawn(async move {
                 let _permit = permit;
                 let started = Instant::now();
                 let outcome = sender.attempt(&d).await;
                 crate::metrics::delivery_latency(started.elapsed());
-                if let Err(e) = record(&sender.data, &d, &outcome).await {
-                    tracing::error!(error = %e, delivery = d.id, "cannot record delivery outcome");
-                }
-                claimed_ids.lock().expect("claimed").remove(&d.id);
                 if let Some(n) = in_flight.lock().expect("in flight").get_mut(&d.host) {
                     *n = n.saturating_sub(1);
                 }
+                let _ = outcomes.send((d, outcome));
             });
         }
         let worked = !excess.is_empty() || global.available_permits() as i64 != free;
@@ -495,6 +544,10 @@ pub async fn run_worker(
     })
     .await;
     tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    // Outcomes already sent are written before anything is put back.
+    drop(outcomes);
+    let _ = recorder.await;
     let left: Vec<i64> = claimed_ids.lock().expect("claimed").drain().collect();
     if !left.is_empty() {
         let n = left.len();

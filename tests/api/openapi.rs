@@ -194,6 +194,47 @@ both_backends!(
             .await
             .json;
         check("Token", &token);
+        check("V1Instance", &api.get("/api/v1/instance", None).await.json);
+        check(
+            "Application",
+            &api.get(
+                "/api/v1/apps/verify_credentials",
+                token["access_token"].as_str(),
+            )
+            .await
+            .json,
+        );
+        api.call(
+            Method::PUT,
+            &format!("/api/v1/statuses/{id}"),
+            Some(&a),
+            B::Json(json!({ "status": "hello again @bob #tag" })),
+        )
+        .await;
+        for e in api
+            .get(&format!("/api/v1/statuses/{id}/history"), Some(&a))
+            .await
+            .json
+            .as_array()
+            .unwrap()
+        {
+            check("StatusEdit", e);
+        }
+        check(
+            "StatusSource",
+            &api.get(&format!("/api/v1/statuses/{id}/source"), Some(&a))
+                .await
+                .json,
+        );
+        for m in api
+            .get("/api/v1/mutes", Some(&a))
+            .await
+            .json
+            .as_array()
+            .unwrap()
+        {
+            check("Account", m);
+        }
         assert!(
             errors.is_empty(),
             "{} violations:\n{}",

@@ -87,6 +87,16 @@ async fn facts(state: &AppState) -> AppResult<Facts> {
         .await
 }
 
+/// Where the streaming API lives (ws:// or wss:// on our own host); apps
+/// fall back to polling while it answers nothing (streaming is issue #7).
+fn streaming_url(state: &AppState) -> String {
+    let base = state.base_url();
+    match base.strip_prefix("https://") {
+        Some(rest) => format!("wss://{rest}"),
+        None => format!("ws://{}", base.trim_start_matches("http://")),
+    }
+}
+
 fn title(state: &AppState) -> String {
     if state.config.instance_title.is_empty() {
         state.config.domain.clone()
@@ -115,7 +125,7 @@ pub async fn v1(State(state): State<AppState>) -> AppResult<Json<Value>> {
         "description": state.config.instance_description,
         "email": state.config.contact_email,
         "version": VERSION,
-        "urls": { "streaming_api": null },
+        "urls": { "streaming_api": streaming_url(&state) },
         "stats": { "user_count": f.users, "status_count": f.posts, "domain_count": f.domains },
         "thumbnail": null,
         "languages": ["en"],
