@@ -631,3 +631,163 @@ async fn accepted_activity_survives_a_crash_before_it_is_applied() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_between_inbox_accept_and_apply_postgres() {
+    // A real crash at that point: the test holds a lock on `follows`, so
+    // beta persists alice's Follow and then blocks applying it; beta is
+    // killed right there, the lock released, beta restarted.
+    let a = Node::named("alpha", Backend::Postgres, &[]);
+    let b = Node::named("beta", Backend::Postgres, &[]);
+    a.cli(&[
+        "admin",
+        "create-user",
+        "alice",
+        "--email",
+        "a@a.example",
+        "--generate-password",
+    ]);
+    let alice_token = a
+        .cli(&["admin", "create-token", "alice"])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    b.cli(&[
+        "admin",
+        "create-user",
+        "bob",
+        "--email",
+        "b@b.example",
+        "--generate-password",
+    ]);
+    let bob_token = b
+        .cli(&["admin", "create-token", "bob"])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let _a = a.start().await;
+    let mut beta = b.start().await;
+    let client = reqwest::Client::new();
+    // Alice finds bob through beta's WebFinger before the lock.
+    let b_domain = format!("beta.localhost:{}", b.port);
+    let found: Value = client
+        .get(format!("http://127.0.0.1:{}/api/v2/search", a.port))
+        .query(&[
+            ("q", format!("bob@{b_domain}").as_str()),
+            ("resolve", "true"),
+        ])
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bob_at_alpha = found["accounts"][0]["id"]
+        .as_str()
+        .expect("bob found")
+        .to_string();
+
+    let (lock_tx, lock_rx) = std::sync::mpsc::channel::<()>();
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel::<()>();
+    let url = b.db_url.clone();
+    let holder = std::thread::spawn(move || {
+        use diesel::connection::SimpleConnection;
+        let mut c = diesel::PgConnection::establish(&url).unwrap();
+        c.batch_execute("BEGIN; LOCK TABLE follows IN EXCLUSIVE MODE;")
+            .unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = lock_rx.recv();
+        c.batch_execute("ROLLBACK;").unwrap();
+    });
+    locked_rx.await.unwrap();
+    let r = client
+        .post(format!(
+            "http://127.0.0.1:{}/api/v1/accounts/{bob_at_alpha}/follow",
+            a.port
+        ))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let db = b.db().await;
+    eventually(
+        "beta persisted the Follow (and is stuck applying it)",
+        || async {
+            db.run(|c| {
+                use meetfield::db::schema::inbound_activities as ia;
+                Ok::<_, meetfield::error::AppError>(
+                    ia::table
+                        .filter(ia::state.eq("pending"))
+                        .count()
+                        .get_result::<i64>(c)?,
+                )
+            })
+            .await
+            .unwrap()
+                == 1
+        },
+    )
+    .await;
+    beta.signal(nix::sys::signal::Signal::SIGKILL);
+    beta.wait_exit(Duration::from_secs(10));
+    lock_tx.send(()).unwrap();
+    holder.join().unwrap();
+    db.close();
+
+    let _beta = b.start().await;
+    let me: Value = client
+        .get(format!(
+            "http://127.0.0.1:{}/api/v1/accounts/verify_credentials",
+            b.port
+        ))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let followers_url = format!(
+        "http://127.0.0.1:{}/api/v1/accounts/{}/followers",
+        b.port,
+        me["id"].as_str().unwrap()
+    );
+    eventually(
+        "the Follow accepted before the kill is applied after the restart",
+        || async {
+            let list: Value = client
+                .get(&followers_url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            list.as_array().is_some_and(|l| !l.is_empty())
+        },
+    )
+    .await;
+    let rel_url = format!(
+        "http://127.0.0.1:{}/api/v1/accounts/relationships?id[]={bob_at_alpha}",
+        a.port
+    );
+    eventually("alice's server got the Accept", || async {
+        let rel: Value = client
+            .get(&rel_url)
+            .bearer_auth(&alice_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        rel[0]["following"] == true
+    })
+    .await;
+}
