@@ -212,6 +212,31 @@ on_both_backends!(
             rows.iter().all(|s| s.uri != u),
             "gone from gamma's group timeline"
         );
+
+        // A new moderator is announced to the members' servers (Add to the
+        // moderators collection), which accept it.
+        let bob_at_alpha = alpha.account_by_uri(&bob.uri).await.unwrap();
+        groups::set_moderator(&alpha.app.state, &alice, team.id, bob_at_alpha.id, true)
+            .await
+            .unwrap();
+        eventually(
+            "Add of the moderator delivered to beta and gamma",
+            || async {
+                alpha
+                    .query(|c| {
+                        use meetfield::db::schema::deliveries as d;
+                        d::table
+                            .filter(d::payload.like("%\"type\":\"Add\"%"))
+                            .filter(d::payload.like("%/moderators%"))
+                            .filter(d::state.eq("done"))
+                            .count()
+                            .get_result::<i64>(c)
+                    })
+                    .await
+                    == 2
+            },
+        )
+        .await;
     }
 );
 

@@ -438,11 +438,12 @@ pub async fn set_moderator(
     account_id: i64,
     on: bool,
 ) -> AppResult<()> {
-    let actor_id = actor.id;
+    let (actor_id, base) = (actor.id, state.base_url());
     state
         .db
         .transaction(move |c| {
             let g = moderated(c, actor_id, group_id)?;
+            let was = is_moderator(c, g.account.id, account_id)?;
             if on {
                 if !role(c, &g, account_id)?.belongs() {
                     return Err(AppError::Unprocessable(
@@ -463,9 +464,29 @@ pub async fn set_moderator(
                 )
                 .execute(c)?;
             }
+            if was != on {
+                // Members' servers learn of it as Lemmy sends it: Add/Remove
+                // on the moderators collection.
+                let who = Account::by_id(c, account_id)?;
+                let activity = serde_json::json!({
+                    "@context": crate::federation::protocol::context::context(),
+                    "id": urls::activity(&base, id::next_id()),
+                    "type": if on { "Add" } else { "Remove" },
+                    "actor": g.account.uri,
+                    "to": [crate::federation::protocol::note::PUBLIC],
+                    "cc": [urls::followers(&g.account.uri)],
+                    "object": who.uri,
+                    "target": urls::moderators(&g.account.uri),
+                    "audience": g.account.uri,
+                });
+                let inboxes = Follow::follower_inboxes(c, g.account.id)?;
+                crate::delivery::enqueue(c, g.account.id, &activity, &inboxes)?;
+            }
             Ok::<_, AppError>(())
         })
-        .await
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(())
 }
 
 /// Local groups among `mentioned` (and the group of the post replied to)
