@@ -106,6 +106,43 @@ on_both_backends!(
             boosted_in_home(&gamma, &dave, &team.uri, &uri).await
         })
         .await;
+        // Both shapes went out (the plain Announce for Mastodon, the one
+        // with the Create inside for Lemmy); receivers keep one boost.
+        let gamma_inbox = format!("http://{}/inbox", gamma.domain);
+        let gi = gamma_inbox.clone();
+        eventually("both Announce shapes delivered to gamma", || async {
+            let gi = gi.clone();
+            alpha
+                .query(move |c| {
+                    use meetfield::db::schema::deliveries as d;
+                    d::table
+                        .filter(d::inbox.eq(gi))
+                        .filter(d::payload.like("%\"type\":\"Announce\"%"))
+                        .filter(d::state.eq("done"))
+                        .select(d::activity_id)
+                        .load::<String>(c)
+                })
+                .await
+                .iter()
+                .filter(|id| id.ends_with("/activity") || id.ends_with("/activity/lemmy"))
+                .count()
+                >= 2
+        })
+        .await;
+        let on_gamma_post = status_at(&gamma, &uri).await.unwrap();
+        let gid_g = team_at_gamma.id;
+        let boosts = gamma
+            .query(move |c| {
+                use meetfield::db::schema::statuses as st;
+                st::table
+                    .filter(st::reblog_of_id.eq(on_gamma_post.id))
+                    .filter(st::account_id.eq(gid_g))
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .await;
+        assert_eq!(boosts, 1, "one boost per group and post");
+
         // The group timeline on each instance holds it.
         for (i, gid) in [
             (&alpha, team.id),

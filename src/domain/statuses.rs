@@ -524,7 +524,7 @@ pub(crate) fn boost_in(
     } else {
         (vec![followers], vec![author.uri.clone()])
     };
-    let mut activity = announce_json(
+    let activity = announce_json(
         &uri,
         &account.uri,
         &s.uri,
@@ -533,18 +533,37 @@ pub(crate) fn boost_in(
         &t.and_utc()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
-    if !public {
-        // Members' servers cannot fetch a post addressed to the group
-        // only, so the group hands it over inline (see docs/FEDERATION.md).
+    let inboxes = announce_audience(c, account, author)?;
+    if account.actor_type == "Group" {
+        // Lemmy reads a group's Announce only with the Create inside; it
+        // also carries the post to members' servers that could not fetch
+        // it (closed groups, docs/FEDERATION.md). Mastodon reads only the
+        // plain Announce, so open groups send both (receivers dedupe).
         let base = url::Url::parse(&account.uri)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
         let mut note = serde_json::to_value(local_note(c, s, author, &base)?)
             .map_err(|e| AppError::Internal(e.into()))?;
         note["audience"] = json!(account.uri);
-        activity["object"] = note;
+        let create = json!({
+            "id": format!("{uri}/create"),
+            "type": "Create",
+            "actor": author.uri,
+            "to": note["to"],
+            "cc": note["cc"],
+            "audience": account.uri,
+            "object": note,
+        });
+        let mut wrapped = activity.clone();
+        if public {
+            wrapped["id"] = json!(format!("{uri}/lemmy"));
+        }
+        wrapped["object"] = create;
+        delivery::enqueue(c, account.id, &wrapped, &inboxes)?;
+        if !public {
+            return Ok(boost);
+        }
     }
-    let inboxes = announce_audience(c, account, author)?;
     delivery::enqueue(c, account.id, &activity, &inboxes)?;
     Ok(boost)
 }
