@@ -254,3 +254,92 @@ async fn wrong_postgres_password_names_the_cause() {
     };
     assert!(err.contains("no_such_role_mf"), "{err}");
 }
+
+both_backends!(finished_queue_rows_are_pruned, |tdb: TestDb| async move {
+    let db = tdb.open().await;
+    let config = tdb.config();
+    let (_, alice) = meetfield::domain::users::create_local_user(
+        &db,
+        &config,
+        meetfield::domain::users::NewLocalUser {
+            username: "alice".into(),
+            email: "alice@x.example".into(),
+            password: "long enough password".into(),
+            role: meetfield::db::models::Role::User,
+        },
+    )
+    .await
+    .unwrap();
+    let remaining = db
+        .transaction(move |c| {
+            use schema::{deliveries as d, inbound_activities as ia, received_activities as ra};
+            let now = meetfield::db::now();
+            let days = |n: i64| now - chrono::Duration::days(n);
+            // (state, age in days, kept?)
+            let rows = [
+                ("done", 8, false),
+                ("done", 1, true),
+                ("rejected", 8, false),
+                ("failed", 8, true),
+                ("failed", 31, false),
+                ("pending", 40, true),
+            ];
+            for (i, (state, age, _)) in rows.iter().enumerate() {
+                diesel::insert_into(d::table)
+                    .values((
+                        d::id.eq(id::next_id()),
+                        d::activity_id.eq(format!("https://x.example/d/{i}")),
+                        d::sender_account_id.eq(alice.id),
+                        d::inbox.eq("https://y.example/inbox"),
+                        d::host.eq("y.example"),
+                        d::payload.eq("{}"),
+                        d::state.eq(*state),
+                        d::next_attempt_at.eq(days(*age)),
+                        d::created_at.eq(days(*age)),
+                        d::updated_at.eq(days(*age)),
+                    ))
+                    .execute(c)?;
+                diesel::insert_into(ia::table)
+                    .values((
+                        ia::id.eq(id::next_id()),
+                        ia::ap_id.eq(format!("https://x.example/i/{i}")),
+                        ia::body.eq("{}"),
+                        ia::state.eq(if *state == "skipped" { "done" } else { *state }),
+                        ia::next_attempt_at.eq(days(*age)),
+                        ia::created_at.eq(days(*age)),
+                        ia::updated_at.eq(days(*age)),
+                    ))
+                    .execute(c)?;
+            }
+            for (i, age) in [1i64, 31].iter().enumerate() {
+                diesel::insert_into(ra::table)
+                    .values((
+                        ra::ap_id.eq(format!("https://x.example/r/{i}")),
+                        ra::received_at.eq(days(*age)),
+                    ))
+                    .execute(c)?;
+            }
+            let removed = meetfield::federation::inbound::prune(c, now)?;
+            let kept_d: Vec<String> = d::table
+                .order(d::activity_id.asc())
+                .select(d::activity_id)
+                .load(c)?;
+            let kept_i: i64 = ia::table.count().get_result(c)?;
+            let kept_r: Vec<String> = ra::table.select(ra::ap_id).load(c)?;
+            Ok::<_, DbError>((removed, kept_d, kept_i, kept_r))
+        })
+        .await
+        .unwrap();
+    let (removed, kept_d, kept_i, kept_r) = remaining;
+    assert_eq!(
+        kept_d,
+        vec![
+            "https://x.example/d/1",
+            "https://x.example/d/3",
+            "https://x.example/d/5"
+        ]
+    );
+    assert_eq!(kept_i, 3);
+    assert_eq!(kept_r, vec!["https://x.example/r/0"]);
+    assert_eq!(removed, 3 + 3 + 1);
+});

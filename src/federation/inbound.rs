@@ -227,16 +227,69 @@ pub async fn process_due(data: &Data<AppState>) -> AppResult<usize> {
     Ok(n)
 }
 
+/// Forgets finished queue rows so the tables do not grow for ever:
+/// delivered, refused and applied rows after a week, given-up ones after a
+/// month, and the ids of received activities (duplicate detection) after a
+/// month. Returns the number of rows removed.
+pub fn prune(c: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    use crate::db::schema::{deliveries, received_activities};
+    let week = now - chrono::Duration::days(7);
+    let month = now - chrono::Duration::days(30);
+    let mut n = diesel::delete(
+        deliveries::table
+            .filter(deliveries::state.eq_any(["done", "rejected", "skipped"]))
+            .filter(deliveries::updated_at.lt(week)),
+    )
+    .execute(c)?;
+    n += diesel::delete(
+        deliveries::table
+            .filter(deliveries::state.eq("failed"))
+            .filter(deliveries::updated_at.lt(month)),
+    )
+    .execute(c)?;
+    n += diesel::delete(
+        inbound_activities::table
+            .filter(inbound_activities::state.eq_any(["done", "rejected"]))
+            .filter(inbound_activities::updated_at.lt(week)),
+    )
+    .execute(c)?;
+    n += diesel::delete(
+        inbound_activities::table
+            .filter(inbound_activities::state.eq("failed"))
+            .filter(inbound_activities::updated_at.lt(month)),
+    )
+    .execute(c)?;
+    n += diesel::delete(
+        received_activities::table.filter(received_activities::received_at.lt(month)),
+    )
+    .execute(c)?;
+    Ok(n)
+}
+
 /// Applies accepted activities left pending (retries, and those a crashed
-/// process accepted but never applied) until `shutdown`.
+/// process accepted but never applied) until `shutdown`; prunes finished
+/// queue rows every hour.
 pub async fn run_worker(
     federation: FederationConfig<AppState>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let data = federation.to_request_data();
+    let mut pruned_at: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
+        }
+        if pruned_at.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            pruned_at = Some(std::time::Instant::now());
+            match data
+                .db
+                .transaction(|c| prune(c, now()).map_err(AppError::from))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "pruned finished queue rows"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune queue rows"),
+            }
         }
         let worked = match process_due(&data).await {
             Ok(n) => n,
