@@ -556,5 +556,34 @@ on_both_backends!(
             "{}",
             page.content
         );
+
+        // A Lemmy moderator's removal, relayed by the community as
+        // Announce(Delete): the post leaves the group on alpha.
+        let removal = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/activitystreams"],
+            "id": format!("{}/activities/announce/delete/1", community.uri),
+            "type": "Announce",
+            "actor": community.uri,
+            "to": [public],
+            "cc": [format!("{}/followers", community.uri)],
+            "object": {
+                "id": format!("{}/activities/delete/1", community.uri),
+                "type": "Delete",
+                "actor": bob.uri,
+                "to": [public],
+                "object": page_id,
+                "summary": "off topic",
+                "audience": community.uri,
+            }
+        });
+        let inbox = format!("http://{}/inbox", alpha.domain);
+        beta.query(move |c| meetfield::delivery::enqueue(c, cid, &removal, &[inbox]))
+            .await;
+        beta.app.state.delivery_wake.notify_one();
+        let pid = page_id.clone();
+        eventually("the removed Page leaves alice's home", || async {
+            !boosted_in_home(&alpha, &alice, &community.uri, &pid).await
+        })
+        .await;
     }
 );

@@ -76,8 +76,22 @@ impl Activity for Announce {
                 Some("Create" | "Update") => {
                     object = object.get("object").cloned().unwrap_or(Value::Null);
                 }
-                // Group moderation and votes relayed by Lemmy: not applied yet.
-                Some("Delete" | "Remove" | "Add" | "Like" | "Dislike" | "Undo" | "Block") => {
+                // Lemmy's moderators remove a post with a Delete the group
+                // relays: the post leaves the group here too.
+                Some("Delete") => {
+                    let Some(post) = object.get("object").and_then(id_of) else {
+                        return Ok(());
+                    };
+                    return statuses::receive_unannounce(
+                        data,
+                        &actor.account,
+                        None,
+                        Some(post.to_string()),
+                    )
+                    .await;
+                }
+                // Other relayed moderation and votes: not applied yet.
+                Some("Remove" | "Add" | "Like" | "Dislike" | "Undo" | "Block") => {
                     return Ok(());
                 }
                 _ => {}
