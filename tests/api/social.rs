@@ -631,3 +631,19 @@ both_backends!(
         );
     }
 );
+
+both_backends!(blocks_hide_posts_both_ways, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let (_carol, c) = api.user("carol", "read write follow").await;
+    let (dave, d) = api.user("dave", "read write follow").await;
+    let from_dave = post_status(&api, &d, "dave speaks").await;
+    let from_carol = post_status(&api, &c, "carol speaks").await;
+    api.ok(&format!("/api/v1/accounts/{}/block", dave.id), &c, B::None)
+        .await;
+    let carol_sees = ids(&api.get("/api/v1/timelines/public", Some(&c)).await.json);
+    assert!(!carol_sees.contains(&from_dave) && carol_sees.contains(&from_carol));
+    let dave_sees = ids(&api.get("/api/v1/timelines/public", Some(&d)).await.json);
+    assert!(!dave_sees.contains(&from_carol) && dave_sees.contains(&from_dave));
+    let anyone = ids(&api.get("/api/v1/timelines/public", None).await.json);
+    assert!(anyone.contains(&from_carol) && anyone.contains(&from_dave));
+});
