@@ -193,6 +193,43 @@ impl Node {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Creates a local user; returns an API token for it.
+    fn user(&self, name: &str) -> String {
+        self.cli(&[
+            "admin",
+            "create-user",
+            name,
+            "--email",
+            &format!("{name}@{}.example", self.port),
+            "--generate-password",
+        ]);
+        let out = self.cli(&["admin", "create-token", name]);
+        out.lines().last().unwrap().trim().to_string()
+    }
+
+    /// The followers of the token's own account, through the API.
+    async fn own_followers(&self, client: &reqwest::Client, token: &str) -> Vec<Value> {
+        let api = format!("http://127.0.0.1:{}/api/v1/accounts", self.port);
+        let me: Value = client
+            .get(format!("{api}/verify_credentials"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list: Value = client
+            .get(format!("{api}/{}/followers", me["id"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        list.as_array().cloned().unwrap_or_default()
+    }
+
     async fn start(&self) -> ServerProcess {
         let mut s = ServerProcess::start_on(self.dir.path(), self.port, &self.envs);
         s.wait_healthy(Duration::from_secs(30)).await;
@@ -219,16 +256,7 @@ impl Node {
     /// `alice` with `inboxes.len()` remote followers, one per inbox; returns
     /// her API token.
     async fn alice_with_followers(&self, inboxes: &[String]) -> String {
-        self.cli(&[
-            "admin",
-            "create-user",
-            "alice",
-            "--email",
-            "alice@sender.example",
-            "--generate-password",
-        ]);
-        let token = self.cli(&["admin", "create-token", "alice"]);
-        let token = token.lines().last().unwrap().trim().to_string();
+        let token = self.user("alice");
         let db = self.db().await;
         let inboxes = inboxes.to_vec();
         db.transaction(move |c| {
@@ -519,30 +547,8 @@ async fn accepted_activity_survives_a_crash_before_it_is_applied() {
     // the worker applies it and alice's server gets the Accept.
     let a = Node::named("alpha", Backend::Sqlite, &[]);
     let b = Node::named("beta", Backend::Sqlite, &[]);
-    a.cli(&[
-        "admin",
-        "create-user",
-        "alice",
-        "--email",
-        "a@a.example",
-        "--generate-password",
-    ]);
-    let bob_token = {
-        b.cli(&[
-            "admin",
-            "create-user",
-            "bob",
-            "--email",
-            "b@b.example",
-            "--generate-password",
-        ]);
-        b.cli(&["admin", "create-token", "bob"])
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .to_string()
-    };
+    a.user("alice");
+    let bob_token = b.user("bob");
     let a_domain = format!("alpha.localhost:{}", a.port);
     let b_domain = format!("beta.localhost:{}", b.port);
     let follow = serde_json::json!({
@@ -577,36 +583,13 @@ async fn accepted_activity_survives_a_crash_before_it_is_applied() {
     let _a = a.start().await;
     let _b = b.start().await;
     let client = reqwest::Client::new();
-    let me: Value = client
-        .get(format!(
-            "http://127.0.0.1:{}/api/v1/accounts/verify_credentials",
-            b.port
-        ))
-        .bearer_auth(&bob_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let followers_url = format!(
-        "http://127.0.0.1:{}/api/v1/accounts/{}/followers",
-        b.port,
-        me["id"].as_str().unwrap()
-    );
     eventually(
         "the accepted Follow is applied after the restart",
         || async {
-            let list: Value = client
-                .get(&followers_url)
-                .send()
+            b.own_followers(&client, &bob_token)
                 .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            list.as_array()
-                .is_some_and(|l| l.iter().any(|f| f["acct"] == format!("alice@{a_domain}")))
+                .iter()
+                .any(|f| f["acct"] == format!("alice@{a_domain}"))
         },
     )
     .await;
@@ -639,36 +622,8 @@ async fn kill_between_inbox_accept_and_apply_postgres() {
     // killed right there, the lock released, beta restarted.
     let a = Node::named("alpha", Backend::Postgres, &[]);
     let b = Node::named("beta", Backend::Postgres, &[]);
-    a.cli(&[
-        "admin",
-        "create-user",
-        "alice",
-        "--email",
-        "a@a.example",
-        "--generate-password",
-    ]);
-    let alice_token = a
-        .cli(&["admin", "create-token", "alice"])
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string();
-    b.cli(&[
-        "admin",
-        "create-user",
-        "bob",
-        "--email",
-        "b@b.example",
-        "--generate-password",
-    ]);
-    let bob_token = b
-        .cli(&["admin", "create-token", "bob"])
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string();
+    let alice_token = a.user("alice");
+    let bob_token = b.user("bob");
     let _a = a.start().await;
     let mut beta = b.start().await;
     let client = reqwest::Client::new();
@@ -741,36 +696,9 @@ async fn kill_between_inbox_accept_and_apply_postgres() {
     db.close();
 
     let _beta = b.start().await;
-    let me: Value = client
-        .get(format!(
-            "http://127.0.0.1:{}/api/v1/accounts/verify_credentials",
-            b.port
-        ))
-        .bearer_auth(&bob_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let followers_url = format!(
-        "http://127.0.0.1:{}/api/v1/accounts/{}/followers",
-        b.port,
-        me["id"].as_str().unwrap()
-    );
     eventually(
         "the Follow accepted before the kill is applied after the restart",
-        || async {
-            let list: Value = client
-                .get(&followers_url)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            list.as_array().is_some_and(|l| !l.is_empty())
-        },
+        || async { !b.own_followers(&client, &bob_token).await.is_empty() },
     )
     .await;
     let rel_url = format!(

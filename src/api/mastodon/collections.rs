@@ -265,6 +265,45 @@ pub async fn reblogged_by(
     .await
 }
 
+/// The caller's saved posts (favourites, bookmarks), paged by the id of
+/// the row that saved them; posts it may no longer see are left out, and
+/// the page is rendered in one batch.
+async fn saved_page<F>(
+    state: &AppState,
+    auth: &Auth,
+    path: &str,
+    q: PageQuery,
+    load: F,
+) -> AppResult<(HeaderMap, Json<Value>)>
+where
+    F: FnOnce(&mut DbConn, Option<i64>, Option<i64>, i64) -> QueryResult<Vec<(i64, Status)>>
+        + Send
+        + 'static,
+{
+    let viewer = auth.account.clone();
+    let (max_id, since_id, limit) = q.bounds();
+    let ctx = ctx(state);
+    let (ids, items) = state
+        .db
+        .run(move |c| {
+            let mut ids = Vec::new();
+            let mut visible = Vec::new();
+            for (row_id, s) in load(c, max_id, since_id, limit)? {
+                if crate::domain::timelines::can_view(c, Some(&viewer), &s)? {
+                    ids.push(row_id);
+                    visible.push(s);
+                }
+            }
+            let items = entities::statuses(c, &ctx, &visible, Some(viewer.id))?;
+            Ok::<_, AppError>((ids, items))
+        })
+        .await?;
+    Ok((
+        link_header(state, path, "", &ids),
+        Json(Value::Array(items)),
+    ))
+}
+
 /// The signed-in user's favourites, newest favourite first.
 pub async fn favourites(
     State(state): State<AppState>,
@@ -273,12 +312,12 @@ pub async fn favourites(
 ) -> AppResult<(HeaderMap, Json<Value>)> {
     auth.require("read:favourites")?;
     let me = auth.account.id;
-    let viewer = auth.account.clone();
-    let (max_id, since_id, limit) = q.bounds();
-    let ctx = ctx(&state);
-    let (ids, items) = state
-        .db
-        .run(move |c| {
+    saved_page(
+        &state,
+        &auth,
+        "/api/v1/favourites",
+        q,
+        move |c, max_id, since_id, limit| {
             let mut query = favourites::table
                 .inner_join(statuses::table)
                 .filter(favourites::account_id.eq(me))
@@ -289,26 +328,14 @@ pub async fn favourites(
             if let Some(s) = since_id {
                 query = query.filter(favourites::id.gt(s));
             }
-            let rows: Vec<(i64, Status)> = query
+            query
                 .order(favourites::id.desc())
                 .limit(limit)
                 .select((favourites::id, Status::as_select()))
-                .load(c)?;
-            let mut ids = Vec::new();
-            let mut items = Vec::new();
-            for (fid, s) in rows {
-                if crate::domain::timelines::can_view(c, Some(&viewer), &s)? {
-                    ids.push(fid);
-                    items.push(entities::status(c, &ctx, &s, Some(me))?);
-                }
-            }
-            Ok::<_, AppError>((ids, items))
-        })
-        .await?;
-    Ok((
-        link_header(&state, "/api/v1/favourites", "", &ids),
-        Json(Value::Array(items)),
-    ))
+                .load(c)
+        },
+    )
+    .await
 }
 
 /// `POST /api/v1/statuses/:id/bookmark` and `…/unbookmark`.
@@ -386,12 +413,12 @@ pub async fn bookmarks(
     use crate::db::schema::bookmarks;
     auth.require("read:bookmarks")?;
     let me = auth.account.id;
-    let viewer = auth.account.clone();
-    let (max_id, since_id, limit) = q.bounds();
-    let ctx = ctx(&state);
-    let (ids, items) = state
-        .db
-        .run(move |c| {
+    saved_page(
+        &state,
+        &auth,
+        "/api/v1/bookmarks",
+        q,
+        move |c, max_id, since_id, limit| {
             let mut query = bookmarks::table
                 .inner_join(statuses::table)
                 .filter(bookmarks::account_id.eq(me))
@@ -402,27 +429,14 @@ pub async fn bookmarks(
             if let Some(s) = since_id {
                 query = query.filter(bookmarks::id.gt(s));
             }
-            let rows: Vec<(i64, Status)> = query
+            query
                 .order(bookmarks::id.desc())
                 .limit(limit)
                 .select((bookmarks::id, Status::as_select()))
-                .load(c)?;
-            let mut ids = Vec::new();
-            let mut visible = Vec::new();
-            for (bid, s) in rows {
-                if crate::domain::timelines::can_view(c, Some(&viewer), &s)? {
-                    ids.push(bid);
-                    visible.push(s);
-                }
-            }
-            let items = entities::statuses(c, &ctx, &visible, Some(me))?;
-            Ok::<_, AppError>((ids, items))
-        })
-        .await?;
-    Ok((
-        link_header(&state, "/api/v1/bookmarks", "", &ids),
-        Json(Value::Array(items)),
-    ))
+                .load(c)
+        },
+    )
+    .await
 }
 
 /// Endpoints apps call on start-up for features that hold nothing here yet:
