@@ -32,12 +32,18 @@ pub struct AppState {
     pub policy: Policy,
     /// Woken after new deliveries are committed, so workers need not poll fast.
     pub delivery_wake: Arc<Notify>,
+    /// This node's streaming connections.
+    pub stream: Arc<crate::stream::hub::Hub>,
 }
 
 impl AppState {
     pub fn new(config: Config, db: Db) -> Self {
         let policy = Policy::new(db.clone(), config.federation_mode);
+        let stream = Arc::new(crate::stream::hub::Hub::new(
+            config.streaming_connections_per_user,
+        ));
         AppState {
+            stream,
             config: Arc::new(config),
             db,
             policy,
@@ -97,6 +103,7 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
         routes = routes
             .merge(federation::http::router())
             .merge(api::mastodon::router())
+            .merge(crate::stream::http::router())
             .merge(crate::web::router());
     }
     let mut app = routes

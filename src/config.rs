@@ -78,6 +78,8 @@ pub struct Config {
     pub delivery_backoff_scale: f64,
     /// Bearer token that lets a non-loopback client read `/metrics`.
     pub metrics_token: String,
+    /// Streaming connections one account may hold open on one node.
+    pub streaming_connections_per_user: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -161,6 +163,7 @@ impl Default for Config {
             delivery_unreachable_after_secs: 2 * 24 * 3600,
             delivery_backoff_scale: 1.0,
             metrics_token: String::new(),
+            streaming_connections_per_user: 16,
         }
     }
 }
@@ -286,6 +289,9 @@ impl Config {
         }
         if self.delivery_concurrency == 0 {
             return Err(err("delivery_concurrency", "must be at least 1"));
+        }
+        if self.streaming_connections_per_user == 0 {
+            return Err(err("streaming_connections_per_user", "must be at least 1"));
         }
         if self.delivery_host_concurrency == 0 {
             return Err(err("delivery_host_concurrency", "must be at least 1"));

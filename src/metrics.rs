@@ -66,6 +66,9 @@ struct Metrics {
     http_duration: Family<Method, Histogram>,
     queue: Family<QueueState, Gauge>,
     unreachable: Gauge,
+    streaming: Gauge,
+    streaming_events: Counter,
+    streaming_dropped: Counter,
 }
 
 fn latency_buckets() -> Histogram {
@@ -122,8 +125,29 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Hosts marked unreachable",
         unreachable.clone(),
     );
+    let streaming = Gauge::default();
+    registry.register(
+        "streaming_connections",
+        "Open streaming connections (WebSocket and SSE) on this node",
+        streaming.clone(),
+    );
+    let streaming_events = Counter::default();
+    registry.register(
+        "streaming_events",
+        "Events queued to streaming connections",
+        streaming_events.clone(),
+    );
+    let streaming_dropped = Counter::default();
+    registry.register(
+        "streaming_slow_disconnects",
+        "Streaming clients disconnected for falling too far behind",
+        streaming_dropped.clone(),
+    );
     Metrics {
         registry,
+        streaming,
+        streaming_events,
+        streaming_dropped,
         deliveries,
         delivery_attempt,
         delivery_latency,
@@ -151,6 +175,22 @@ pub fn delivery_outcome(host: &str, state: &str, created_at: NaiveDateTime) {
 
 pub fn delivery_latency(d: Duration) {
     METRICS.delivery_attempt.observe(d.as_secs_f64());
+}
+
+pub fn streaming_opened() {
+    METRICS.streaming.inc();
+}
+
+pub fn streaming_closed() {
+    METRICS.streaming.dec();
+}
+
+pub fn streaming_event() {
+    METRICS.streaming_events.inc();
+}
+
+pub fn streaming_dropped() {
+    METRICS.streaming_dropped.inc();
 }
 
 /// An inbox POST's result: `accepted`, or the reason it was refused.

@@ -2,7 +2,7 @@
 running Meetfield: register an app, sign in through the OAuth page (the way a
 person would, with the form and its CSRF token), post, reply, follow, read
 timelines and notifications, paginate, lists, pins, mutes, markers,
-sign-up.
+streaming (the library's SSE client), sign-up.
 
 Usage: mastodon_py.py BASE_URL USERNAME PASSWORD OTHER_USERNAME OTHER_TOKEN
 """
@@ -10,9 +10,11 @@ Usage: mastodon_py.py BASE_URL USERNAME PASSWORD OTHER_USERNAME OTHER_TOKEN
 import html
 import re
 import sys
+import threading
+import time
 
 import requests
-from mastodon import Mastodon
+from mastodon import Mastodon, StreamListener
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 SCOPES = ["read", "write", "follow"]
@@ -88,6 +90,48 @@ def main():
     m.account_unmute(friend.id)
     m.markers_set(["home"], [post.id])
     assert str(m.markers_get(["home"])["home"].last_read_id) == str(post.id)
+
+    # Streaming: the library finds the endpoint through the instance's
+    # urls.streaming_api and reads SSE.
+    class Listener(StreamListener):
+        def __init__(self):
+            super().__init__()
+            self.updates, self.notifications = [], []
+            self.changed = threading.Event()
+
+        def on_update(self, status):
+            self.updates.append(status)
+            self.changed.set()
+
+        def on_notification(self, notification):
+            self.notifications.append(notification)
+            self.changed.set()
+
+    def wait_for(what, check):
+        deadline = time.time() + 15
+        while not check():
+            assert time.time() < deadline, "no streamed " + what
+            listener.changed.wait(0.2)
+            listener.changed.clear()
+
+    listener = Listener()
+    handle = m.stream_user(listener, run_async=True, reconnect_async=False)
+    deadline = time.time() + 15
+    while not handle.is_receiving():
+        assert time.time() < deadline, "stream did not connect"
+        time.sleep(0.05)
+    live = m.status_post("streamed to my home")
+    wait_for("update", lambda: any(s.id == live.id for s in listener.updates))
+    r = requests.post(
+        base + "/api/v1/statuses/%s/favourite" % live.id,
+        headers={"Authorization": "Bearer " + other_token},
+    )
+    assert r.status_code == 200, r.text
+    wait_for(
+        "notification",
+        lambda: any(n.type == "favourite" and n.status.id == live.id for n in listener.notifications),
+    )
+    # No close(): it waits for the next heartbeat; the thread is a daemon.
 
     # Sign-up from the app (the server runs with open registrations).
     fresh = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=base)

@@ -32,7 +32,7 @@ impl Auth {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+pub fn bearer(parts: &Parts) -> Option<String> {
     let h = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (kind, token) = h.split_once(' ')?;
     kind.eq_ignore_ascii_case("bearer")
@@ -59,6 +59,19 @@ async fn auth_of(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>> {
     let Some(token) = token_of(parts, state).await? else {
         return Ok(None);
     };
+    auth_for(state, token).await.map(Some)
+}
+
+/// The signed-in user of a token secret that came some other way than the
+/// Authorization header (the streaming API also takes it from the query).
+pub async fn auth_with_secret(state: &AppState, secret: &str) -> AppResult<Auth> {
+    let token = oauth::find_token(&state.db, secret)
+        .await?
+        .ok_or_else(invalid_token)?;
+    auth_for(state, token).await
+}
+
+async fn auth_for(state: &AppState, token: Token) -> AppResult<Auth> {
     let Some(user_id) = token.user_id else {
         return Err(AppError::Unprocessable(
             "This method requires an authenticated user".into(),
@@ -88,11 +101,11 @@ async fn auth_of(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>> {
             "Your login is currently pending approval".into(),
         ));
     }
-    Ok(Some(Auth {
+    Ok(Auth {
         user,
         account,
         token,
-    }))
+    })
 }
 
 impl FromRequestParts<AppState> for Auth {

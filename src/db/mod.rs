@@ -140,6 +140,8 @@ pub struct Db {
     /// SQLite allows one writer: taking turns here rather than in SQLite's
     /// lock avoids SQLITE_BUSY when a read transaction upgrades to a write.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Stream signals of committed work (see `crate::stream::bus`).
+    signals: Arc<crate::stream::bus::Sender>,
 }
 
 impl Db {
@@ -179,6 +181,7 @@ impl Db {
             backend,
             url: url.clone(),
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            signals: Arc::new(crate::stream::bus::channel()),
         })
     }
 
@@ -188,6 +191,11 @@ impl Db {
 
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
+    }
+
+    /// Where this node hears of committed changes that streams may show.
+    pub fn signals(&self) -> &Arc<crate::stream::bus::Sender> {
+        &self.signals
     }
 
     async fn checkout(&self) -> Result<Pooled, DbError> {
@@ -210,18 +218,26 @@ impl Db {
     {
         let mut conn = self.checkout().await?;
         let lock = if write { self.write_lock.clone() } else { None };
-        let (conn, result, broken) = tokio::task::spawn_blocking(move || {
+        let (conn, result, broken, signals) = tokio::task::spawn_blocking(move || {
             let _turn = lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            crate::stream::bus::clear_pending();
             let result = f(&mut conn);
+            let signals = crate::stream::bus::take_pending();
             let broken = result.is_err() && conn.batch_execute("SELECT 1").is_err();
-            (conn, result, broken)
+            (conn, result, broken, signals)
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?;
         if broken {
             let _ = Pooled::take(conn);
+        }
+        if result.is_ok() {
+            for s in signals {
+                // No receiver (no stream open) is not an error.
+                let _ = self.signals.send(s);
+            }
         }
         result
     }

@@ -29,6 +29,14 @@ pub struct Notification {
     pub created_at: NaiveDateTime,
 }
 
+pub fn by_id(c: &mut DbConn, id: i64) -> QueryResult<Option<Notification>> {
+    notifications::table
+        .find(id)
+        .select(Notification::as_select())
+        .first(c)
+        .optional()
+}
+
 /// Who reads notifications addressed to `recipient`: a local user reads its
 /// own; a local group's join requests go to its moderators (so stock apps
 /// show them as follow requests); nobody reads a remote account's.
@@ -96,9 +104,10 @@ fn notify_one(
     {
         return Ok(());
     }
+    let nid = id::next_id();
     diesel::insert_into(notifications::table)
         .values((
-            notifications::id.eq(id::next_id()),
+            notifications::id.eq(nid),
             notifications::account_id.eq(recipient),
             notifications::from_account_id.eq(from),
             notifications::kind.eq(kind),
@@ -106,7 +115,13 @@ fn notify_one(
             notifications::created_at.eq(now()),
         ))
         .execute(c)?;
-    Ok(())
+    crate::stream::publish(
+        c,
+        crate::stream::Signal::Notification {
+            n: nid,
+            a: recipient,
+        },
+    )
 }
 
 /// Removes a notification whose cause was undone (unfollow, unlike, …).

@@ -12,4 +12,5 @@ mod openapi;
 mod registrations;
 mod social;
 mod statuses;
+mod streaming;
 mod support;

@@ -57,6 +57,18 @@ impl Api {
         }
     }
 
+    /// Serves the app on a loopback port (for clients that need a socket:
+    /// WebSocket, SSE); the server stops with the test's runtime.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        addr
+    }
+
     /// A user and a token with `scopes`.
     pub async fn user(&self, name: &str, scopes: &str) -> (Account, String) {
         let (user, account) = create_local_user(

@@ -19,9 +19,9 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
-fn configuration() -> Value {
+fn configuration(state: &AppState) -> Value {
     json!({
-        "urls": { "streaming": null, "status": null },
+        "urls": { "streaming": streaming_url(state), "status": null },
         "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 5 },
         "statuses": {
             "max_characters": MAX_CHARS,
@@ -87,8 +87,7 @@ async fn facts(state: &AppState) -> AppResult<Facts> {
         .await
 }
 
-/// Where the streaming API lives (ws:// or wss:// on our own host); apps
-/// fall back to polling while it answers nothing (streaming is issue #7).
+/// Where the streaming API lives: ws:// or wss:// on our own host.
 fn streaming_url(state: &AppState) -> String {
     let base = state.base_url();
     match base.strip_prefix("https://") {
@@ -132,7 +131,7 @@ pub async fn v1(State(state): State<AppState>) -> AppResult<Json<Value>> {
         "registrations": open,
         "approval_required": approval,
         "invites_enabled": invites,
-        "configuration": configuration(),
+        "configuration": configuration(&state),
         "contact_account": f.contact,
         "rules": [],
     })))
@@ -151,7 +150,7 @@ pub async fn v2(State(state): State<AppState>) -> AppResult<Json<Value>> {
         "thumbnail": { "url": format!("{}/avatars/original/missing.png", state.base_url()) },
         "icon": [],
         "languages": ["en"],
-        "configuration": configuration(),
+        "configuration": configuration(&state),
         "registrations": { "enabled": open, "approval_required": approval, "message": null, "url": null },
         "api_versions": { "mastodon": 2 },
         "contact": { "email": state.config.contact_email, "account": f.contact },

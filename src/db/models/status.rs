@@ -77,6 +77,16 @@ impl Status {
         diesel::insert_into(statuses::table)
             .values(new)
             .execute(conn)?;
+        if new.reblog_of_id.is_none() {
+            use crate::db::schema::accounts;
+            diesel::update(accounts::table.find(new.account_id))
+                .set((
+                    accounts::statuses_count.eq(accounts::statuses_count + 1),
+                    accounts::last_status_at.eq(new.created_at),
+                ))
+                .execute(conn)?;
+        }
+        crate::stream::publish(conn, crate::stream::Signal::Update { s: new.id })?;
         Self::by_id(conn, new.id)
     }
 
@@ -124,6 +134,19 @@ impl Status {
                 .set(accounts::statuses_count.eq(accounts::statuses_count - 1))
                 .execute(conn)?;
         }
+        let mentioned: Vec<i64> = mentions::table
+            .filter(mentions::status_id.eq(id))
+            .select(mentions::account_id)
+            .load(conn)?;
+        crate::stream::publish(
+            conn,
+            crate::stream::Signal::Delete {
+                s: id,
+                a: s.account_id,
+                v: s.visibility.clone(),
+                m: mentioned,
+            },
+        )?;
         diesel::delete(statuses::table.find(id)).execute(conn)
     }
 
@@ -172,6 +195,7 @@ impl Status {
                 statuses::updated_at.eq(t),
             ))
             .execute(conn)?;
+        crate::stream::publish(conn, crate::stream::Signal::Edit { s: current.id })?;
         Self::by_id(conn, current.id)
     }
 

@@ -1,0 +1,514 @@
+//! The streaming API over real sockets: WebSocket and SSE clients get the
+//! events their timelines would show, in order, and nothing else.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use crate::both_backends;
+use crate::common::{Backend, TestDb};
+use crate::support::{Api, B};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// An event as a client reads it: `payload` decoded (JSON, or the id of a
+/// deletion).
+#[derive(Debug, Clone)]
+struct Ev {
+    stream: Vec<String>,
+    event: String,
+    payload: Value,
+}
+
+fn decode(event: &str, stream: Vec<String>, data: Option<&str>) -> Ev {
+    let payload = match (event, data) {
+        ("delete", Some(d)) => Value::String(d.to_string()),
+        (_, Some(d)) => serde_json::from_str(d).unwrap_or_else(|_| panic!("payload: {d}")),
+        (_, None) => Value::Null,
+    };
+    Ev {
+        stream,
+        event: event.to_string(),
+        payload,
+    }
+}
+
+struct Ws(Socket);
+
+impl Ws {
+    async fn open(addr: SocketAddr, query: &str) -> Ws {
+        Ws::try_open(addr, query, None).await.unwrap()
+    }
+
+    async fn try_open(
+        addr: SocketAddr,
+        query: &str,
+        protocol: Option<&str>,
+    ) -> Result<Ws, tungstenite::Error> {
+        let mut req = format!("ws://{addr}/api/v1/streaming?{query}")
+            .into_client_request()
+            .unwrap();
+        if let Some(p) = protocol {
+            req.headers_mut()
+                .insert("sec-websocket-protocol", p.parse().unwrap());
+        }
+        let (socket, _) = tokio_tungstenite::connect_async(req).await?;
+        Ok(Ws(socket))
+    }
+
+    /// The next text message as JSON.
+    async fn message(&mut self, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let m = tokio::time::timeout_at(deadline, self.0.next())
+                .await
+                .ok()?;
+            match m {
+                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).unwrap()),
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Ev {
+        let m = self
+            .message(Duration::from_secs(10))
+            .await
+            .expect("an event within 10 s");
+        assert!(m.get("error").is_none(), "error message: {m}");
+        let stream = m["stream"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        decode(m["event"].as_str().unwrap(), stream, m["payload"].as_str())
+    }
+
+    async fn send(&mut self, v: Value) {
+        self.0
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+}
+
+/// Reads Mastodon's SSE framing from a streaming HTTP response.
+struct Sse {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl Sse {
+    async fn open(addr: SocketAddr, path: &str, token: &str) -> Result<Sse, (u16, Value)> {
+        let res = reqwest::Client::new()
+            .get(format!("http://{addr}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        if !res.status().is_success() {
+            let status = res.status().as_u16();
+            return Err((status, res.json().await.unwrap_or(Value::Null)));
+        }
+        assert_eq!(
+            res.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        Ok(Sse {
+            res,
+            buf: String::new(),
+        })
+    }
+
+    async fn next(&mut self) -> Ev {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let frame: String = self.buf.drain(..end + 2).collect();
+                let mut event = None;
+                let mut data = None;
+                for line in frame.lines() {
+                    if let Some(e) = line.strip_prefix("event:") {
+                        event = Some(e.trim().to_string());
+                    } else if let Some(d) = line.strip_prefix("data:") {
+                        data = Some(d.trim_start().to_string());
+                    }
+                }
+                // Comment-only frames are heartbeats.
+                if let Some(e) = event {
+                    return decode(&e, Vec::new(), data.as_deref());
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.res.chunk())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()
+                .expect("stream still open");
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+async fn post(api: &Api, token: &str, body: Value) -> String {
+    api.ok("/api/v1/statuses", token, B::Json(body)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The REST rendering of a status for `token`, to compare payloads with.
+async fn rest_status(api: &Api, id: &str, token: &str) -> Value {
+    let r = api
+        .get(&format!("/api/v1/statuses/{id}"), Some(token))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.json);
+    r.json
+}
+
+both_backends!(websocket_user_stream, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let addr = api.serve().await;
+    let (_alice, a) = api.user("alice", "read write follow").await;
+    let (bob, b) = api.user("bob", "read write follow").await;
+    let (_carol, c) = api.user("carol", "read write follow").await;
+    api.ok(&format!("/api/v1/accounts/{}/follow", bob.id), &a, B::None)
+        .await;
+
+    let mut ws = Ws::open(addr, &format!("stream=user&access_token={a}")).await;
+    let one = post(&api, &b, json!({"status": "one"})).await;
+    let e = ws.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.stream.clone()),
+        ("update", vec!["user".to_string()])
+    );
+    assert_eq!(e.payload["id"], one);
+    // Not followed, and not public to alice: never on her stream, so the
+    // next event is bob's.
+    post(
+        &api,
+        &c,
+        json!({"status": "carol's secret", "visibility": "private"}),
+    )
+    .await;
+    post(&api, &c, json!({"status": "carol in public"})).await;
+    let two = post(&api, &b, json!({"status": "two", "visibility": "private"})).await;
+    let e = ws.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.payload["id"].as_str()),
+        ("update", Some(two.as_str()))
+    );
+    assert_eq!(e.payload, rest_status(&api, &two, &a).await);
+    let mine = post(&api, &a, json!({"status": "mine"})).await;
+    let e = ws.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.payload["id"].as_str()),
+        ("update", Some(mine.as_str()))
+    );
+    api.ok(&format!("/api/v1/statuses/{mine}/favourite"), &b, B::None)
+        .await;
+    let n = ws.next().await;
+    assert_eq!(n.event, "notification");
+    assert_eq!(n.payload["type"], "favourite");
+    assert_eq!(n.payload["account"]["id"], bob.id.to_string());
+    assert_eq!(n.payload["status"]["id"], mine);
+    let r = api
+        .call(
+            axum::http::Method::PUT,
+            &format!("/api/v1/statuses/{one}"),
+            Some(&b),
+            B::Json(json!({"status": "one, edited"})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.json);
+    let u = ws.next().await;
+    assert_eq!(u.event, "status.update");
+    assert_eq!(u.payload["id"], one);
+    assert!(u.payload["content"].as_str().unwrap().contains("edited"));
+    // The payload is the REST entity, field for field, for this viewer.
+    assert_eq!(u.payload, rest_status(&api, &one, &a).await);
+    let r = api
+        .call(
+            axum::http::Method::DELETE,
+            &format!("/api/v1/statuses/{two}"),
+            Some(&b),
+            B::None,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.json);
+    let d = ws.next().await;
+    assert_eq!(
+        (d.event.as_str(), d.payload.as_str()),
+        ("delete", Some(two.as_str()))
+    );
+    assert!(
+        ws.message(Duration::from_millis(300)).await.is_none(),
+        "nothing else (carol's posts stay off alice's home stream)"
+    );
+});
+
+both_backends!(websocket_subscriptions, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let addr = api.serve().await;
+    let (_alice, a) = api.user("alice", "read write follow").await;
+    let (bob, b) = api.user("bob", "read write follow").await;
+    let (_carol, c) = api.user("carol", "read write follow").await;
+    api.ok(&format!("/api/v1/accounts/{}/follow", bob.id), &a, B::None)
+        .await;
+    let list = api
+        .ok("/api/v1/lists", &a, B::Json(json!({"title": "team"})))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.ok(
+        &format!("/api/v1/lists/{list}/accounts"),
+        &a,
+        B::Json(json!({"account_ids": [bob.id.to_string()]})),
+    )
+    .await;
+    let carols_list = api
+        .ok("/api/v1/lists", &c, B::Json(json!({"title": "mine"})))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The token as the WebSocket subprotocol, as browsers send it.
+    let mut ws = Ws::try_open(addr, "", Some(&a)).await.unwrap();
+    ws.send(json!({"type": "subscribe", "stream": "public:local"}))
+        .await;
+    ws.send(json!({"type": "subscribe", "stream": "hashtag", "tag": "Ops"}))
+        .await;
+    ws.send(json!({"type": "subscribe", "stream": "list", "list": list}))
+        .await;
+    // Also a barrier: the subscriptions above are in place once it answers.
+    ws.send(json!({"type": "subscribe", "stream": "nonsense"}))
+        .await;
+    let err = ws.message(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(err["status"], 400, "{err}");
+    assert!(err["error"].is_string());
+    ws.send(json!({"type": "subscribe", "stream": "list", "list": carols_list}))
+        .await;
+    let err = ws.message(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(err["status"], 401, "{err}");
+
+    let tagged = post(&api, &b, json!({"status": "deploy at noon #ops"})).await;
+    let mut got: Vec<Vec<String>> = Vec::new();
+    for _ in 0..3 {
+        let e = ws.next().await;
+        assert_eq!(
+            (e.event.as_str(), e.payload["id"].as_str()),
+            ("update", Some(tagged.as_str()))
+        );
+        got.push(e.stream);
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            vec!["hashtag".to_string(), "ops".to_string()],
+            vec!["list".to_string(), list.clone()],
+            vec!["public:local".to_string()],
+        ]
+    );
+    // Unlisted: on the list, not on public or tag streams.
+    let quiet = post(
+        &api,
+        &b,
+        json!({"status": "quiet #ops", "visibility": "unlisted"}),
+    )
+    .await;
+    let e = ws.next().await;
+    assert_eq!(e.stream, vec!["list".to_string(), list.clone()]);
+    assert_eq!(e.payload["id"], quiet);
+    ws.send(json!({"type": "unsubscribe", "stream": "list", "list": list}))
+        .await;
+    ws.send(json!({"type": "unsubscribe", "stream": "hashtag", "tag": "ops"}))
+        .await;
+    // Messages are handled in order: the error answer means both are done.
+    ws.send(json!({"type": "ping"})).await;
+    assert!(ws.message(Duration::from_secs(10)).await.unwrap()["error"].is_string());
+    let last = post(&api, &b, json!({"status": "still public #ops"})).await;
+    let e = ws.next().await;
+    assert_eq!(e.stream, vec!["public:local".to_string()]);
+    assert_eq!(e.payload["id"], last);
+    assert!(ws.message(Duration::from_millis(300)).await.is_none());
+
+    // Refusals happen before the upgrade, as HTTP errors.
+    let (_, write_only) = api.user("writer", "write").await;
+    for (query, status) in [
+        ("stream=user".to_string(), 401),
+        ("stream=user&access_token=wrong".to_string(), 401),
+        (format!("stream=user&access_token={write_only}"), 401),
+        (format!("stream=bogus&access_token={a}"), 400),
+        (
+            format!("stream=list&list={carols_list}&access_token={a}"),
+            401,
+        ),
+    ] {
+        match Ws::try_open(addr, &query, None).await {
+            Err(tungstenite::Error::Http(res)) => {
+                assert_eq!(res.status().as_u16(), status, "{query}");
+                let body: Value = serde_json::from_slice(res.body().as_deref().unwrap()).unwrap();
+                assert!(body["error"].is_string(), "{query}: {body}");
+            }
+            other => panic!(
+                "{query}: expected an HTTP error, got {:?}",
+                other.map(|_| ())
+            ),
+        }
+    }
+});
+
+both_backends!(sse_streams, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let addr = api.serve().await;
+    let (alice, a) = api.user("alice", "read write follow").await;
+    let (bob, b) = api.user("bob", "read write follow").await;
+
+    let r = reqwest::get(format!("http://{addr}/api/v1/streaming/health"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().await.unwrap(), "OK");
+
+    let mut notes = Sse::open(addr, "/api/v1/streaming/user/notification", &a)
+        .await
+        .unwrap();
+    let mut public = Sse::open(addr, "/api/v1/streaming/public/local", &a)
+        .await
+        .unwrap();
+    api.ok(
+        &format!("/api/v1/accounts/{}/follow", alice.id),
+        &b,
+        B::None,
+    )
+    .await;
+    post(
+        &api,
+        &b,
+        json!({"status": "for followers", "visibility": "private"}),
+    )
+    .await;
+    post(
+        &api,
+        &b,
+        json!({"status": "unlisted", "visibility": "unlisted"}),
+    )
+    .await;
+    let open = post(&api, &b, json!({"status": "in the open"})).await;
+
+    let n = notes.next().await;
+    assert_eq!(n.event, "notification");
+    assert_eq!(n.payload["type"], "follow");
+    assert_eq!(n.payload["account"]["id"], bob.id.to_string());
+    // Only the public post: private and unlisted never reach public streams.
+    let e = public.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.payload["id"].as_str()),
+        ("update", Some(open.as_str()))
+    );
+    assert_eq!(e.payload, rest_status(&api, &open, &a).await);
+
+    for (path, status) in [
+        ("/api/v1/streaming/nowhere", 404),
+        ("/api/v1/streaming/hashtag", 400),
+    ] {
+        let (got, body) = Sse::open(addr, path, &a).await.err().expect(path);
+        assert_eq!(got, status, "{path}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    let (_, no_notifications) = api.user("reader", "read:statuses").await;
+    let (got, _) = Sse::open(
+        addr,
+        "/api/v1/streaming/user/notification",
+        &no_notifications,
+    )
+    .await
+    .err()
+    .expect("scope enforced");
+    assert_eq!(got, 401);
+});
+
+both_backends!(connections_per_user_are_limited, |tdb: TestDb| async move {
+    let api = Api::with_config(tdb, |c| meetfield::config::Config {
+        streaming_connections_per_user: 2,
+        ..c
+    })
+    .await;
+    let addr = api.serve().await;
+    let (_alice, a) = api.user("alice", "read").await;
+    let first = Sse::open(addr, "/api/v1/streaming/user", &a).await.unwrap();
+    let _second = Ws::open(addr, &format!("stream=user&access_token={a}")).await;
+    let (status, body) = Sse::open(addr, "/api/v1/streaming/user", &a)
+        .await
+        .err()
+        .expect("third refused");
+    assert_eq!(status, 429, "{body}");
+    drop(first);
+    // The server notices the closed connection on its next write at the
+    // latest; a few tries cover that.
+    let mut ok = false;
+    for _ in 0..50 {
+        if Sse::open(addr, "/api/v1/streaming/user", &a).await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "a closed connection frees its slot");
+});
+
+/// Two nodes on one PostgreSQL database: events committed through one
+/// reach clients of the other (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_cross_nodes_on_postgres() {
+    let tdb = TestDb::new(Backend::Postgres);
+    let second_db = tdb.open().await;
+    let config = tdb.config();
+    let one = Api::new(tdb).await;
+    let two = meetfield::app::App::new(
+        meetfield::config::Config {
+            domain: "api.localhost:8080".into(),
+            ..config
+        },
+        second_db,
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr_two = listener.local_addr().unwrap();
+    let router = two.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let addr_one = one.serve().await;
+
+    let (alice, a) = one.user("alice", "read write follow").await;
+    let (bob, b) = one.user("bob", "read write follow").await;
+    one.ok(&format!("/api/v1/accounts/{}/follow", bob.id), &a, B::None)
+        .await;
+    // alice listens on node two; bob writes through node one.
+    let mut ws = Ws::open(addr_two, &format!("stream=user&access_token={a}")).await;
+    let mut sse = Sse::open(addr_one, "/api/v1/streaming/user", &b)
+        .await
+        .unwrap();
+    let id = post(&one, &b, json!({"status": "across nodes"})).await;
+    let e = ws.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.payload["id"].as_str()),
+        ("update", Some(id.as_str()))
+    );
+    let own = sse.next().await;
+    assert_eq!(own.payload["id"], id);
+    one.ok(&format!("/api/v1/statuses/{id}/favourite"), &a, B::None)
+        .await;
+    let n = sse.next().await;
+    assert_eq!(n.event, "notification");
+    assert_eq!(n.payload["account"]["id"], alice.id.to_string());
+}
