@@ -76,6 +76,10 @@ impl Instance {
         let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(meetfield::delivery::run_worker(
             app.federation.clone(),
+            worker_stopped.clone(),
+        ));
+        tokio::spawn(meetfield::domain::statuses::run_poll_closer(
+            app.federation.clone(),
             worker_stopped,
         ));
         Instance {

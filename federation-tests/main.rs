@@ -10,6 +10,7 @@ mod discovery;
 mod follows;
 mod groups;
 mod harness;
+mod polls;
 mod posts;
 mod process;
 mod processes;

@@ -93,11 +93,16 @@ fn spawn_workers(
     ));
     let inbound = tokio::spawn(crate::federation::inbound::run_worker(
         app.federation.clone(),
+        stop.clone(),
+    ));
+    let polls = tokio::spawn(crate::domain::statuses::run_poll_closer(
+        app.federation.clone(),
         stop,
     ));
     tokio::spawn(async move {
         let _ = delivery.await;
         let _ = inbound.await;
+        let _ = polls.await;
     })
 }
 

@@ -372,6 +372,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    polls (id) {
+        id -> BigInt,
+        status_id -> BigInt,
+        expires_at -> Nullable<Timestamp>,
+        multiple -> Bool,
+        hide_totals -> Bool,
+        votes_count -> BigInt,
+        voters_count -> BigInt,
+        ended_notified -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    poll_options (poll_id, idx) {
+        poll_id -> BigInt,
+        idx -> Integer,
+        title -> Text,
+        votes_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    poll_votes (id) {
+        id -> BigInt,
+        poll_id -> BigInt,
+        account_id -> BigInt,
+        choice -> Integer,
+        uri -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(poll_options -> polls (poll_id));
+diesel::joinable!(poll_votes -> polls (poll_id));
+diesel::joinable!(polls -> statuses (status_id));
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(status_pins -> statuses (status_id));
 diesel::joinable!(list_accounts -> lists (list_id));
@@ -413,4 +451,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_posts,
     delivery_hosts,
     inbound_activities,
+    polls,
+    poll_options,
+    poll_votes,
 );

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod password;
 pub mod pins;
 pub mod policy;
+pub mod polls;
 pub mod registrations;
 pub mod statuses;
 pub mod text;

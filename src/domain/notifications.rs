@@ -77,6 +77,16 @@ pub fn notify(
     Ok(())
 }
 
+/// A notification about one's own post (a poll of one's that ended).
+pub fn notify_self(
+    c: &mut DbConn,
+    account: i64,
+    kind: &str,
+    status: Option<i64>,
+) -> QueryResult<()> {
+    insert_once(c, account, account, kind, status)
+}
+
 fn notify_one(
     c: &mut DbConn,
     recipient: i64,
@@ -87,6 +97,16 @@ fn notify_one(
     if recipient == from || crate::domain::mutes::silences_notifications(c, recipient, from)? {
         return Ok(());
     }
+    insert_once(c, recipient, from, kind, status)
+}
+
+fn insert_once(
+    c: &mut DbConn,
+    recipient: i64,
+    from: i64,
+    kind: &str,
+    status: Option<i64>,
+) -> QueryResult<()> {
     let mut dup = notifications::table
         .filter(notifications::account_id.eq(recipient))
         .filter(notifications::from_account_id.eq(from))

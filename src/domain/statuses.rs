@@ -34,6 +34,7 @@ pub struct PostInput {
     pub spoiler_text: String,
     pub sensitive: bool,
     pub language: Option<String>,
+    pub poll: Option<crate::domain::polls::NewPoll>,
 }
 
 impl PostInput {
@@ -45,6 +46,7 @@ impl PostInput {
             spoiler_text: String::new(),
             sensitive: false,
             language: None,
+            poll: None,
         }
     }
 }
@@ -141,6 +143,9 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
         ));
     }
     check_text(&input.text, &input.spoiler_text)?;
+    if let Some(p) = &input.poll {
+        p.validate()?;
+    }
     let (content, mut mentioned, tags) = compose(data, &input.text).await;
     let base = data.base_url();
     let author = author.clone();
@@ -203,6 +208,9 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
             }
             for tag in &tags {
                 Status::add_tag(c, status.id, tag)?;
+            }
+            if let Some(poll) = &input.poll {
+                crate::domain::polls::create(c, status.id, poll)?;
             }
             if let Some(p) = &parent {
                 Status::bump(c, p.id, Counter::Replies, 1)?;
@@ -642,6 +650,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
         None => None,
     };
     let (new, mention_uris, tags) = remote_note_row(&json, &author.account, parent.as_ref());
+    let question = json.question();
     // Groups may be addressed without a Mention (FEP-1b12 `audience`, Lemmy's `to`).
     let addressed_uris: Vec<String> = {
         let (to, cc) = json.recipients();
@@ -679,6 +688,9 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
             }
             for tag in &tags {
                 Status::add_tag(c, status.id, tag)?;
+            }
+            if let Some(q) = &question {
+                crate::domain::polls::store_remote(c, status.id, q)?;
             }
             if let Some(p) = status.in_reply_to_id {
                 Status::bump(c, p, Counter::Replies, 1)?;
@@ -774,6 +786,14 @@ pub async fn receive_note_update(data: &FedData, actor: &Account, json: NoteJson
         .map(html::strip_tags)
         .unwrap_or_default();
     let sensitive = json.sensitive.unwrap_or(false);
+    if let Some(q) = json.question() {
+        let sid = current.id;
+        data.db
+            .transaction(move |c| {
+                crate::domain::polls::store_remote(c, sid, &q).map_err(AppError::from)
+            })
+            .await?;
+    }
     if content == current.content
         && spoiler == current.spoiler_text
         && sensitive == current.sensitive
@@ -952,4 +972,196 @@ pub async fn history(
         .db
         .run(move |c| Status::edits(c, status_id).map_err(AppError::from))
         .await
+}
+
+/// Queues an Update of a local poll's Question (new counts, or its end) to
+/// the post's audience and to remote voters.
+fn send_poll_update(c: &mut DbConn, status: &Status, base: &str) -> AppResult<()> {
+    let author = Account::by_id(c, status.account_id)?;
+    let Some(poll) = crate::domain::polls::of_status(c, status.id)? else {
+        return Ok(());
+    };
+    let mut inboxes = audience_inboxes(c, status)?;
+    inboxes.extend(crate::domain::polls::remote_voter_inboxes(c, poll.id)?);
+    inboxes.sort();
+    inboxes.dedup();
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let note = local_note(c, status, &author, base)?;
+    let (to, cc) = (
+        note.to.clone().unwrap_or_default(),
+        note.cc.clone().unwrap_or_default(),
+    );
+    let id = format!("{}#updates/poll-{}", status.uri, id::next_id());
+    let object = serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?;
+    let activity = wrap_json("Update", &id, &author.uri, object, &to, &cc);
+    delivery::enqueue(c, author.id, &activity, &inboxes)?;
+    Ok(())
+}
+
+/// A local user votes. On a local poll the counts change here and the
+/// new Question goes out; on a remote poll the votes go to its author as
+/// Notes naming the chosen options (counts change when it answers with an
+/// Update). Returns the poll's status.
+pub async fn vote(
+    data: &FedData,
+    voter: &Account,
+    poll_id: i64,
+    choices: Vec<i32>,
+) -> AppResult<Status> {
+    let base = data.base_url();
+    let voter = voter.clone();
+    let status = data
+        .db
+        .transaction(move |c| {
+            let poll =
+                crate::domain::polls::by_id(c, poll_id).map_err(|_| AppError::not_found())?;
+            let status = Status::by_id(c, poll.status_id)?;
+            if !crate::domain::timelines::can_view(c, Some(&voter), &status)? {
+                return Err(AppError::not_found());
+            }
+            if status.account_id == voter.id {
+                return Err(AppError::Unprocessable(
+                    "Validation failed: You cannot vote in your own poll".into(),
+                ));
+            }
+            let vote_ids = crate::domain::polls::vote(c, &poll, voter.id, &choices)?;
+            if status.local {
+                send_poll_update(c, &status, &base)?;
+                return Ok(status);
+            }
+            let author = Account::by_id(c, status.account_id)?;
+            let Some(inbox) = author.inbox_url.clone().or_else(|| inbox_for(&author)) else {
+                return Ok(status);
+            };
+            let titles = crate::domain::polls::options(c, poll.id)?;
+            for (vid, choice) in vote_ids.iter().zip(choices_sorted(&choices)) {
+                let Some(option) = titles.iter().find(|o| o.idx == choice) else {
+                    continue;
+                };
+                let note_id = format!("{}#votes/{vid}", voter.uri);
+                let to = json!([author.uri]);
+                let note = json!({
+                    "id": note_id,
+                    "type": "Note",
+                    "name": option.title,
+                    "attributedTo": voter.uri,
+                    "inReplyTo": status.uri,
+                    "to": to,
+                });
+                let activity = wrap_json(
+                    "Create",
+                    &format!("{note_id}/activity"),
+                    &voter.uri,
+                    note,
+                    &to,
+                    &json!([]),
+                );
+                delivery::enqueue(c, voter.id, &activity, std::slice::from_ref(&inbox))?;
+            }
+            Ok(status)
+        })
+        .await?;
+    data.delivery_wake.notify_one();
+    Ok(status)
+}
+
+fn choices_sorted(choices: &[i32]) -> Vec<i32> {
+    let mut c = choices.to_vec();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// A Note that answers a local poll (a `name`, no content, in reply to the
+/// Question) is a vote, not a post. Returns whether `json` was one.
+pub async fn receive_vote(data: &FedData, voter: &Account, json: &NoteJson) -> AppResult<bool> {
+    let (Some(name), Some(parent)) = (json.name.clone(), json.parent()) else {
+        return Ok(false);
+    };
+    if json
+        .content
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty())
+    {
+        return Ok(false);
+    }
+    let (voter_id, parent, uri, base) = (
+        voter.id,
+        parent.to_string(),
+        json.id.to_string(),
+        data.base_url(),
+    );
+    let handled = data
+        .db
+        .transaction(move |c| {
+            let Some(status) = Status::by_uri(c, &parent)? else {
+                return Ok(false);
+            };
+            if !status.local {
+                return Ok(false);
+            }
+            let Some(poll) = crate::domain::polls::of_status(c, status.id)? else {
+                return Ok(false);
+            };
+            if crate::domain::polls::receive_vote(c, &poll, voter_id, &name, &uri)? {
+                send_poll_update(c, &status, &base)?;
+            }
+            Ok::<_, AppError>(true)
+        })
+        .await?;
+    if handled {
+        data.delivery_wake.notify_one();
+    }
+    Ok(handled)
+}
+
+/// Announces ended polls: `poll` notifications to local voters and to a
+/// local author, and the closed Question to a local poll's audience.
+pub async fn close_ended_polls(data: &FedData) -> AppResult<usize> {
+    let base = data.base_url();
+    let n = data
+        .db
+        .transaction(move |c| {
+            let ended = crate::domain::polls::take_ended(c, 100)?;
+            for (poll, voters) in &ended {
+                let Some(status) = Status::by_id(c, poll.status_id).optional()? else {
+                    continue;
+                };
+                for v in voters {
+                    notifications::notify(c, *v, status.account_id, "poll", Some(status.id))?;
+                }
+                if status.local {
+                    notifications::notify_self(c, status.account_id, "poll", Some(status.id))?;
+                    send_poll_update(c, &status, &base)?;
+                }
+            }
+            Ok::<_, AppError>(ended.len())
+        })
+        .await?;
+    if n > 0 {
+        data.delivery_wake.notify_one();
+    }
+    Ok(n)
+}
+
+/// Runs [`close_ended_polls`] every few seconds until shutdown.
+pub async fn run_poll_closer(
+    federation: activitypub_federation::config::FederationConfig<AppState>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let data = federation.to_request_data();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(e) = close_ended_polls(&data).await {
+            tracing::warn!(error = %e, "cannot close ended polls");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {},
+            _ = shutdown.changed() => {},
+        }
+    }
 }

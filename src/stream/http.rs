@@ -167,7 +167,11 @@ async fn websocket(
         None => ws,
     };
     let auth = sa.auth;
+    // tungstenite's default buffers (128 KiB each way) would cost ~140 KiB
+    // per idle connection; events are small and flushed one by one.
     Ok(ws
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| serve_socket(state, auth, reg, socket)))
 }

@@ -9,6 +9,7 @@ mod groups;
 mod notifications;
 mod oauth;
 mod openapi;
+mod polls;
 mod registrations;
 mod social;
 mod statuses;

@@ -226,6 +226,31 @@ both_backends!(
                 .await
                 .json,
         );
+        let with_poll = api
+            .post(
+                "/api/v1/statuses",
+                Some(&a),
+                B::Json(serde_json::json!({"status": "poll", "poll": {"options": ["x", "y"], "expires_in": 600, "hide_totals": true}})),
+            )
+            .await
+            .json;
+        check("Status", &with_poll);
+        let pid = with_poll["poll"]["id"].as_str().unwrap().to_string();
+        check("Poll", &with_poll["poll"]);
+        check(
+            "Poll",
+            &api.post(
+                &format!("/api/v1/polls/{pid}/votes"),
+                Some(&b),
+                B::Json(serde_json::json!({"choices": [0]})),
+            )
+            .await
+            .json,
+        );
+        check(
+            "Poll",
+            &api.get(&format!("/api/v1/polls/{pid}"), None).await.json,
+        );
         for m in api
             .get("/api/v1/mutes", Some(&a))
             .await

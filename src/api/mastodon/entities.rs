@@ -145,6 +145,7 @@ struct Preloaded {
     reblogged: HashSet<i64>,
     bookmarked: HashSet<i64>,
     pinned: HashSet<i64>,
+    polls: HashMap<i64, Value>,
 }
 
 fn preload(
@@ -229,7 +230,15 @@ fn preload(
         ),
         None => (HashSet::new(), HashSet::new()),
     };
+    let polls = crate::domain::polls::for_statuses(c, &ids, viewer)?
+        .into_iter()
+        .map(|(sid, (p, opts, own))| {
+            let author = list.iter().find(|s| s.id == sid).map(|s| s.account_id);
+            (sid, poll(&p, &opts, &own, viewer, author))
+        })
+        .collect();
     Ok(Preloaded {
+        polls,
         accounts: accounts_json,
         mentions,
         tags,
@@ -271,7 +280,7 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Val
         "in_reply_to_id": s.in_reply_to_id.map(|i| i.to_string()),
         "in_reply_to_account_id": s.in_reply_to_account_id.map(|i| i.to_string()),
         "reblog": null,
-        "poll": null,
+        "poll": p.polls.get(&s.id).cloned().unwrap_or(Value::Null),
         "card": null,
         "language": s.language,
         "text": null,
@@ -407,6 +416,40 @@ pub fn marker(m: &crate::domain::markers::Marker) -> Value {
         "version": m.version,
         "updated_at": iso(m.updated_at),
     })
+}
+
+/// The Poll entity; with `hide_totals`, counts per option stay hidden
+/// until the poll ends (except from its author).
+pub fn poll(
+    p: &crate::domain::polls::Poll,
+    options: &[crate::domain::polls::PollOption],
+    own: &[i32],
+    viewer: Option<i64>,
+    author: Option<i64>,
+) -> Value {
+    let expired = p.expired();
+    let show = !p.hide_totals || expired || (viewer.is_some() && viewer == author);
+    let mut v = json!({
+        "id": p.id.to_string(),
+        "expires_at": p.expires_at.map(iso),
+        "expired": expired,
+        "multiple": p.multiple,
+        "votes_count": p.votes_count,
+        "voters_count": p.voters_count,
+        "options": options
+            .iter()
+            .map(|o| json!({
+                "title": o.title,
+                "votes_count": if show { json!(o.votes_count) } else { Value::Null },
+            }))
+            .collect::<Vec<_>>(),
+        "emojis": [],
+    });
+    if viewer.is_some() {
+        v["voted"] = json!(!own.is_empty() || viewer == author);
+        v["own_votes"] = json!(own);
+    }
+    v
 }
 
 pub fn notification(

@@ -8,6 +8,7 @@ pub mod instance;
 pub mod lists;
 pub mod markers;
 pub mod notifications;
+pub mod polls;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -137,6 +138,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/statuses/{id}/history", get(statuses::history))
         .route("/api/v1/statuses/{id}/source", get(statuses::source))
+        .route("/api/v1/polls/{id}", get(polls::show))
+        .route("/api/v1/polls/{id}/votes", post(polls::vote))
         .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
         .route(
             "/api/v1/statuses/{id}/unfavourite",

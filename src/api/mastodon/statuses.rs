@@ -67,6 +67,56 @@ pub struct CreateForm {
     language: Option<String>,
     /// Meetfield extension, also accepted as `visibility=local`.
     local_only: Option<Value>,
+    /// JSON bodies: `{"poll": {"options": [...], "expires_in": …}}`.
+    poll: Option<PollForm>,
+    /// Form bodies: `poll[options][]=…&poll[expires_in]=…`.
+    #[serde(default, rename = "poll[options][]", alias = "poll[options]")]
+    poll_options: Vec<String>,
+    #[serde(rename = "poll[expires_in]")]
+    poll_expires_in: Option<Value>,
+    #[serde(rename = "poll[multiple]")]
+    poll_multiple: Option<Value>,
+    #[serde(rename = "poll[hide_totals]")]
+    poll_hide_totals: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PollForm {
+    #[serde(default)]
+    options: Vec<String>,
+    expires_in: Option<Value>,
+    multiple: Option<Value>,
+    hide_totals: Option<Value>,
+}
+
+impl CreateForm {
+    /// The poll, from whichever shape the client sent.
+    fn poll(&mut self) -> AppResult<Option<crate::domain::polls::NewPoll>> {
+        let (options, expires_in, multiple, hide_totals) = match self.poll.take() {
+            Some(p) => (p.options, p.expires_in, p.multiple, p.hide_totals),
+            None if !self.poll_options.is_empty() => (
+                std::mem::take(&mut self.poll_options),
+                self.poll_expires_in.take(),
+                self.poll_multiple.take(),
+                self.poll_hide_totals.take(),
+            ),
+            None => return Ok(None),
+        };
+        let expires_in = match &expires_in {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            AppError::Unprocessable("Validation failed: Poll expires_in is missing".into())
+        })?;
+        Ok(Some(crate::domain::polls::NewPoll {
+            options,
+            expires_in,
+            multiple: flag(&multiple),
+            hide_totals: flag(&hide_totals),
+        }))
+    }
 }
 
 fn id_value(v: &Option<Value>) -> AppResult<Option<i64>> {
@@ -141,9 +191,10 @@ pub async fn create(
     data: Data<AppState>,
     auth: Auth,
     headers: axum::http::HeaderMap,
-    Params(f): Params<CreateForm>,
+    Params(mut f): Params<CreateForm>,
 ) -> AppResult<Json<Value>> {
     auth.require("write:statuses")?;
+    let poll = f.poll()?;
     let idempotency = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -179,6 +230,7 @@ pub async fn create(
             spoiler_text: f.spoiler_text.unwrap_or_default(),
             sensitive: flag(&f.sensitive),
             language: f.language.filter(|l| !l.is_empty()),
+            poll,
         },
     )
     .await?;

@@ -73,7 +73,10 @@ impl Activity for Create {
                 "Create of a post by another actor".into(),
             ));
         }
-        self.actor.dereference(data).await?;
+        let actor = self.actor.dereference(data).await?;
+        if statuses::receive_vote(data, &actor.account, &note).await? {
+            return Ok(());
+        }
         statuses::store_remote_note(data, note).await?;
         Ok(())
     }

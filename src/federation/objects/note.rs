@@ -58,9 +58,21 @@ pub fn local_note(
     tag.extend(tags.iter().map(|t| {
         json!({ "type": "Hashtag", "href": format!("{base}/tags/{t}"), "name": format!("#{t}") })
     }));
+    let question = crate::domain::polls::question_fields(conn, status.id)?;
+    let field = |k: &str| question.as_ref().and_then(|q| q.get(k).cloned());
     Ok(NoteJson {
+        one_of: field("oneOf"),
+        any_of: field("anyOf"),
+        end_time: field("endTime"),
+        closed: field("closed"),
+        voters_count: field("votersCount"),
         id: Url::parse(&status.uri)?,
-        kind: "Note".into(),
+        kind: if question.is_some() {
+            "Question"
+        } else {
+            "Note"
+        }
+        .into(),
         attributed_to: Some(Value::String(author.uri.clone())),
         content: Some(status.content.clone()),
         content_map: status

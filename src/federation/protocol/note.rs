@@ -57,6 +57,18 @@ pub struct NoteJson {
     pub attachment: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replies: Option<Value>,
+    /// Question: single-choice options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Value>,
+    /// Question: multiple-choice options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voters_count: Option<Value>,
 }
 
 impl NoteJson {
@@ -77,6 +89,20 @@ impl NoteJson {
                 .and_then(id_of),
             other => id_of(other),
         }
+    }
+
+    /// The poll of a Question, as one JSON object (None for other posts).
+    pub fn question(&self) -> Option<Value> {
+        if self.one_of.is_none() && self.any_of.is_none() {
+            return None;
+        }
+        Some(serde_json::json!({
+            "oneOf": self.one_of,
+            "anyOf": self.any_of,
+            "endTime": self.end_time,
+            "closed": self.closed,
+            "votersCount": self.voters_count,
+        }))
     }
 
     pub fn parent(&self) -> Option<Url> {
