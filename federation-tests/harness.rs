@@ -78,7 +78,7 @@ impl Instance {
             app.federation.clone(),
             worker_stopped.clone(),
         ));
-        tokio::spawn(meetfield::domain::statuses::run_poll_closer(
+        tokio::spawn(meetfield::domain::statuses::run_housekeeping(
             app.federation.clone(),
             worker_stopped,
         ));

@@ -34,6 +34,10 @@ pub struct AppState {
     pub delivery_wake: Arc<Notify>,
     /// This node's streaming connections.
     pub stream: Arc<crate::stream::hub::Hub>,
+    /// Media files (local disk under `data_dir/files`).
+    pub storage: Arc<dyn crate::media::storage::Storage>,
+    /// Fetches remote media (refuses private addresses outside test setups).
+    pub media_client: Option<reqwest::Client>,
 }
 
 impl AppState {
@@ -42,7 +46,16 @@ impl AppState {
         let stream = Arc::new(crate::stream::hub::Hub::new(
             config.streaming_connections_per_user,
         ));
+        let storage = Arc::new(crate::media::storage::LocalDisk::new(config.media_root()));
+        let media_client = crate::federation::client::build_plain_client(
+            config.federation_insecure_local,
+            std::time::Duration::from_secs(30),
+        )
+        .map_err(|e| tracing::error!(error = %e, "no HTTP client for remote media"))
+        .ok();
         AppState {
+            media_client,
+            storage,
             stream,
             config: Arc::new(config),
             db,
@@ -106,6 +119,26 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
             .merge(crate::stream::http::router())
             .merge(crate::web::router());
     }
+    // Extractors refuse bodies over the limit; the outer layer also stops
+    // bodies nobody extracts and lying Content-Lengths.
+    routes = routes
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body));
+    if federation.is_some() {
+        // Room for the largest file plus the multipart framing.
+        let upload = state
+            .config
+            .media_max_image_bytes
+            .max(state.config.media_max_video_bytes)
+            + 64 * 1024;
+        routes = routes
+            .merge(
+                api::mastodon::upload_router()
+                    .layer(DefaultBodyLimit::max(upload))
+                    .layer(RequestBodyLimitLayer::new(upload)),
+            )
+            .merge(api::mastodon::media::files(&state));
+    }
     let mut app = routes
         .route_layer(middleware::from_fn(crate::metrics::track))
         .fallback(not_found)
@@ -113,12 +146,7 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
     if let Some(fed) = federation {
         app = app.layer(FederationMiddleware::new(fed));
     }
-    app
-        // Extractors refuse bodies over the limit; the outer layer also stops
-        // bodies nobody extracts and lying Content-Lengths.
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(middleware::map_response(json_payload_too_large))
+    app.layer(middleware::map_response(json_payload_too_large))
         .layer(TraceLayer::new_for_http())
 }
 

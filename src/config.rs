@@ -80,6 +80,10 @@ pub struct Config {
     pub metrics_token: String,
     /// Streaming connections one account may hold open on one node.
     pub streaming_connections_per_user: usize,
+    /// Largest image upload (and remote image fetched), bytes.
+    pub media_max_image_bytes: usize,
+    /// Largest video or audio upload (and remote file fetched), bytes.
+    pub media_max_video_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -164,6 +168,8 @@ impl Default for Config {
             delivery_backoff_scale: 1.0,
             metrics_token: String::new(),
             streaming_connections_per_user: 16,
+            media_max_image_bytes: 16 * 1024 * 1024,
+            media_max_video_bytes: 99 * 1024 * 1024,
         }
     }
 }
@@ -290,6 +296,12 @@ impl Config {
         if self.delivery_concurrency == 0 {
             return Err(err("delivery_concurrency", "must be at least 1"));
         }
+        if self.media_max_image_bytes < 1024 {
+            return Err(err("media_max_image_bytes", "must be at least 1024"));
+        }
+        if self.media_max_video_bytes < 1024 {
+            return Err(err("media_max_video_bytes", "must be at least 1024"));
+        }
         if self.streaming_connections_per_user == 0 {
             return Err(err("streaming_connections_per_user", "must be at least 1"));
         }
@@ -339,6 +351,12 @@ impl Config {
             || host.starts_with("127.")
             || host == "[::1]";
         if loopback { "http" } else { "https" }
+    }
+
+    /// Where media files are stored: `<data_dir>/files` (served under
+    /// `/media` from its `media` folder).
+    pub fn media_root(&self) -> PathBuf {
+        self.data_dir.join("files")
     }
 
     /// `scheme://domain`, the prefix of every URL we mint.

@@ -63,6 +63,13 @@ impl AppError {
     }
 }
 
+/// Storage failures (disk full, permissions) are ours, not the client's.
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Internal(anyhow::Error::new(e).context("media storage"))
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {

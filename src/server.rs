@@ -95,7 +95,7 @@ fn spawn_workers(
         app.federation.clone(),
         stop.clone(),
     ));
-    let polls = tokio::spawn(crate::domain::statuses::run_poll_closer(
+    let polls = tokio::spawn(crate::domain::statuses::run_housekeeping(
         app.federation.clone(),
         stop,
     ));

@@ -407,6 +407,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    media_attachments (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        status_id -> Nullable<BigInt>,
+        kind -> Text,
+        content_type -> Text,
+        state -> Text,
+        file_key -> Nullable<Text>,
+        file_size -> BigInt,
+        thumb_key -> Nullable<Text>,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        thumb_width -> Nullable<Integer>,
+        thumb_height -> Nullable<Integer>,
+        blurhash -> Nullable<Text>,
+        description -> Text,
+        focus_x -> Double,
+        focus_y -> Double,
+        remote_url -> Nullable<Text>,
+        error -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(poll_options -> polls (poll_id));
 diesel::joinable!(poll_votes -> polls (poll_id));
 diesel::joinable!(polls -> statuses (status_id));
@@ -454,4 +481,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     polls,
     poll_options,
     poll_votes,
+    media_attachments,
 );

@@ -46,6 +46,9 @@ pub struct ProfileChange {
     pub bot: Option<bool>,
     /// `(name, value)` pairs in plain text, at most four.
     pub fields: Option<Vec<(String, String)>>,
+    /// URLs of newly stored profile pictures (see `media::store_profile_image`).
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
 }
 
 pub const MAX_FIELDS: usize = 4;
@@ -113,6 +116,16 @@ pub async fn update_profile(
             if let Some(v) = change.discoverable {
                 diesel::update(accounts::table.find(id))
                     .set(accounts::discoverable.eq(v))
+                    .execute(c)?;
+            }
+            if let Some(u) = &change.avatar_url {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::avatar_url.eq(Some(u)))
+                    .execute(c)?;
+            }
+            if let Some(u) = &change.header_url {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::header_url.eq(Some(u)))
                     .execute(c)?;
             }
             if let Some(v) = change.bot {

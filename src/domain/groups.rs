@@ -237,6 +237,8 @@ pub struct GroupChange {
     pub announcement_only: Option<bool>,
     /// Hand the group over to another member (owner only).
     pub owner_id: Option<i64>,
+    pub avatar_url: Option<String>,
+    pub header_url: Option<String>,
 }
 
 pub async fn update(
@@ -303,6 +305,8 @@ pub async fn update(
             discoverable: change.discoverable,
             bot: None,
             fields: None,
+            avatar_url: change.avatar_url,
+            header_url: change.header_url,
         },
     )
     .await?;

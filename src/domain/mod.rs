@@ -9,6 +9,7 @@ pub mod html;
 pub mod instance;
 pub mod lists;
 pub mod markers;
+pub mod media;
 pub mod mutes;
 pub mod notifications;
 pub mod oauth;

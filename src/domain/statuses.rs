@@ -35,6 +35,8 @@ pub struct PostInput {
     pub sensitive: bool,
     pub language: Option<String>,
     pub poll: Option<crate::domain::polls::NewPoll>,
+    /// The author's uploads to attach, in order.
+    pub media_ids: Vec<i64>,
 }
 
 impl PostInput {
@@ -47,6 +49,7 @@ impl PostInput {
             sensitive: false,
             language: None,
             poll: None,
+            media_ids: Vec::new(),
         }
     }
 }
@@ -99,8 +102,8 @@ async fn resolve_mentions(data: &FedData, text_: &str) -> HashMap<String, Accoun
     found
 }
 
-fn check_text(text_: &str, spoiler: &str) -> AppResult<()> {
-    if text_.trim().is_empty() {
+fn check_text(text_: &str, spoiler: &str, has_media: bool) -> AppResult<()> {
+    if text_.trim().is_empty() && !has_media {
         return Err(AppError::Unprocessable(
             "Validation failed: Text can't be blank".into(),
         ));
@@ -142,7 +145,16 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
             "only local accounts post from here".into(),
         ));
     }
-    check_text(&input.text, &input.spoiler_text)?;
+    check_text(
+        &input.text,
+        &input.spoiler_text,
+        !input.media_ids.is_empty(),
+    )?;
+    if !input.media_ids.is_empty() && input.poll.is_some() {
+        return Err(AppError::Unprocessable(
+            "Validation failed: A post cannot have both media and a poll".into(),
+        ));
+    }
     if let Some(p) = &input.poll {
         p.validate()?;
     }
@@ -212,6 +224,7 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
             if let Some(poll) = &input.poll {
                 crate::domain::polls::create(c, status.id, poll)?;
             }
+            crate::domain::media::attach(c, author.id, status.id, &input.media_ids)?;
             if let Some(p) = &parent {
                 Status::bump(c, p.id, Counter::Replies, 1)?;
             }
@@ -324,7 +337,7 @@ pub async fn edit_status(
     spoiler_text: &str,
     sensitive: bool,
 ) -> AppResult<Status> {
-    check_text(new_text, spoiler_text)?;
+    check_text(new_text, spoiler_text, false)?;
     let (content, mentioned, tags) = compose(data, new_text).await;
     let (base, author) = (data.base_url(), author.clone());
     let (new_text, spoiler_text) = (new_text.to_string(), spoiler_text.to_string());
@@ -651,6 +664,9 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
     };
     let (new, mention_uris, tags) = remote_note_row(&json, &author.account, parent.as_ref());
     let question = json.question();
+    let attachment = json.attachment.clone();
+    let has_attachments = matches!(&attachment, Some(serde_json::Value::Array(a)) if !a.is_empty())
+        || matches!(&attachment, Some(serde_json::Value::Object(_)));
     // Groups may be addressed without a Mention (FEP-1b12 `audience`, Lemmy's `to`).
     let addressed_uris: Vec<String> = {
         let (to, cc) = json.recipients();
@@ -663,7 +679,8 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
         );
         all
     };
-    data.db
+    let status = data
+        .db
         .transaction(move |c| {
             // Another delivery may have stored it meanwhile.
             if let Some(existing) = Status::by_uri(c, &new.uri)? {
@@ -692,6 +709,12 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
             if let Some(q) = &question {
                 crate::domain::polls::store_remote(c, status.id, q)?;
             }
+            crate::domain::media::store_remote(
+                c,
+                status.id,
+                status.account_id,
+                attachment.as_ref(),
+            )?;
             if let Some(p) = status.in_reply_to_id {
                 Status::bump(c, p, Counter::Replies, 1)?;
             }
@@ -700,7 +723,17 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
             groups::distribute(c, &status, &author, &addressed)?;
             Ok::<_, AppError>(status)
         })
-        .await
+        .await?;
+    if has_attachments {
+        // Cached after the answer: the sender does not wait for our fetch.
+        let (state, sid) = ((**data).clone(), status.id);
+        tokio::spawn(async move {
+            if let Err(e) = crate::domain::media::cache_remote(&state, sid).await {
+                tracing::warn!(status = sid, error = %e, "remote media not cached");
+            }
+        });
+    }
+    Ok(status)
 }
 
 /// The row, mentioned actor ids and hashtags of a remote post, without
@@ -1146,18 +1179,34 @@ pub async fn close_ended_polls(data: &FedData) -> AppResult<usize> {
     Ok(n)
 }
 
-/// Runs [`close_ended_polls`] every few seconds until shutdown.
-pub async fn run_poll_closer(
+/// Periodic work until shutdown: ended polls every 5 s; every minute,
+/// media housekeeping (orphaned uploads, interrupted processing, remote
+/// attachments never fetched).
+pub async fn run_housekeeping(
     federation: activitypub_federation::config::FederationConfig<AppState>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let data = federation.to_request_data();
+    let mut media_at: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
         }
         if let Err(e) = close_ended_polls(&data).await {
             tracing::warn!(error = %e, "cannot close ended polls");
+        }
+        if media_at.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(60)) {
+            media_at = Some(std::time::Instant::now());
+            match crate::domain::media::maintain(&data).await {
+                Ok((0, 0)) => {}
+                Ok((orphans, resumed)) => {
+                    tracing::info!(orphans, resumed, "media housekeeping")
+                }
+                Err(e) => tracing::warn!(error = %e, "media housekeeping failed"),
+            }
+            if let Err(e) = crate::domain::media::retry_uncached(&data).await {
+                tracing::warn!(error = %e, "remote media retry failed");
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {},

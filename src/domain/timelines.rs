@@ -281,19 +281,45 @@ pub fn public(
     page_of(q, page, c)
 }
 
+/// Which of an account's posts to list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountFilter<'a> {
+    pub exclude_replies: bool,
+    pub exclude_reblogs: bool,
+    pub tagged: Option<&'a str>,
+    pub only_media: bool,
+}
+
 /// An account's posts that `viewer` may see.
 pub fn account_statuses(
     c: &mut DbConn,
     viewer: Option<&Account>,
     account: &Account,
-    exclude_replies: bool,
-    exclude_reblogs: bool,
-    tagged: Option<&str>,
+    filter: AccountFilter<'_>,
     page: Page,
 ) -> QueryResult<Vec<Status>> {
+    let AccountFilter {
+        exclude_replies,
+        exclude_reblogs,
+        tagged,
+        only_media,
+    } = filter;
     let mut q = statuses::table
         .filter(statuses::account_id.eq(account.id))
         .into_boxed();
+    if only_media {
+        use crate::db::schema::media_attachments;
+        let with_media: Vec<i64> = media_attachments::table
+            .filter(media_attachments::account_id.eq(account.id))
+            .filter(media_attachments::status_id.is_not_null())
+            .select(media_attachments::status_id)
+            .distinct()
+            .load::<Option<i64>>(c)?
+            .into_iter()
+            .flatten()
+            .collect();
+        q = q.filter(statuses::id.eq_any(with_media));
+    }
     if let Some(tag) = tagged {
         use crate::db::schema::status_tags;
         let tagged_ids: Vec<i64> = status_tags::table

@@ -370,10 +370,9 @@ fn shows(c: &mut DbConn, viewer: &Account, sub: &Sub, s: &Status) -> AppResult<b
     Ok(!rows.is_empty())
 }
 
-/// Whether a post carries media (for the `…:media` streams). No attachments
-/// are stored before media support lands, so none does yet.
-fn has_media(_c: &mut DbConn, _s: &Status) -> AppResult<bool> {
-    Ok(false)
+/// Whether a post carries media (for the `…:media` streams).
+fn has_media(c: &mut DbConn, s: &Status) -> AppResult<bool> {
+    Ok(crate::domain::media::has_media(c, s.id)?)
 }
 
 fn route(

@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod collections;
 mod groups;
+mod media;
 mod notifications;
 mod oauth;
 mod openapi;

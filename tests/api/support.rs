@@ -23,6 +23,7 @@ pub struct Res {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub json: Value,
+    pub bytes: Vec<u8>,
 }
 
 pub enum B {
@@ -31,6 +32,36 @@ pub enum B {
     Form(&'static str),
     FormOwned(String),
     Multipart(Vec<(&'static str, String)>),
+    /// Multipart with files: (field, file name and type if a file, bytes).
+    Files(Vec<Part>),
+}
+
+pub struct Part {
+    pub name: &'static str,
+    pub file: Option<(&'static str, &'static str)>,
+    pub data: Vec<u8>,
+}
+
+impl Part {
+    pub fn file(
+        name: &'static str,
+        filename: &'static str,
+        ctype: &'static str,
+        data: Vec<u8>,
+    ) -> Part {
+        Part {
+            name,
+            file: Some((filename, ctype)),
+            data,
+        }
+    }
+    pub fn text(name: &'static str, value: &str) -> Part {
+        Part {
+            name,
+            file: None,
+            data: value.as_bytes().to_vec(),
+        }
+    }
 }
 
 impl Api {
@@ -127,6 +158,25 @@ impl Api {
                 s.push_str(&format!("--{boundary}--\r\n"));
                 req.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(Body::from(s))
             }
+            B::Files(parts) => {
+                let boundary = "XmeetfieldFilesX";
+                let mut body: Vec<u8> = Vec::new();
+                for p in parts {
+                    body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+                    match p.file {
+                        Some((filename, ctype)) => body.extend_from_slice(
+                            format!("Content-Disposition: form-data; name=\"{}\"; filename=\"{filename}\"\r\nContent-Type: {ctype}\r\n\r\n", p.name).as_bytes(),
+                        ),
+                        None => body.extend_from_slice(
+                            format!("Content-Disposition: form-data; name=\"{}\"\r\n\r\n", p.name).as_bytes(),
+                        ),
+                    }
+                    body.extend_from_slice(&p.data);
+                    body.extend_from_slice(b"\r\n");
+                }
+                body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+                req.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(Body::from(body))
+            }
         }
         .unwrap();
         let res = self.router.clone().oneshot(req).await.unwrap();
@@ -134,6 +184,13 @@ impl Api {
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let json = if bytes.is_empty() {
+            Value::Null
+        } else if !headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|t| t.contains("json"))
+        {
+            // Files and pages: the caller reads them through `raw`.
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
@@ -147,6 +204,7 @@ impl Api {
             status,
             headers,
             json,
+            bytes: bytes.to_vec(),
         }
     }
 

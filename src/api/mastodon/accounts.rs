@@ -186,17 +186,17 @@ pub async fn statuses(
                     }
                     visible
                 }
-            } else if q.only_media == Some(true) {
-                // No post carries media until uploads exist (issue #7).
-                Vec::new()
             } else {
                 timelines::account_statuses(
                     c,
                     viewer.as_ref(),
                     &account,
-                    q.exclude_replies.unwrap_or(false),
-                    q.exclude_reblogs.unwrap_or(false),
-                    q.tagged.as_deref().filter(|t| !t.is_empty()),
+                    timelines::AccountFilter {
+                        exclude_replies: q.exclude_replies.unwrap_or(false),
+                        exclude_reblogs: q.exclude_reblogs.unwrap_or(false),
+                        tagged: q.tagged.as_deref().filter(|t| !t.is_empty()),
+                        only_media: q.only_media == Some(true),
+                    },
                     page,
                 )?
             };
@@ -523,9 +523,11 @@ fn profile_fields(p: &HashMap<String, Value>) -> Option<Vec<(String, String)>> {
 pub async fn update_credentials(
     State(state): State<AppState>,
     auth: Auth,
-    Params(p): Params<HashMap<String, Value>>,
+    super::media::WithFiles(p, mut files): super::media::WithFiles<HashMap<String, Value>>,
 ) -> AppResult<Json<Value>> {
     auth.require("write:accounts")?;
+    let (avatar_url, header_url) =
+        super::media::profile_images(&state, &auth.account, &mut files).await?;
     let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_string);
     let change = crate::domain::accounts::ProfileChange {
         display_name: s("display_name"),
@@ -534,6 +536,8 @@ pub async fn update_credentials(
         discoverable: p.get("discoverable").and_then(parse_bool),
         bot: p.get("bot").and_then(parse_bool),
         fields: profile_fields(&p),
+        avatar_url,
+        header_url,
     };
     let account = crate::domain::accounts::update_profile(&state, &auth.account, change).await?;
     let ctx = ctx(&state);

@@ -146,6 +146,7 @@ struct Preloaded {
     bookmarked: HashSet<i64>,
     pinned: HashSet<i64>,
     polls: HashMap<i64, Value>,
+    media: HashMap<i64, Vec<Value>>,
 }
 
 fn preload(
@@ -237,7 +238,12 @@ fn preload(
             (sid, poll(&p, &opts, &own, viewer, author))
         })
         .collect();
+    let media = crate::domain::media::of_statuses(c, &ids)?
+        .into_iter()
+        .map(|(sid, list)| (sid, list.iter().map(|a| media_attachment(ctx, a)).collect()))
+        .collect();
     Ok(Preloaded {
+        media,
         polls,
         accounts: accounts_json,
         mentions,
@@ -269,7 +275,7 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Val
         "visibility": api_visibility(&s.visibility),
         "sensitive": s.sensitive,
         "spoiler_text": s.spoiler_text,
-        "media_attachments": [],
+        "media_attachments": p.media.get(&s.id).cloned().unwrap_or_default(),
         "application": null,
         "mentions": p.mentions.get(&s.id).cloned().unwrap_or_default(),
         "tags": tags,
@@ -415,6 +421,48 @@ pub fn marker(m: &crate::domain::markers::Marker) -> Value {
         "last_read_id": m.last_read_id.to_string(),
         "version": m.version,
         "updated_at": iso(m.updated_at),
+    })
+}
+
+/// The MediaAttachment entity. A remote attachment not cached here points
+/// at its origin.
+pub fn media_attachment(ctx: &Ctx, a: &crate::domain::media::Attachment) -> Value {
+    let local = |k: &Option<String>| {
+        k.as_ref()
+            .filter(|k| k.starts_with("media/"))
+            .map(|k| format!("{}/{k}", ctx.base))
+    };
+    let url = local(&a.file_key).or_else(|| a.remote_url.clone().filter(|_| a.state == "remote"));
+    let preview = local(&a.thumb_key).or_else(|| url.clone().filter(|_| a.kind == "image"));
+    let dims = |w: Option<i32>, h: Option<i32>| match (w, h) {
+        (Some(w), Some(h)) if h > 0 => Some(json!({
+            "width": w,
+            "height": h,
+            "size": format!("{w}x{h}"),
+            "aspect": f64::from(w) / f64::from(h),
+        })),
+        _ => None,
+    };
+    let mut meta = json!({});
+    if let Some(o) = dims(a.width, a.height) {
+        meta["original"] = o;
+    }
+    if let Some(sm) = dims(a.thumb_width, a.thumb_height) {
+        meta["small"] = sm;
+    }
+    if a.kind == "image" {
+        meta["focus"] = json!({ "x": a.focus_x, "y": a.focus_y });
+    }
+    json!({
+        "id": a.id.to_string(),
+        "type": if a.state == "failed" { "unknown" } else { a.kind.as_str() },
+        "url": url,
+        "preview_url": preview,
+        "remote_url": a.remote_url,
+        "text_url": null,
+        "meta": meta,
+        "description": if a.description.is_empty() { Value::Null } else { json!(a.description) },
+        "blurhash": a.blurhash,
     })
 }
 

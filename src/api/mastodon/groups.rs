@@ -118,9 +118,29 @@ pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Params(p): Params<HashMap<String, Value>>,
+    super::media::WithFiles(p, mut files): super::media::WithFiles<HashMap<String, Value>>,
 ) -> AppResult<Json<Value>> {
     auth.require("write:accounts")?;
+    let gid = parse_id(&id)?;
+    // Pictures are stored only for a moderator of an existing group.
+    let (avatar_url, header_url) = if files.files.is_empty() {
+        (None, None)
+    } else {
+        let me = auth.account.id;
+        let g = state
+            .db
+            .run(move |c| {
+                let g = groups::find(c, gid)?;
+                if !groups::moderated_by(c, me)?.contains(&gid) {
+                    return Err(AppError::Forbidden(
+                        "Only the group's moderators may change it".into(),
+                    ));
+                }
+                Ok(g)
+            })
+            .await?;
+        super::media::profile_images(&state, &g.account, &mut files).await?
+    };
     let flag = |k: &str| p.get(k).and_then(parse_bool);
     let owner_id = match text(&p, "owner_id") {
         Some(s) => Some(parse_id(&s)?),
@@ -129,7 +149,7 @@ pub async fn update(
     let g = groups::update(
         &state,
         &auth.account,
-        parse_id(&id)?,
+        gid,
         GroupChange {
             display_name: text(&p, "display_name"),
             note: text(&p, "note"),
@@ -137,6 +157,8 @@ pub async fn update(
             discoverable: flag("discoverable"),
             announcement_only: flag("announcement_only"),
             owner_id,
+            avatar_url,
+            header_url,
         },
     )
     .await?;

@@ -7,6 +7,7 @@ pub mod groups;
 pub mod instance;
 pub mod lists;
 pub mod markers;
+pub mod media;
 pub mod notifications;
 pub mod polls;
 pub mod search;
@@ -21,6 +22,19 @@ use crate::api::oauth;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use entities::Ctx;
+
+/// Routes that take files: their bodies may be as large as the largest
+/// upload allowed (the rest of the API keeps the small limit).
+pub fn upload_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/media", post(media::create_v1))
+        .route("/api/v2/media", post(media::create_v2))
+        .route(
+            "/api/v1/accounts/update_credentials",
+            axum::routing::patch(accounts::update_credentials),
+        )
+        .route("/api/v1/groups/{id}", axum::routing::patch(groups::update))
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,10 +51,6 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/accounts/verify_credentials",
             get(accounts::verify_credentials),
-        )
-        .route(
-            "/api/v1/accounts/update_credentials",
-            axum::routing::patch(accounts::update_credentials),
         )
         .route("/api/v1/accounts", post(accounts::register))
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
@@ -74,9 +84,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/groups", get(groups::index).post(groups::create))
         .route(
             "/api/v1/groups/{id}",
-            get(groups::show)
-                .patch(groups::update)
-                .delete(groups::delete),
+            get(groups::show).delete(groups::delete),
         )
         .route("/api/v1/groups/{id}/members", get(groups::members))
         .route(
@@ -138,6 +146,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/statuses/{id}/history", get(statuses::history))
         .route("/api/v1/statuses/{id}/source", get(statuses::source))
+        .route(
+            "/api/v1/media/{id}",
+            get(media::show).put(media::update).delete(media::delete),
+        )
         .route("/api/v1/polls/{id}", get(polls::show))
         .route("/api/v1/polls/{id}/votes", post(polls::vote))
         .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))

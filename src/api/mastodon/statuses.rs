@@ -67,6 +67,8 @@ pub struct CreateForm {
     language: Option<String>,
     /// Meetfield extension, also accepted as `visibility=local`.
     local_only: Option<Value>,
+    #[serde(default, alias = "media_ids[]")]
+    media_ids: Vec<Value>,
     /// JSON bodies: `{"poll": {"options": [...], "expires_in": …}}`.
     poll: Option<PollForm>,
     /// Form bodies: `poll[options][]=…&poll[expires_in]=…`.
@@ -195,6 +197,16 @@ pub async fn create(
 ) -> AppResult<Json<Value>> {
     auth.require("write:statuses")?;
     let poll = f.poll()?;
+    let media_ids = f
+        .media_ids
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.parse::<i64>().ok(),
+            Value::Number(n) => n.as_i64(),
+            _ => None,
+        })
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| AppError::Unprocessable("Validation failed: media_ids".into()))?;
     let idempotency = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -231,6 +243,7 @@ pub async fn create(
             sensitive: flag(&f.sensitive),
             language: f.language.filter(|l| !l.is_empty()),
             poll,
+            media_ids,
         },
     )
     .await?;

@@ -110,7 +110,9 @@ pub fn local_note(
             .iter()
             .find(|a| a.actor_type == "Group")
             .map(|g| Value::String(g.uri.clone())),
-        attachment: Some(json!([])),
+        attachment: Some(crate::domain::media::note_attachments(
+            conn, base, status.id,
+        )?),
         replies: None,
     })
 }
