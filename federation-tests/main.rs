@@ -10,6 +10,7 @@ mod discovery;
 mod follows;
 mod groups;
 mod harness;
+mod media;
 mod polls;
 mod posts;
 mod process;

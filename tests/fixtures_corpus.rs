@@ -120,6 +120,7 @@ both_backends!(corpus_parses_stores_and_renders, |tdb: TestDb| async move {
     assert_eq!(entries.len(), 270, "index lists 270 documents");
     let db = tdb.open().await;
     let (mut actors, mut posts, mut activities) = (0, 0, 0);
+    let (mut attachments, mut polls) = (0usize, 0usize);
     let mut failures: Vec<String> = Vec::new();
     for e in &entries {
         match e.kind.as_str() {
@@ -185,17 +186,66 @@ both_backends!(corpus_parses_stores_and_renders, |tdb: TestDb| async move {
                         None => Account::upsert_remote(c, &placeholder_author(&author_uri))?,
                     };
                     let (new, _, tags) = remote_note_row(&note, &author, None);
-                    let s = match Status::by_uri(c, &new.uri)? {
-                        Some(s) => s,
-                        None => Status::insert(c, &new)?,
+                    let (s, fresh) = match Status::by_uri(c, &new.uri)? {
+                        Some(s) => (s, false),
+                        None => (Status::insert(c, &new)?, true),
                     };
-                    for t in &tags {
-                        Status::add_tag(c, s.id, t)?;
+                    let mut media = 0;
+                    if fresh {
+                        for t in &tags {
+                            Status::add_tag(c, s.id, t)?;
+                        }
+                        media = meetfield::domain::media::store_remote(
+                            c,
+                            s.id,
+                            author.id,
+                            note.attachment.as_ref(),
+                        )?;
+                        if let Some(q) = note.question() {
+                            meetfield::domain::polls::store_remote(c, s.id, &q)?;
+                        }
                     }
-                    Ok::<_, DbError>(s)
+                    Ok::<_, DbError>((s, media))
                 })
                 .await
                 .unwrap_or_else(|err| panic!("{file}: post does not store: {err}"));
+            let (stored, media) = stored;
+            // Attachments and polls display as apps expect them.
+            let (sid, file) = (stored.id, e.file.clone());
+            let rendered = db
+                .run(move |c| {
+                    let s = Status::by_id(c, sid)?;
+                    let ctx = meetfield::api::mastodon::entities::Ctx {
+                        base: "https://corpus.example".into(),
+                        domain: "corpus.example".into(),
+                    };
+                    meetfield::api::mastodon::entities::status(c, &ctx, &s, None)
+                })
+                .await
+                .unwrap_or_else(|err| panic!("{file}: post does not render: {err}"));
+            let shown = rendered["media_attachments"].as_array().unwrap();
+            assert_eq!(shown.len(), media, "{}", e.file);
+            for m in shown {
+                assert!(
+                    m["url"].is_string() && m["remote_url"].is_string(),
+                    "{}: {m}",
+                    e.file
+                );
+                assert!(
+                    ["image", "video", "audio", "unknown"].contains(&m["type"].as_str().unwrap()),
+                    "{}: {m}",
+                    e.file
+                );
+            }
+            attachments += media;
+            if let Some(poll) = rendered.get("poll").filter(|p| !p.is_null()) {
+                assert!(
+                    poll["options"].as_array().unwrap().len() >= 2,
+                    "{}: {poll}",
+                    e.file
+                );
+                polls += 1;
+            }
             assert_clean(&e.file, &stored.content);
             assert!(
                 !stored.content.is_empty() || p.get("content").is_none() && p.get("name").is_none(),
@@ -211,7 +261,11 @@ both_backends!(corpus_parses_stores_and_renders, |tdb: TestDb| async move {
         failures.len(),
         failures.join("\n")
     );
-    eprintln!("corpus: {actors} actors, {posts} posts, {activities} activities stored or parsed");
+    eprintln!(
+        "corpus: {actors} actors, {posts} posts ({attachments} attachments, {polls} polls), {activities} activities stored or parsed"
+    );
+    assert!(attachments >= 10, "{attachments} attachments");
+    assert!(polls >= 1, "{polls} polls");
     assert_eq!(actors, 78);
     assert!(posts >= 80, "{posts}");
 });
