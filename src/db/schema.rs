@@ -434,6 +434,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    filters (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        title -> Text,
+        context -> Text,
+        action -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    filter_keywords (id) {
+        id -> BigInt,
+        filter_id -> BigInt,
+        keyword -> Text,
+        whole_word -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    filter_statuses (id) {
+        id -> BigInt,
+        filter_id -> BigInt,
+        status_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(filter_keywords -> filters (filter_id));
+diesel::joinable!(filter_statuses -> filters (filter_id));
 diesel::joinable!(poll_options -> polls (poll_id));
 diesel::joinable!(poll_votes -> polls (poll_id));
 diesel::joinable!(polls -> statuses (status_id));
@@ -482,4 +516,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     poll_options,
     poll_votes,
     media_attachments,
+    filters,
+    filter_keywords,
+    filter_statuses,
 );

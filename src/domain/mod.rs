@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod blocks;
+pub mod filters;
 pub mod follows;
 pub mod groups;
 pub mod html;

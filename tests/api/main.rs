@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod collections;
+mod filters;
 mod groups;
 mod media;
 mod notifications;

@@ -251,6 +251,24 @@ both_backends!(
             "Poll",
             &api.get(&format!("/api/v1/polls/{pid}"), None).await.json,
         );
+        let filter = api
+            .post(
+                "/api/v2/filters",
+                Some(&b),
+                B::Json(serde_json::json!({"title": "t", "context": ["home"], "keywords_attributes": [{"keyword": "poll"}]})),
+            )
+            .await
+            .json;
+        check("Filter", &filter);
+        check(
+            "Status",
+            &api.get(
+                &format!("/api/v1/statuses/{}", with_poll["id"].as_str().unwrap()),
+                Some(&b),
+            )
+            .await
+            .json,
+        );
         for m in api
             .get("/api/v1/mutes", Some(&a))
             .await

@@ -147,6 +147,7 @@ struct Preloaded {
     pinned: HashSet<i64>,
     polls: HashMap<i64, Value>,
     media: HashMap<i64, Vec<Value>>,
+    filtered: HashMap<i64, Vec<Value>>,
 }
 
 fn preload(
@@ -242,7 +243,25 @@ fn preload(
         .into_iter()
         .map(|(sid, list)| (sid, list.iter().map(|a| media_attachment(ctx, a)).collect()))
         .collect();
+    let mut filtered = HashMap::new();
+    if let Some(v) = viewer {
+        let active = crate::domain::filters::active(c, v)?;
+        if !active.is_empty() {
+            for s in list {
+                let text = format!(
+                    "{}\n{}",
+                    crate::domain::html::strip_tags(&s.content),
+                    s.spoiler_text
+                );
+                let r = active.results(s.id, &text);
+                if !r.is_empty() {
+                    filtered.insert(s.id, r);
+                }
+            }
+        }
+    }
     Ok(Preloaded {
+        filtered,
         media,
         polls,
         accounts: accounts_json,
@@ -291,7 +310,7 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Val
         "language": s.language,
         "text": null,
         "edited_at": s.edited_at.map(iso),
-        "filtered": [],
+        "filtered": p.filtered.get(&s.id).cloned().unwrap_or_default(),
     });
     if viewer.is_some() {
         v["favourited"] = json!(p.favourited.contains(&s.id));

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod collections;
 pub mod entities;
+pub mod filters;
 pub mod groups;
 pub mod instance;
 pub mod lists;
@@ -193,8 +194,32 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/preferences", get(collections::preferences))
         .route("/api/v1/instance/peers", get(collections::peers))
         .route("/api/v1/custom_emojis", get(collections::empty_list))
-        .route("/api/v1/filters", get(collections::empty_list))
-        .route("/api/v2/filters", get(collections::empty_list))
+        .route("/api/v1/filters", get(filters::index_v1))
+        .route("/api/v2/filters", get(filters::index).post(filters::create))
+        .route(
+            "/api/v2/filters/{id}",
+            get(filters::show)
+                .put(filters::update)
+                .delete(filters::delete),
+        )
+        .route(
+            "/api/v2/filters/{id}/keywords",
+            get(filters::keywords).post(filters::add_keyword),
+        )
+        .route(
+            "/api/v2/filters/keywords/{id}",
+            get(filters::show_keyword)
+                .put(filters::update_keyword)
+                .delete(filters::delete_keyword),
+        )
+        .route(
+            "/api/v2/filters/{id}/statuses",
+            get(filters::statuses).post(filters::add_status),
+        )
+        .route(
+            "/api/v2/filters/statuses/{id}",
+            get(filters::show_status).delete(filters::delete_status),
+        )
         .route("/api/v1/announcements", get(collections::empty_list))
         .route("/api/v1/trends/tags", get(collections::empty_list))
         .route("/api/v1/trends/statuses", get(collections::empty_list))
