@@ -455,6 +455,39 @@ pub fn active(c: &mut DbConn, viewer: i64) -> QueryResult<Active> {
     })
 }
 
+/// Active filters of several accounts at once (only those that have any).
+pub fn active_for(c: &mut DbConn, owners: &[i64]) -> QueryResult<HashMap<i64, Active>> {
+    let t = now();
+    let all: Vec<Filter> = f::table
+        .filter(f::account_id.eq_any(owners))
+        .order(f::id.asc())
+        .select(Filter::as_select())
+        .load::<Filter>(c)?
+        .into_iter()
+        .filter(|f| f.expires_at.is_none_or(|e| e > t))
+        .collect();
+    if all.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<i64> = all.iter().map(|f| f.id).collect();
+    let kws = keywords(c, &ids)?;
+    let sts = statuses(c, &ids)?;
+    let mut out: HashMap<i64, Active> = HashMap::new();
+    for filter in all {
+        let e = out.entry(filter.account_id).or_insert_with(|| Active {
+            filters: Vec::new(),
+            keywords: Vec::new(),
+            statuses: Vec::new(),
+        });
+        e.keywords
+            .extend(kws.iter().filter(|k| k.filter_id == filter.id).cloned());
+        e.statuses
+            .extend(sts.iter().filter(|s| s.filter_id == filter.id).cloned());
+        e.filters.push(filter);
+    }
+    Ok(out)
+}
+
 impl Active {
     pub fn is_empty(&self) -> bool {
         self.filters.is_empty()

@@ -392,52 +392,80 @@ fn route(
             } else {
                 "status.update"
             };
-            let mut viewers: HashMap<i64, Option<Account>> = HashMap::new();
-            let mut verdicts: HashMap<(i64, Sub), bool> = HashMap::new();
-            let mut payloads: HashMap<i64, Arc<str>> = HashMap::new();
+            // Which (account, stream) pairs get the post: batched for the
+            // home and public streams, per viewer for tags and lists.
+            let mut by_sub: HashMap<Sub, Vec<i64>> = HashMap::new();
             for l in listeners {
                 for sub in &l.subs {
-                    if *sub == Sub::UserNotification {
+                    if *sub != Sub::UserNotification {
+                        by_sub.entry(sub.clone()).or_default().push(l.account);
+                    }
+                }
+            }
+            let mut yes: std::collections::HashSet<(i64, Sub)> = Default::default();
+            let media = has_media(c, &status)?;
+            for (sub, mut accounts) in by_sub {
+                accounts.sort_unstable();
+                accounts.dedup();
+                let audience: Vec<i64> = match &sub {
+                    Sub::User => timelines::home_audience(c, &status, &accounts)?
+                        .into_iter()
+                        .collect(),
+                    Sub::Public {
+                        local,
+                        remote,
+                        media: only_media,
+                    } => {
+                        if *only_media && !media {
+                            Vec::new()
+                        } else {
+                            timelines::public_audience(c, &status, &accounts, *local, *remote)?
+                                .into_iter()
+                                .collect()
+                        }
+                    }
+                    _ => {
+                        let mut found = Vec::new();
+                        for a in &accounts {
+                            if let Some(viewer) = Account::by_id(c, *a).optional()?
+                                && shows(c, &viewer, &sub, &status)?
+                            {
+                                found.push(*a);
+                            }
+                        }
+                        found
+                    }
+                };
+                for a in audience {
+                    yes.insert((a, sub.clone()));
+                }
+            }
+            if yes.is_empty() {
+                return Ok(out);
+            }
+            let mut viewers: Vec<i64> = yes.iter().map(|(a, _)| *a).collect();
+            viewers.sort_unstable();
+            viewers.dedup();
+            let payloads: HashMap<i64, Arc<str>> =
+                entities::status_for_viewers(c, ctx, &status, &viewers)?
+                    .into_iter()
+                    .map(|(v, json)| (v, Arc::from(json.to_string())))
+                    .collect();
+            for l in listeners {
+                for sub in &l.subs {
+                    if !yes.contains(&(l.account, sub.clone())) {
                         continue;
                     }
-                    let viewer = match viewers.get(&l.account) {
-                        Some(v) => v.clone(),
-                        None => {
-                            let v = Account::by_id(c, l.account).optional()?;
-                            viewers.insert(l.account, v.clone());
-                            v
-                        }
-                    };
-                    let Some(viewer) = viewer else { continue };
-                    let key = (l.account, sub.clone());
-                    let yes = match verdicts.get(&key) {
-                        Some(v) => *v,
-                        None => {
-                            let v = shows(c, &viewer, sub, &status)?;
-                            verdicts.insert(key, v);
-                            v
-                        }
-                    };
-                    if !yes {
-                        continue;
+                    if let Some(p) = payloads.get(&l.account) {
+                        out.push((
+                            l.conn,
+                            Event {
+                                stream: sub.names(),
+                                event,
+                                payload: Some(p.clone()),
+                            },
+                        ));
                     }
-                    let payload = match payloads.get(&l.account) {
-                        Some(p) => p.clone(),
-                        None => {
-                            let json = entities::status(c, ctx, &status, Some(viewer.id))?;
-                            let p: Arc<str> = json.to_string().into();
-                            payloads.insert(l.account, p.clone());
-                            p
-                        }
-                    };
-                    out.push((
-                        l.conn,
-                        Event {
-                            stream: sub.names(),
-                            event,
-                            payload: Some(payload),
-                        },
-                    ));
                 }
             }
         }

@@ -600,6 +600,59 @@ both_backends!(profile_pictures_and_cleanup, |tdb: TestDb| async move {
     );
     let _ = alice;
 
+    // Groups get pictures the same way, from their moderators only.
+    let group = api
+        .ok(
+            "/api/v1/groups",
+            &a,
+            B::Json(json!({"name": "ops", "display_name": "Ops"})),
+        )
+        .await;
+    let gid = group["id"].as_str().unwrap().to_string();
+    let pic = || {
+        B::Files(vec![Part::file(
+            "avatar",
+            "g.png",
+            "image/png",
+            encoded(&picture(500, 500, false), ImageFormat::Png),
+        )])
+    };
+    let (_, other) = api.user("mallory", "read write").await;
+    assert_error(
+        &api.call(
+            Method::PATCH,
+            &format!("/api/v1/groups/{gid}"),
+            Some(&other),
+            pic(),
+        )
+        .await,
+        403,
+    );
+    let r = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/groups/{gid}"),
+            Some(&a),
+            pic(),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.json);
+    let (_, bytes, _) = fetch(&api, r.json["avatar"].as_str().unwrap()).await;
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (400, 400));
+    let r = api
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/groups/{gid}"),
+            Some(&a),
+            B::Json(json!({"display_name": "Ops team"})),
+        )
+        .await;
+    assert_eq!(
+        r.json["display_name"], "Ops team",
+        "JSON updates still work"
+    );
+
     // Uploads never attached are removed after a day, files and all.
     let png = encoded(&picture(20, 20, false), ImageFormat::Png);
     let id = upload(&api, &a, 1, vec![file("o.png", "image/png", png)])

@@ -512,3 +512,164 @@ async fn events_cross_nodes_on_postgres() {
     assert_eq!(n.event, "notification");
     assert_eq!(n.payload["account"]["id"], alice.id.to_string());
 }
+
+// The batched audience and rendering the dispatcher uses agree with the
+// REST timelines and entities, viewer by viewer, across follows with and
+// without boosts, mutes, blocks, exclusive lists, direct messages, polls,
+// favourites, bookmarks, pins and filters.
+both_backends!(batched_streaming_matches_rest, |tdb: TestDb| async move {
+    use meetfield::domain::timelines::{self, Page};
+    let api = Api::new(tdb).await;
+    let (alice, a) = api.user("alice", "read write follow").await;
+    let (carol, c) = api.user("carol", "read write follow").await;
+    let mut viewers = Vec::new();
+    for i in 0..6 {
+        viewers.push(api.user(&format!("v{i}"), "read write follow").await);
+    }
+    let follow = |t: &str, id: i64, body: Value| {
+        let (api, t) = (&api, t.to_string());
+        async move {
+            api.ok(&format!("/api/v1/accounts/{id}/follow"), &t, B::Json(body))
+                .await;
+        }
+    };
+    for (_, t) in &viewers[0..5] {
+        follow(t, alice.id, json!({})).await;
+    }
+    follow(&viewers[1].1, alice.id, json!({"reblogs": false})).await;
+    api.ok(
+        &format!("/api/v1/accounts/{}/mute", alice.id),
+        &viewers[2].1,
+        B::None,
+    )
+    .await;
+    let list = api
+        .ok(
+            "/api/v1/lists",
+            &viewers[3].1,
+            B::Json(json!({"title": "x", "exclusive": true})),
+        )
+        .await;
+    api.ok(
+        &format!("/api/v1/lists/{}/accounts", list["id"].as_str().unwrap()),
+        &viewers[3].1,
+        B::Json(json!({"account_ids": [alice.id.to_string()]})),
+    )
+    .await;
+    api.ok(
+        &format!("/api/v1/accounts/{}/block", carol.id),
+        &viewers[4].1,
+        B::None,
+    )
+    .await;
+    api.ok(
+        "/api/v2/filters",
+        &viewers[0].1,
+        B::Json(json!({"title": "f", "context": ["home"], "keywords_attributes": [{"keyword": "meeting"}]})),
+    )
+    .await;
+
+    let carols = api
+        .ok(
+            "/api/v1/statuses",
+            &c,
+            B::Json(json!({"status": "carol's news"})),
+        )
+        .await;
+    let mut posts = vec![
+        api.ok("/api/v1/statuses", &a, B::Json(json!({"status": "public meeting", "poll": {"options": ["a", "b"], "expires_in": 600}}))).await,
+        api.ok("/api/v1/statuses", &a, B::Json(json!({"status": "followers only", "visibility": "private"}))).await,
+        api.ok("/api/v1/statuses", &a, B::Json(json!({"status": "@v5 just you", "visibility": "direct"}))).await,
+        api.ok("/api/v1/statuses", &a, B::Json(json!({"status": "local only", "visibility": "local"}))).await,
+        api.ok(&format!("/api/v1/statuses/{}/reblog", carols["id"].as_str().unwrap()), &a, B::None).await,
+        carols.clone(),
+    ];
+    let first = posts[0]["id"].as_str().unwrap().to_string();
+    api.ok(
+        &format!("/api/v1/statuses/{first}/favourite"),
+        &viewers[0].1,
+        B::None,
+    )
+    .await;
+    api.ok(
+        &format!("/api/v1/statuses/{first}/bookmark"),
+        &viewers[0].1,
+        B::None,
+    )
+    .await;
+    api.ok(&format!("/api/v1/statuses/{first}/pin"), &a, B::None)
+        .await;
+    let poll = posts[0]["poll"]["id"].as_str().unwrap();
+    api.ok(
+        &format!("/api/v1/polls/{poll}/votes"),
+        &viewers[0].1,
+        B::Json(json!({"choices": [1]})),
+    )
+    .await;
+    posts.push(
+        api.ok(
+            &format!("/api/v1/statuses/{first}/reblog"),
+            &viewers[5].1,
+            B::None,
+        )
+        .await,
+    );
+
+    let mut ids: Vec<i64> = viewers.iter().map(|(v, _)| v.id).collect();
+    ids.extend([alice.id, carol.id]);
+    let ctx = meetfield::api::mastodon::ctx(&api.app.state);
+    for p in &posts {
+        let sid: i64 = p["id"].as_str().unwrap().parse().unwrap();
+        let (ids, ctx) = (ids.clone(), ctx.clone());
+        let mismatches: Vec<String> = api
+            .app
+            .state
+            .db
+            .run(move |c| {
+                let s = meetfield::db::models::Status::by_id(c, sid)?;
+                let only = Page {
+                    max_id: Some(sid + 1),
+                    since_id: Some(sid - 1),
+                    min_id: None,
+                    limit: 1,
+                };
+                let mut bad = Vec::new();
+                let home = timelines::home_audience(c, &s, &ids)?;
+                let rendered =
+                    meetfield::api::mastodon::entities::status_for_viewers(c, &ctx, &s, &ids)?;
+                for v in &ids {
+                    let account = meetfield::db::models::Account::by_id(c, *v)?;
+                    let rest = !timelines::home(c, &account, only)?.is_empty();
+                    if rest != home.contains(v) {
+                        bad.push(format!(
+                            "home of {} for {}: REST {rest}",
+                            account.username, s.content
+                        ));
+                    }
+                    for (local, remote) in [(false, false), (true, false), (false, true)] {
+                        let rest =
+                            !timelines::public(c, Some(&account), local, remote, only)?.is_empty();
+                        let batch =
+                            timelines::public_audience(c, &s, &[*v], local, remote)?.contains(v);
+                        if rest != batch {
+                            bad.push(format!(
+                                "public {local}/{remote} of {} for {}",
+                                account.username, s.content
+                            ));
+                        }
+                    }
+                    let one = meetfield::api::mastodon::entities::status(c, &ctx, &s, Some(*v))?;
+                    if one != rendered[v] {
+                        bad.push(format!(
+                            "render for {}: {one} vs {}",
+                            account.username, rendered[v]
+                        ));
+                    }
+                }
+                Ok::<_, meetfield::error::AppError>(bad)
+            })
+            .await
+            .unwrap();
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    }
+});

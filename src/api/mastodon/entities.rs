@@ -135,28 +135,37 @@ pub fn status(c: &mut DbConn, ctx: &Ctx, s: &Status, viewer: Option<i64>) -> App
     Ok(out.pop().unwrap_or(Value::Null))
 }
 
-/// What the statuses of one page need, loaded with one query each rather
-/// than several per status.
-struct Preloaded {
+/// What the statuses of one page need whoever looks, loaded with one
+/// query each rather than several per status.
+struct Shared {
     accounts: HashMap<i64, Value>,
     mentions: HashMap<i64, Vec<Value>>,
     tags: HashMap<i64, Vec<String>>,
+    /// Polls by status id.
+    polls: HashMap<
+        i64,
+        (
+            crate::domain::polls::Poll,
+            Vec<crate::domain::polls::PollOption>,
+        ),
+    >,
+    media: HashMap<i64, Vec<Value>>,
+}
+
+/// What depends on the viewer.
+#[derive(Default)]
+struct Personal {
     favourited: HashSet<i64>,
     reblogged: HashSet<i64>,
     bookmarked: HashSet<i64>,
     pinned: HashSet<i64>,
-    polls: HashMap<i64, Value>,
-    media: HashMap<i64, Vec<Value>>,
+    /// Own poll choices by poll id.
+    own_votes: HashMap<i64, Vec<i32>>,
     filtered: HashMap<i64, Vec<Value>>,
 }
 
-fn preload(
-    c: &mut DbConn,
-    ctx: &Ctx,
-    list: &[&Status],
-    viewer: Option<i64>,
-) -> AppResult<Preloaded> {
-    use crate::db::schema::{accounts, mentions, status_tags, statuses};
+fn shared(c: &mut DbConn, ctx: &Ctx, list: &[&Status]) -> AppResult<Shared> {
+    use crate::db::schema::{accounts, mentions, status_tags};
     let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
     let mut account_ids: Vec<i64> = list.iter().map(|s| s.account_id).collect();
     let mention_rows: Vec<(i64, Account)> = mentions::table
@@ -193,88 +202,108 @@ fn preload(
     {
         tags.entry(sid).or_default().push(t);
     }
-    let bookmarked: HashSet<i64> = match viewer {
-        Some(v) => {
-            use crate::db::schema::bookmarks;
-            bookmarks::table
-                .filter(bookmarks::account_id.eq(v))
-                .filter(bookmarks::status_id.eq_any(&ids))
-                .select(bookmarks::status_id)
-                .load::<i64>(c)?
-                .into_iter()
-                .collect()
-        }
-        None => HashSet::new(),
-    };
-    let pinned: HashSet<i64> = match viewer {
-        Some(v) => crate::domain::pins::pinned_among(c, v, &ids)?
-            .into_iter()
-            .collect(),
-        None => HashSet::new(),
-    };
-    let (favourited, reblogged) = match viewer {
-        Some(v) => (
-            favourites::table
-                .filter(favourites::account_id.eq(v))
-                .filter(favourites::status_id.eq_any(&ids))
-                .select(favourites::status_id)
-                .load::<i64>(c)?
-                .into_iter()
-                .collect(),
-            statuses::table
-                .filter(statuses::account_id.eq(v))
-                .filter(statuses::reblog_of_id.eq_any(&ids))
-                .select(statuses::reblog_of_id)
-                .load::<Option<i64>>(c)?
-                .into_iter()
-                .flatten()
-                .collect(),
-        ),
-        None => (HashSet::new(), HashSet::new()),
-    };
-    let polls = crate::domain::polls::for_statuses(c, &ids, viewer)?
+    let polls = crate::domain::polls::for_statuses(c, &ids, None)?
         .into_iter()
-        .map(|(sid, (p, opts, own))| {
-            let author = list.iter().find(|s| s.id == sid).map(|s| s.account_id);
-            (sid, poll(&p, &opts, &own, viewer, author))
-        })
+        .map(|(sid, (p, opts, _))| (sid, (p, opts)))
         .collect();
     let media = crate::domain::media::of_statuses(c, &ids)?
         .into_iter()
         .map(|(sid, list)| (sid, list.iter().map(|a| media_attachment(ctx, a)).collect()))
         .collect();
-    let mut filtered = HashMap::new();
-    if let Some(v) = viewer {
-        let active = crate::domain::filters::active(c, v)?;
-        if !active.is_empty() {
-            for s in list {
-                let text = format!(
-                    "{}\n{}",
-                    crate::domain::html::strip_tags(&s.content),
-                    s.spoiler_text
-                );
-                let r = active.results(s.id, &text);
-                if !r.is_empty() {
-                    filtered.insert(s.id, r);
-                }
-            }
-        }
-    }
-    Ok(Preloaded {
-        filtered,
-        media,
-        polls,
+    Ok(Shared {
         accounts: accounts_json,
         mentions,
         tags,
-        favourited,
-        reblogged,
-        bookmarked,
-        pinned,
+        polls,
+        media,
     })
 }
 
-fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Value {
+/// The viewer-dependent parts for several viewers at once: one query per
+/// kind, whatever their number (streaming renders a post for many).
+fn personal(
+    c: &mut DbConn,
+    list: &[&Status],
+    sh: &Shared,
+    viewers: &[i64],
+) -> AppResult<HashMap<i64, Personal>> {
+    use crate::db::schema::{bookmarks, poll_votes, statuses};
+    let ids: Vec<i64> = list.iter().map(|s| s.id).collect();
+    let mut out: HashMap<i64, Personal> =
+        viewers.iter().map(|v| (*v, Personal::default())).collect();
+    for (v, sid) in bookmarks::table
+        .filter(bookmarks::account_id.eq_any(viewers))
+        .filter(bookmarks::status_id.eq_any(&ids))
+        .select((bookmarks::account_id, bookmarks::status_id))
+        .load::<(i64, i64)>(c)?
+    {
+        out.entry(v).or_default().bookmarked.insert(sid);
+    }
+    for (v, sid) in favourites::table
+        .filter(favourites::account_id.eq_any(viewers))
+        .filter(favourites::status_id.eq_any(&ids))
+        .select((favourites::account_id, favourites::status_id))
+        .load::<(i64, i64)>(c)?
+    {
+        out.entry(v).or_default().favourited.insert(sid);
+    }
+    for (v, sid) in statuses::table
+        .filter(statuses::account_id.eq_any(viewers))
+        .filter(statuses::reblog_of_id.eq_any(&ids))
+        .select((statuses::account_id, statuses::reblog_of_id))
+        .load::<(i64, Option<i64>)>(c)?
+    {
+        if let Some(sid) = sid {
+            out.entry(v).or_default().reblogged.insert(sid);
+        }
+    }
+    // `pinned` only shows on one's own posts.
+    for v in viewers {
+        if list.iter().any(|s| s.account_id == *v) {
+            let pinned = crate::domain::pins::pinned_among(c, *v, &ids)?;
+            out.entry(*v).or_default().pinned.extend(pinned);
+        }
+    }
+    let poll_ids: Vec<i64> = sh.polls.values().map(|(p, _)| p.id).collect();
+    if !poll_ids.is_empty() {
+        for (v, pid, choice) in poll_votes::table
+            .filter(poll_votes::poll_id.eq_any(&poll_ids))
+            .filter(poll_votes::account_id.eq_any(viewers))
+            .order(poll_votes::choice.asc())
+            .select((
+                poll_votes::account_id,
+                poll_votes::poll_id,
+                poll_votes::choice,
+            ))
+            .load::<(i64, i64, i32)>(c)?
+        {
+            out.entry(v)
+                .or_default()
+                .own_votes
+                .entry(pid)
+                .or_default()
+                .push(choice);
+        }
+    }
+    for (v, active) in crate::domain::filters::active_for(c, viewers)? {
+        let me = out.entry(v).or_default();
+        for s in list {
+            let text = format!(
+                "{}\n{}",
+                crate::domain::html::strip_tags(&s.content),
+                s.spoiler_text
+            );
+            let r = active.results(s.id, &text);
+            if !r.is_empty() {
+                me.filtered.insert(s.id, r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn status_json(ctx: &Ctx, s: &Status, p: &Shared, me: Option<(i64, &Personal)>) -> Value {
+    let viewer = me.map(|(v, _)| v);
     let tags: Vec<Value> = p
         .tags
         .get(&s.id)
@@ -305,27 +334,89 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Preloaded, viewer: Option<i64>) -> Val
         "in_reply_to_id": s.in_reply_to_id.map(|i| i.to_string()),
         "in_reply_to_account_id": s.in_reply_to_account_id.map(|i| i.to_string()),
         "reblog": null,
-        "poll": p.polls.get(&s.id).cloned().unwrap_or(Value::Null),
+        "poll": p
+            .polls
+            .get(&s.id)
+            .map(|(pl, opts)| {
+                let own = me
+                    .and_then(|(_, m)| m.own_votes.get(&pl.id))
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                poll(pl, opts, own, viewer, Some(s.account_id))
+            })
+            .unwrap_or(Value::Null),
         "card": null,
         "language": s.language,
         "text": null,
         "edited_at": s.edited_at.map(iso),
-        "filtered": p.filtered.get(&s.id).cloned().unwrap_or_default(),
+        "filtered": me
+            .and_then(|(_, m)| m.filtered.get(&s.id).cloned())
+            .unwrap_or_default(),
     });
-    if viewer.is_some() {
-        v["favourited"] = json!(p.favourited.contains(&s.id));
-        v["reblogged"] = json!(p.reblogged.contains(&s.id));
+    if let Some((viewer, m)) = me {
+        v["favourited"] = json!(m.favourited.contains(&s.id));
+        v["reblogged"] = json!(m.reblogged.contains(&s.id));
         v["muted"] = json!(false);
-        v["bookmarked"] = json!(p.bookmarked.contains(&s.id));
+        v["bookmarked"] = json!(m.bookmarked.contains(&s.id));
         // Only the author's own posts carry `pinned`, as on Mastodon.
-        if viewer == Some(s.account_id) {
-            v["pinned"] = json!(p.pinned.contains(&s.id));
+        if viewer == s.account_id {
+            v["pinned"] = json!(m.pinned.contains(&s.id));
         }
     }
     if s.visibility == "local" {
         v["local_only"] = json!(true);
     }
     v
+}
+
+/// The boosted originals of a page's boosts.
+fn originals(c: &mut DbConn, list: &[Status]) -> QueryResult<HashMap<i64, Status>> {
+    use crate::db::schema::statuses;
+    let orig_ids: Vec<i64> = list.iter().filter_map(|s| s.reblog_of_id).collect();
+    if orig_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(statuses::table
+        .filter(statuses::id.eq_any(&orig_ids))
+        .select(Status::as_select())
+        .load::<Status>(c)?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect())
+}
+
+fn render_list(
+    ctx: &Ctx,
+    list: &[Status],
+    originals: &HashMap<i64, Status>,
+    sh: &Shared,
+    me: Option<(i64, &Personal)>,
+) -> Vec<Value> {
+    list.iter()
+        .map(|s| {
+            let Some(orig) = s.reblog_of_id.and_then(|id| originals.get(&id)) else {
+                return status_json(ctx, s, sh, me);
+            };
+            let inner = status_json(ctx, orig, sh, me);
+            let mut boost = status_json(ctx, s, sh, me);
+            boost["url"] = Value::Null;
+            boost["content"] = json!("");
+            boost["reblogs_count"] = json!(0);
+            boost["favourites_count"] = json!(0);
+            boost["replies_count"] = json!(0);
+            boost["favourited"] = inner["favourited"].clone();
+            boost["reblogged"] = inner["reblogged"].clone();
+            boost["bookmarked"] = inner["bookmarked"].clone();
+            if me.is_none()
+                && let Some(m) = boost.as_object_mut()
+            {
+                m.remove("favourited");
+                m.remove("reblogged");
+            }
+            boost["reblog"] = inner;
+            boost
+        })
+        .collect()
 }
 
 /// Status entities for a page, in the order given.
@@ -335,46 +426,44 @@ pub fn statuses(
     list: &[Status],
     viewer: Option<i64>,
 ) -> AppResult<Vec<Value>> {
-    use crate::db::schema::statuses;
-    let orig_ids: Vec<i64> = list.iter().filter_map(|s| s.reblog_of_id).collect();
-    let originals: HashMap<i64, Status> = if orig_ids.is_empty() {
-        HashMap::new()
-    } else {
-        statuses::table
-            .filter(statuses::id.eq_any(&orig_ids))
-            .select(Status::as_select())
-            .load::<Status>(c)?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect()
-    };
+    let originals = originals(c, list)?;
     let mut all: Vec<&Status> = list.iter().collect();
     all.extend(originals.values());
-    let p = preload(c, ctx, &all, viewer)?;
-    Ok(list
+    let sh = shared(c, ctx, &all)?;
+    let mine = match viewer {
+        Some(v) => personal(c, &all, &sh, &[v])?.remove(&v),
+        None => None,
+    };
+    let me = match (viewer, &mine) {
+        (Some(v), Some(m)) => Some((v, m)),
+        _ => None,
+    };
+    Ok(render_list(ctx, list, &originals, &sh, me))
+}
+
+/// One status as each of `viewers` would get it from the REST API, with
+/// the shared parts loaded once (streaming renders a post for many).
+pub fn status_for_viewers(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    s: &Status,
+    viewers: &[i64],
+) -> AppResult<HashMap<i64, Value>> {
+    let list = std::slice::from_ref(s);
+    let originals = originals(c, list)?;
+    let mut all: Vec<&Status> = vec![s];
+    all.extend(originals.values());
+    let sh = shared(c, ctx, &all)?;
+    let per = personal(c, &all, &sh, viewers)?;
+    let empty = Personal::default();
+    Ok(viewers
         .iter()
-        .map(|s| {
-            let Some(orig) = s.reblog_of_id.and_then(|id| originals.get(&id)) else {
-                return status_json(ctx, s, &p, viewer);
-            };
-            let inner = status_json(ctx, orig, &p, viewer);
-            let mut boost = status_json(ctx, s, &p, viewer);
-            boost["url"] = Value::Null;
-            boost["content"] = json!("");
-            boost["reblogs_count"] = json!(0);
-            boost["favourites_count"] = json!(0);
-            boost["replies_count"] = json!(0);
-            boost["favourited"] = inner["favourited"].clone();
-            boost["reblogged"] = inner["reblogged"].clone();
-            boost["bookmarked"] = inner["bookmarked"].clone();
-            if viewer.is_none() {
-                if let Some(m) = boost.as_object_mut() {
-                    m.remove("favourited");
-                    m.remove("reblogged");
-                }
-            }
-            boost["reblog"] = inner;
-            boost
+        .map(|v| {
+            let me = per.get(v).unwrap_or(&empty);
+            let json = render_list(ctx, list, &originals, &sh, Some((*v, me)))
+                .pop()
+                .unwrap_or(Value::Null);
+            (*v, json)
         })
         .collect())
 }
