@@ -243,21 +243,33 @@ on_both_backends!(inbox_rejects_bad_requests, |backend: Backend| async move {
     )
     .await;
 
-    // Over the body limit.
-    let body = vec![b' '; 2 * 1024 * 1024];
-    check(
-        "oversized body",
-        post(
-            &inbox,
-            &body,
-            Some(&signer(&bob)),
-            &now_http(),
-            &digest(&body),
-        )
-        .await,
-        413,
-    )
-    .await;
+    // Over the body limit: refused from the announced length alone. (A
+    // client that sent the whole body could see the connection close
+    // before it reads the 413, so the headers go out alone.)
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let u = url::Url::parse(&inbox).unwrap();
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", u.port().unwrap()))
+            .await
+            .unwrap();
+        let head = format!(
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/activity+json\r\nContent-Length: {}\r\n\r\n",
+            u.path(),
+            u.authority(),
+            2 * 1024 * 1024
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read(&mut buf))
+            .await
+            .expect("an answer without the body")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "oversized body: {answer}"
+        );
+    }
 
     assert_eq!(
         follow_count(&alpha).await,
