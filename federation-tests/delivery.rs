@@ -719,3 +719,109 @@ async fn kill_between_inbox_accept_and_apply_postgres() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_between_inbox_accept_and_apply_sqlite() {
+    // A real crash at that point on SQLite: a trigger makes applying the
+    // Follow fail, so beta keeps it accepted (persisted, answered 202) and
+    // unapplied; beta is killed in that state, the trigger dropped, beta
+    // restarted, and the Follow applied from the stored row.
+    let a = Node::named("alpha", Backend::Sqlite, &[]);
+    let b = Node::named("beta", Backend::Sqlite, &[]);
+    let alice_token = a.user("alice");
+    let bob_token = b.user("bob");
+    let _a = a.start().await;
+    let mut beta = b.start().await;
+    let client = reqwest::Client::new();
+    let b_domain = format!("beta.localhost:{}", b.port);
+    let found: Value = client
+        .get(format!("http://127.0.0.1:{}/api/v2/search", a.port))
+        .query(&[
+            ("q", format!("bob@{b_domain}").as_str()),
+            ("resolve", "true"),
+        ])
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bob_at_alpha = found["accounts"][0]["id"]
+        .as_str()
+        .expect("bob found")
+        .to_string();
+    let db = b.db().await;
+    let blocked = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            db.run(move |c| {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute(sql)
+                    .map_err(meetfield::error::AppError::from)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    blocked(
+        "CREATE TRIGGER test_block_follows BEFORE INSERT ON follows \
+         BEGIN SELECT RAISE(ABORT, 'test: applying is blocked'); END;",
+    )
+    .await;
+    let r = client
+        .post(format!(
+            "http://127.0.0.1:{}/api/v1/accounts/{bob_at_alpha}/follow",
+            a.port
+        ))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    eventually("beta accepted the Follow without applying it", || async {
+        db.run(|c| {
+            use meetfield::db::schema::inbound_activities as ia;
+            Ok::<_, meetfield::error::AppError>(
+                ia::table
+                    .filter(ia::state.eq("pending"))
+                    .filter(ia::last_error.is_not_null())
+                    .count()
+                    .get_result::<i64>(c)?,
+            )
+        })
+        .await
+        .unwrap()
+            == 1
+    })
+    .await;
+    assert!(b.own_followers(&client, &bob_token).await.is_empty());
+    beta.signal(nix::sys::signal::Signal::SIGKILL);
+    beta.wait_exit(Duration::from_secs(10));
+    blocked("DROP TRIGGER test_block_follows;").await;
+    db.close();
+
+    let _beta = b.start().await;
+    eventually(
+        "the Follow accepted before the kill is applied after the restart",
+        || async { !b.own_followers(&client, &bob_token).await.is_empty() },
+    )
+    .await;
+    let rel_url = format!(
+        "http://127.0.0.1:{}/api/v1/accounts/relationships?id[]={bob_at_alpha}",
+        a.port
+    );
+    eventually("alice's server got the Accept", || async {
+        let rel: Value = client
+            .get(&rel_url)
+            .bearer_auth(&alice_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        rel[0]["following"] == true
+    })
+    .await;
+}
