@@ -274,8 +274,53 @@ on_both_backends!(
             },
         )
         .await;
+        // Members' servers know who moderates: alice from the group's
+        // moderators collection (read when they first saw the group), bob
+        // from the Add; the Remove takes bob off again.
+        let mods_at = |i: &'static str| {
+            let (inst, uri) = (if i == "beta" { &beta } else { &gamma }, team.uri.clone());
+            async move {
+                let g = inst.account_by_uri(&uri).await.unwrap();
+                let mut names: Vec<String> = inst
+                    .query(move |c| groups::moderators(c, g.id))
+                    .await
+                    .into_iter()
+                    .map(|a| a.uri)
+                    .collect();
+                names.sort();
+                names
+            }
+        };
+        let mut both = vec![alice.uri.clone(), bob.uri.clone()];
+        both.sort();
+        for at in ["beta", "gamma"] {
+            let want = both.clone();
+            eventually("members' servers list both moderators", || async {
+                mods_at(at).await == want
+            })
+            .await;
+        }
+        let (bid, gid) = (bob.id, team_at_beta_id(&beta, &team.uri).await);
+        let role = beta
+            .query(move |c| {
+                let g = groups::find(c, gid).map_err(|_| diesel::result::Error::NotFound)?;
+                groups::role(c, &g, bid)
+            })
+            .await;
+        assert_eq!(role.as_str(), Some("moderator"), "bob sees his role on beta");
+        groups::set_moderator(&alpha.app.state, &alice, team.id, bob_at_alpha.id, false)
+            .await
+            .unwrap();
+        eventually("the Remove reaches beta", || async {
+            mods_at("beta").await == vec![alice.uri.clone()]
+        })
+        .await;
     }
 );
+
+async fn team_at_beta_id(beta: &Instance, uri: &str) -> i64 {
+    beta.account_by_uri(uri).await.unwrap().id
+}
 
 on_both_backends!(
     closed_group_keeps_posts_inside,

@@ -493,6 +493,146 @@ pub async fn set_moderator(
     Ok(())
 }
 
+/// Whether `target` names the moderators collection of `group`: ours
+/// (`{group}/moderators`), Lemmy's (`{community}/moderators`), or the one
+/// the group's actor names.
+pub fn is_moderators_collection(group: &Account, settings: Option<&GroupSettings>, target: &str) -> bool {
+    target == urls::moderators(&group.uri)
+        || settings
+            .and_then(|s| s.moderators_url.as_deref())
+            .is_some_and(|m| m == target)
+}
+
+/// A remote group says someone became (or stopped being) one of its
+/// moderators: kept here so members see who moderates. Only the group
+/// itself may say so (directly, or announcing its moderator's activity).
+pub async fn receive_moderator_change(
+    data: &crate::federation::FedData,
+    group: &Account,
+    person: &url::Url,
+    target: &str,
+    add: bool,
+) -> AppResult<()> {
+    if group.actor_type != "Group" || group.is_local() {
+        return Ok(());
+    }
+    let (gid, t) = (group.id, target.to_string());
+    let known = data
+        .db
+        .run(move |c| settings(c, gid).map_err(AppError::from))
+        .await?;
+    if !is_moderators_collection(group, known.as_ref(), &t) {
+        return Ok(());
+    }
+    use activitypub_federation::fetch::object_id::ObjectId;
+    let who = ObjectId::<crate::federation::objects::ApubAccount>::from(person.clone())
+        .dereference(data)
+        .await?;
+    let pid = who.account.id;
+    data.db
+        .transaction(move |c| {
+            if add {
+                add_moderator_row(c, gid, pid)?;
+            } else {
+                diesel::delete(
+                    group_moderators::table
+                        .filter(group_moderators::group_id.eq(gid))
+                        .filter(group_moderators::account_id.eq(pid)),
+                )
+                .execute(c)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// A remote group's moderators collection (its `moderators` or, as Lemmy
+/// names it, `attributedTo`): remembered, and its members stored as the
+/// group's moderators.
+pub fn store_remote_moderators(
+    c: &mut DbConn,
+    group: &Account,
+    collection: &str,
+    moderators: &[i64],
+) -> QueryResult<()> {
+    let t = now();
+    if settings(c, group.id)?.is_none() {
+        diesel::insert_into(group_settings::table)
+            .values((
+                group_settings::account_id.eq(group.id),
+                group_settings::closed.eq(group.locked),
+                group_settings::announcement_only.eq(false),
+                group_settings::moderators_url.eq(collection),
+                group_settings::created_at.eq(t),
+                group_settings::updated_at.eq(t),
+            ))
+            .execute(c)?;
+    } else {
+        diesel::update(group_settings::table.find(group.id))
+            .set((
+                group_settings::moderators_url.eq(collection),
+                group_settings::updated_at.eq(t),
+            ))
+            .execute(c)?;
+    }
+    diesel::delete(group_moderators::table.filter(group_moderators::group_id.eq(group.id)))
+        .execute(c)?;
+    for m in moderators {
+        add_moderator_row(c, group.id, *m)?;
+    }
+    Ok(())
+}
+
+/// Actor ids in a moderators collection (`orderedItems` or `items`, as
+/// ids or objects), at most 100.
+pub fn moderator_uris(collection: &serde_json::Value) -> Vec<url::Url> {
+    ["orderedItems", "items"]
+        .iter()
+        .find_map(|k| collection.get(*k).and_then(serde_json::Value::as_array))
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(crate::federation::protocol::helpers::id_of)
+                .take(100)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads a remote group's moderators collection and stores who is in it.
+pub async fn sync_remote_moderators(
+    data: &crate::federation::FedData,
+    group: &Account,
+    collection: &url::Url,
+) -> AppResult<()> {
+    use activitypub_federation::fetch::object_id::ObjectId;
+    if collection.host_str() != url::Url::parse(&group.uri)?.host_str() {
+        return Ok(());
+    }
+    let fetched =
+        activitypub_federation::fetch::fetch_object_http::<AppState, serde_json::Value>(
+            collection, data,
+        )
+        .await?
+        .object;
+    let mut ids = Vec::new();
+    for uri in moderator_uris(&fetched) {
+        match ObjectId::<crate::federation::objects::ApubAccount>::from(uri.clone())
+            .dereference(data)
+            .await
+        {
+            Ok(a) => ids.push(a.account.id),
+            Err(e) => tracing::debug!(moderator = %uri, error = %e, "moderator not resolved"),
+        }
+    }
+    let (group, collection) = (group.clone(), collection.to_string());
+    data.db
+        .transaction(move |c| {
+            store_remote_moderators(c, &group, &collection, &ids).map_err(AppError::from)
+        })
+        .await
+}
+
 /// Local groups among `mentioned` (and the group of the post replied to)
 /// where `author` may post; an announcement-only group refuses members'
 /// posts. Checked before a local post is written, so the author is told.

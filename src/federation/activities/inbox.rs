@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::db::schema::received_activities;
 use crate::error::{AppError, AppResult};
 use crate::federation::protocol::activities::{
+    AddRemove,
     Accept, Announce, Block, Create, Delete, Follow, Like, Reject, Undo, Unsupported, Update,
 };
 
@@ -26,6 +27,7 @@ pub enum InboxActivity {
     Like(Like),
     Announce(Announce),
     Block(Block),
+    AddRemove(AddRemove),
     /// Must stay last: matches any activity with an id and an actor.
     Unsupported(Unsupported),
 }
@@ -38,6 +40,7 @@ impl InboxActivity {
             InboxActivity::Reject(_) => "Reject".into(),
             InboxActivity::Undo(_) => "Undo".into(),
             InboxActivity::Block(_) => "Block".into(),
+            InboxActivity::AddRemove(a) => format!("{:?}", a.kind),
             InboxActivity::Announce(_) => "Announce".into(),
             InboxActivity::Like(_) => "Like".into(),
             InboxActivity::Delete(_) => "Delete".into(),
@@ -94,6 +97,7 @@ impl Activity for InboxActivity {
             InboxActivity::Reject(a) => a.id(),
             InboxActivity::Undo(a) => a.id(),
             InboxActivity::Block(a) => a.id(),
+            InboxActivity::AddRemove(a) => a.id(),
             InboxActivity::Announce(a) => a.id(),
             InboxActivity::Like(a) => a.id(),
             InboxActivity::Delete(a) => a.id(),
@@ -110,6 +114,7 @@ impl Activity for InboxActivity {
             InboxActivity::Reject(a) => a.actor(),
             InboxActivity::Undo(a) => a.actor(),
             InboxActivity::Block(a) => a.actor(),
+            InboxActivity::AddRemove(a) => a.actor(),
             InboxActivity::Announce(a) => a.actor(),
             InboxActivity::Like(a) => a.actor(),
             InboxActivity::Delete(a) => a.actor(),
@@ -126,6 +131,7 @@ impl Activity for InboxActivity {
             InboxActivity::Reject(a) => a.verify(data).await,
             InboxActivity::Undo(a) => a.verify(data).await,
             InboxActivity::Block(a) => a.verify(data).await,
+            InboxActivity::AddRemove(a) => a.verify(data).await,
             InboxActivity::Announce(a) => a.verify(data).await,
             InboxActivity::Like(a) => a.verify(data).await,
             InboxActivity::Delete(a) => a.verify(data).await,
@@ -158,6 +164,7 @@ impl InboxActivity {
             InboxActivity::Reject(a) => a.receive(data).await?,
             InboxActivity::Undo(a) => a.receive(data).await?,
             InboxActivity::Block(a) => a.receive(data).await?,
+            InboxActivity::AddRemove(a) => a.receive(data).await?,
             InboxActivity::Announce(a) => a.receive(data).await?,
             InboxActivity::Like(a) => a.receive(data).await?,
             InboxActivity::Delete(a) => a.receive(data).await?,

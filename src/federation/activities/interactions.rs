@@ -90,8 +90,25 @@ impl Activity for Announce {
                     )
                     .await;
                 }
+                // Lemmy: a moderator's Add/Remove of a moderator, relayed.
+                Some(k @ ("Add" | "Remove")) => {
+                    let (Some(person), Some(target)) = (
+                        object.get("object").and_then(id_of),
+                        object.get("target").and_then(id_of),
+                    ) else {
+                        return Ok(());
+                    };
+                    return crate::domain::groups::receive_moderator_change(
+                        data,
+                        &actor.account,
+                        &person,
+                        target.as_str(),
+                        k == "Add",
+                    )
+                    .await;
+                }
                 // Other relayed moderation and votes: not applied yet.
-                Some("Remove" | "Add" | "Like" | "Dislike" | "Undo" | "Block") => {
+                Some("Like" | "Dislike" | "Undo" | "Block") => {
                     return Ok(());
                 }
                 _ => {}
@@ -175,5 +192,44 @@ impl Activity for Block {
         };
         let blocker = self.actor.dereference(data).await?;
         blocks::receive_block(data, &blocker, &target, self.id.as_str()).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for crate::federation::protocol::activities::AddRemove {
+    type DataType = AppState;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> AppResult<()> {
+        Ok(())
+    }
+
+    /// A group's own Add/Remove on its moderators (what our groups send);
+    /// anything else (someone's featured posts) is ignored.
+    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
+        let (Some(person), Some(target)) = (id_of(&self.object), id_of(&self.target)) else {
+            return Ok(());
+        };
+        let actor = self.actor.dereference(data).await?;
+        if actor.account.actor_type != "Group" {
+            return Ok(());
+        }
+        let add = self.kind == crate::federation::protocol::activities::AddRemoveType::Add;
+        crate::domain::groups::receive_moderator_change(
+            data,
+            &actor.account,
+            &person,
+            target.as_str(),
+            add,
+        )
+        .await
     }
 }

@@ -105,10 +105,24 @@ impl Object for ApubAccount {
 
     async fn from_json(json: ActorJson, data: &Data<AppState>) -> AppResult<Self> {
         let row = remote_actor_row(&json)?;
+        let moderators = json.moderators_collection();
         let account = data
             .db
             .transaction(move |c| Account::upsert_remote(c, &row).map_err(AppError::from))
             .await?;
+        if let Some(collection) = moderators
+            && !account.is_local()
+        {
+            // Who moderates a remote group, read after the answer.
+            let (data, group) = (data.reset_request_count(), account.clone());
+            tokio::spawn(async move {
+                if let Err(e) =
+                    crate::domain::groups::sync_remote_moderators(&data, &group, &collection).await
+                {
+                    tracing::debug!(group = %group.uri, error = %e, "moderators not read");
+                }
+            });
+        }
         ApubAccount::new(account)
     }
 }
@@ -190,6 +204,7 @@ pub fn local_actor_json(
         url: a.url.clone().map(Value::String),
         posting_restricted_to_mods: group.map(|g| g.announcement_only),
         moderators: group.map(|_| json!(urls::moderators(&a.uri))),
+        attributed_to: None,
     }
 }
 

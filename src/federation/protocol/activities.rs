@@ -129,6 +129,26 @@ pub struct Block {
     pub object: Value,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddRemoveType {
+    Add,
+    Remove,
+}
+
+/// `Add`/`Remove` of an object to/from a collection (`target`): a group's
+/// moderators (FEP-1b12, Lemmy) or someone's featured posts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddRemove {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: AddRemoveType,
+    #[serde(deserialize_with = "lenient_id")]
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+    pub target: Value,
+}
+
 /// Any other activity: accepted (so senders do not retry) and ignored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unsupported {

@@ -78,9 +78,29 @@ pub struct ActorJson {
     pub posting_restricted_to_mods: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moderators: Option<Value>,
+    /// Lemmy names a community's moderators collection here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<Value>,
 }
 
 impl ActorJson {
+    /// A group's moderators collection: `moderators`, or Lemmy's
+    /// `attributedTo` when it names a collection.
+    pub fn moderators_collection(&self) -> Option<url::Url> {
+        if self.kind != "Group" {
+            return None;
+        }
+        self.moderators
+            .as_ref()
+            .and_then(super::helpers::id_of)
+            .or_else(|| {
+                self.attributed_to
+                    .as_ref()
+                    .and_then(super::helpers::id_of)
+                    .filter(|u| u.path().ends_with("/moderators"))
+            })
+    }
+
     /// The first public key, whichever shape it came in.
     pub fn public_key(&self) -> Option<PublicKeyJson> {
         let v = self.public_key.as_ref()?;
