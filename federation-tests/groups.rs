@@ -249,6 +249,22 @@ on_both_backends!(
             rows.iter().all(|s| s.uri != u),
             "gone from gamma's group timeline"
         );
+        // Also in Lemmy's shape: the moderator's Delete, announced.
+        eventually("Announce(Delete) delivered to beta and gamma", || async {
+            alpha
+                .query(|c| {
+                    use meetfield::db::schema::deliveries as d;
+                    d::table
+                        .filter(d::payload.like("%\"type\":\"Announce\"%"))
+                        .filter(d::payload.like("%\"type\":\"Delete\"%"))
+                        .filter(d::state.eq("done"))
+                        .count()
+                        .get_result::<i64>(c)
+                })
+                .await
+                == 2
+        })
+        .await;
 
         // A new moderator is announced to the members' servers (Add to the
         // moderators collection), which accept it.
@@ -307,7 +323,11 @@ on_both_backends!(
                 groups::role(c, &g, bid)
             })
             .await;
-        assert_eq!(role.as_str(), Some("moderator"), "bob sees his role on beta");
+        assert_eq!(
+            role.as_str(),
+            Some("moderator"),
+            "bob sees his role on beta"
+        );
         groups::set_moderator(&alpha.app.state, &alice, team.id, bob_at_alpha.id, false)
             .await
             .unwrap();

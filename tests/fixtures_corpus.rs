@@ -269,3 +269,98 @@ both_backends!(corpus_parses_stores_and_renders, |tdb: TestDb| async move {
     assert_eq!(actors, 78);
     assert!(posts >= 80, "{posts}");
 });
+
+fn corpus_doc(file: &str) -> Option<Value> {
+    let dir = corpus_dir()?;
+    let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    Some(serde_json::from_str(&text).unwrap())
+}
+
+/// Lemmy's own community documents, read as a member's server reads them:
+/// the community actor (its moderators collection is `attributedTo`), the
+/// moderators collection, and what the community announces (a post's
+/// Create, a moderator's Add/Remove, a removal, votes and locks).
+#[test]
+fn lemmy_community_documents() {
+    use meetfield::federation::activities::interactions::{Relayed, relayed_by_group};
+    let Some(group) = corpus_doc("lemmy/actor_group.json") else {
+        eprintln!("SKIPPED: fixture corpus ../shared/fixtures/activitypub not found");
+        return;
+    };
+    let actor: ActorJson = serde_json::from_value(group).unwrap();
+    assert_eq!(actor.kind, "Group");
+    assert_eq!(actor.posting_restricted_to_mods, Some(false));
+    let collection = actor
+        .moderators_collection()
+        .expect("moderators collection");
+    assert_eq!(
+        collection.as_str(),
+        "https://enterprise.lemmy.ml/c/tenforward/moderators"
+    );
+    let mods = corpus_doc("lemmy/collection_group_moderators.json").unwrap();
+    assert_eq!(
+        meetfield::domain::groups::moderator_uris(&mods)
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>(),
+        vec!["https://enterprise.lemmy.ml/u/picard"]
+    );
+    // What the community Announces: a post arrives inline...
+    let announce = corpus_doc("lemmy/activity_community_announce_create_page.json").unwrap();
+    match relayed_by_group(&announce["object"]) {
+        Relayed::Post(post) => {
+            let note: NoteJson = serde_json::from_value(post).unwrap();
+            assert_eq!(note.kind, "Page");
+            assert!(note.html().contains("<strong>"), "Lemmy's title kept");
+        }
+        other => panic!("{other:?}"),
+    }
+    // ...moderator changes name the person and the collection...
+    for (file, add) in [
+        ("lemmy/activity_community_add_mod.json", true),
+        ("lemmy/activity_community_remove_mod.json", false),
+    ] {
+        let inner = corpus_doc(file).unwrap();
+        match relayed_by_group(&inner) {
+            Relayed::Moderator {
+                person,
+                target,
+                add: a,
+            } => {
+                assert_eq!(a, add, "{file}");
+                assert_eq!(person.as_str(), "http://ds9.lemmy.ml/u/lemmy_alpha");
+                assert_eq!(
+                    target.as_str(),
+                    "http://enterprise.lemmy.ml/c/main/moderators"
+                );
+            }
+            other => panic!("{file}: {other:?}"),
+        }
+        // Sent directly, the same document is an Add/Remove activity.
+        let direct: meetfield::federation::protocol::activities::AddRemove =
+            serde_json::from_value(inner).unwrap();
+        assert_eq!(
+            direct.kind == meetfield::federation::protocol::activities::AddRemoveType::Add,
+            add
+        );
+    }
+    // ...a moderator's removal takes the post out; votes and locks do not
+    // touch anything here.
+    let removal = corpus_doc("lemmy/activity_deletion_remove_note.json").unwrap();
+    assert_eq!(
+        relayed_by_group(&removal),
+        Relayed::Delete(url::Url::parse("http://ds9.lemmy.ml/comment/1").unwrap())
+    );
+    for file in [
+        "lemmy/activity_voting_like_note.json",
+        "lemmy/activity_voting_dislike_page.json",
+        "lemmy/activity_community_lock_page.json",
+        "lemmy/activity_voting_undo_like_note.json",
+    ] {
+        assert_eq!(
+            relayed_by_group(&corpus_doc(file).unwrap()),
+            Relayed::Ignored,
+            "{file}"
+        );
+    }
+}

@@ -496,7 +496,11 @@ pub async fn set_moderator(
 /// Whether `target` names the moderators collection of `group`: ours
 /// (`{group}/moderators`), Lemmy's (`{community}/moderators`), or the one
 /// the group's actor names.
-pub fn is_moderators_collection(group: &Account, settings: Option<&GroupSettings>, target: &str) -> bool {
+pub fn is_moderators_collection(
+    group: &Account,
+    settings: Option<&GroupSettings>,
+    target: &str,
+) -> bool {
     target == urls::moderators(&group.uri)
         || settings
             .and_then(|s| s.moderators_url.as_deref())
@@ -609,12 +613,11 @@ pub async fn sync_remote_moderators(
     if collection.host_str() != url::Url::parse(&group.uri)?.host_str() {
         return Ok(());
     }
-    let fetched =
-        activitypub_federation::fetch::fetch_object_http::<AppState, serde_json::Value>(
-            collection, data,
-        )
-        .await?
-        .object;
+    let fetched = activitypub_federation::fetch::fetch_object_http::<AppState, serde_json::Value>(
+        collection, data,
+    )
+    .await?
+    .object;
     let mut ids = Vec::new();
     for uri in moderator_uris(&fetched) {
         match ObjectId::<crate::federation::objects::ApubAccount>::from(uri.clone())
@@ -797,6 +800,32 @@ pub async fn remove_post(
             let author = Account::by_id(c, s.account_id)?;
             unboost_in(c, &base, &g.account, &s, &author)?;
             forget_remote_post(c, g.account.id, status_id)?;
+            // Lemmy reads a removal as its moderator's Delete, relayed by the
+            // group; Mastodon-style servers read the Undo above.
+            let moderator = Account::by_id(c, actor_id)?;
+            let followers = urls::followers(&g.account.uri);
+            let delete = serde_json::json!({
+                "id": urls::activity(&base, id::next_id()),
+                "type": "Delete",
+                "actor": moderator.uri,
+                "object": s.uri,
+                "to": [crate::federation::protocol::note::PUBLIC],
+                "cc": [g.account.uri],
+                "audience": g.account.uri,
+                "summary": "Removed by a moderator",
+            });
+            let announce = serde_json::json!({
+                "@context": crate::federation::protocol::context::context(),
+                "id": urls::activity(&base, id::next_id()),
+                "type": "Announce",
+                "actor": g.account.uri,
+                "to": [crate::federation::protocol::note::PUBLIC],
+                "cc": [followers],
+                "audience": g.account.uri,
+                "object": delete,
+            });
+            let inboxes = Follow::follower_inboxes(c, g.account.id)?;
+            crate::delivery::enqueue(c, g.account.id, &announce, &inboxes)?;
             Ok::<_, AppError>(())
         })
         .await?;

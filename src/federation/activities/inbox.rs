@@ -10,8 +10,8 @@ use crate::app::AppState;
 use crate::db::schema::received_activities;
 use crate::error::{AppError, AppResult};
 use crate::federation::protocol::activities::{
-    AddRemove,
-    Accept, Announce, Block, Create, Delete, Follow, Like, Reject, Undo, Unsupported, Update,
+    Accept, AddRemove, Announce, Block, Create, Delete, Follow, Like, Reject, Undo, Unsupported,
+    Update,
 };
 
 #[derive(Debug, Deserialize, serde::Serialize)]

@@ -66,22 +66,12 @@ impl Activity for Announce {
     async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
         let actor = self.actor.dereference(data).await?;
         let mut object = self.object.clone();
-        let kind = object
-            .get("type")
-            .and_then(Value::as_str)
-            .map(str::to_string);
         if actor.account.actor_type == "Group" {
-            match kind.as_deref() {
-                // Lemmy announces the activity; the post is its object.
-                Some("Create" | "Update") => {
-                    object = object.get("object").cloned().unwrap_or(Value::Null);
-                }
+            match relayed_by_group(&object) {
+                Relayed::Post(post) => object = post,
                 // Lemmy's moderators remove a post with a Delete the group
                 // relays: the post leaves the group here too.
-                Some("Delete") => {
-                    let Some(post) = object.get("object").and_then(id_of) else {
-                        return Ok(());
-                    };
+                Relayed::Delete(post) => {
                     return statuses::receive_unannounce(
                         data,
                         &actor.account,
@@ -90,28 +80,22 @@ impl Activity for Announce {
                     )
                     .await;
                 }
-                // Lemmy: a moderator's Add/Remove of a moderator, relayed.
-                Some(k @ ("Add" | "Remove")) => {
-                    let (Some(person), Some(target)) = (
-                        object.get("object").and_then(id_of),
-                        object.get("target").and_then(id_of),
-                    ) else {
-                        return Ok(());
-                    };
+                Relayed::Moderator {
+                    person,
+                    target,
+                    add,
+                } => {
                     return crate::domain::groups::receive_moderator_change(
                         data,
                         &actor.account,
                         &person,
                         target.as_str(),
-                        k == "Add",
+                        add,
                     )
                     .await;
                 }
-                // Other relayed moderation and votes: not applied yet.
-                Some("Like" | "Dislike" | "Undo" | "Block") => {
-                    return Ok(());
-                }
-                _ => {}
+                Relayed::Ignored => return Ok(()),
+                Relayed::Object => {}
             }
             if object.is_object() && inline_from_group_accepted(data, &actor, &object).await? {
                 let json: NoteJson = serde_json::from_value(object)
@@ -125,6 +109,42 @@ impl Activity for Announce {
         // A boosted post is fetched from its origin, not trusted inline.
         let note = ObjectId::<ApubNote>::from(object).dereference(data).await?;
         statuses::receive_announce(data, &actor, &note.status, self.id.as_str()).await
+    }
+}
+
+/// What a group's Announce carries.
+#[derive(Debug, PartialEq)]
+pub enum Relayed {
+    /// A post, inline, from an announced Create/Update (Lemmy).
+    Post(Value),
+    /// A moderator's removal of a post (Lemmy's relayed Delete).
+    Delete(Url),
+    /// A moderator added to or removed from a collection (`target`).
+    Moderator { person: Url, target: Url, add: bool },
+    /// Relayed votes, locks, undos, blocks: not applied here.
+    Ignored,
+    /// A post itself (or its id), as Mastodon-style groups boost.
+    Object,
+}
+
+/// Sorts what a group announced (the object of its Announce).
+pub fn relayed_by_group(object: &Value) -> Relayed {
+    let inner = |k: &str| object.get(k).and_then(id_of);
+    match object.get("type").and_then(Value::as_str) {
+        Some("Create" | "Update") => {
+            Relayed::Post(object.get("object").cloned().unwrap_or(Value::Null))
+        }
+        Some("Delete") => inner("object").map_or(Relayed::Ignored, Relayed::Delete),
+        Some(k @ ("Add" | "Remove")) => match (inner("object"), inner("target")) {
+            (Some(person), Some(target)) => Relayed::Moderator {
+                person,
+                target,
+                add: k == "Add",
+            },
+            _ => Relayed::Ignored,
+        },
+        Some("Like" | "Dislike" | "Undo" | "Block" | "Lock" | "Flag") => Relayed::Ignored,
+        _ => Relayed::Object,
     }
 }
 
