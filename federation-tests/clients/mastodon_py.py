@@ -2,7 +2,8 @@
 running Meetfield: register an app, sign in through the OAuth page (the way a
 person would, with the form and its CSRF token), post, reply, follow, read
 timelines and notifications, paginate, lists, pins, mutes, markers,
-streaming (the library's SSE client), sign-up.
+streaming (the library's SSE client), joining and posting to a group,
+sign-up.
 
 Usage: mastodon_py.py BASE_URL USERNAME PASSWORD OTHER_USERNAME OTHER_TOKEN
 """
@@ -90,6 +91,30 @@ def main():
     m.account_unmute(friend.id)
     m.markers_set(["home"], [post.id])
     assert str(m.markers_get(["home"])["home"].last_read_id) == str(post.id)
+
+    # Groups from a stock client: a group is an account with group=True;
+    # joining is following it, posting is mentioning it, and the post comes
+    # back as the group's boost.
+    r = requests.post(
+        base + "/api/v1/groups",
+        headers={"Authorization": "Bearer " + other_token},
+        json={"name": "launchteam", "display_name": "Launch team"},
+    )
+    assert r.status_code == 200, r.text
+    group = m.account_lookup("launchteam")
+    assert group.group, group
+    assert m.account_follow(group.id).following
+    said = m.status_post("@launchteam slides are ready")
+    deadline = time.time() + 15
+    while not any(
+        s.reblog is not None and s.reblog.id == said.id and s.account.id == group.id for s in m.timeline_home()
+    ):
+        assert time.time() < deadline, "the group's boost of the post"
+        time.sleep(0.2)
+    r = requests.get(
+        base + "/api/v1/timelines/group/%s" % group.id, headers={"Authorization": "Bearer " + other_token}
+    )
+    assert r.status_code == 200 and any(s["id"] == str(said.id) for s in r.json()), r.text
 
     # Streaming: the library finds the endpoint through the instance's
     # urls.streaming_api and reads SSE.
