@@ -85,6 +85,19 @@ async fn start_partner(name: &str, delay_ms: u64) -> Partner {
     p
 }
 
+/// User plus system CPU seconds of a process, from `/proc/…/stat`.
+fn cpu_secs(stat: &str) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ")".
+    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 (11 and 12 after the state).
+    // SAFETY: sysconf only reads a constant of the system.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -424,15 +437,31 @@ async fn run() {
         p.delay_ms.store(0, Ordering::Relaxed);
     }
     let t = Instant::now();
+    let (server_cpu0, bench_cpu0) = (
+        cpu_secs(&format!("/proc/{pid}/stat")),
+        cpu_secs("/proc/self/stat"),
+    );
     for i in 0..20 {
         post_status(&client, port, &token, &format!("sustained {i}")).await;
     }
     wait_count(&partners, 21_000, Duration::from_secs(300)).await;
     let rate = 20_000.0 / t.elapsed().as_secs_f64();
+    let server_cpu = cpu_secs(&format!("/proc/{pid}/stat")) - server_cpu0;
+    let bench_cpu = cpu_secs("/proc/self/stat") - bench_cpu0;
     println!(
         "sustained: 20,000 deliveries at {rate:.0}/s = {:.0} % of the two-core signing limit; RSS peak {:.1} MiB",
         100.0 * rate / two,
         peak.take()
+    );
+    // Where the two cores went: the server's CPU per delivery (signing is
+    // one part of it) and the partners' and load generator's share.
+    let per = server_cpu / 20_000.0 * 1e6;
+    println!(
+        "  CPU: server {server_cpu:.1} s ({per:.0} µs per delivery, of which signing {:.0} µs), partners and bench {bench_cpu:.1} s; \
+         the server alone on two cores would sustain about {:.0}/s = {:.0} % of the signing limit",
+        1e6 / fast_one,
+        2e6 / per,
+        100.0 * (2e6 / per) / two
     );
 
     // Backlog: 10,000 activities to one instance answering after 150 ms.
