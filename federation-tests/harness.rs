@@ -179,6 +179,28 @@ pub async fn trio(backend: Backend) -> (Instance, Instance, Instance) {
     (a, b, g)
 }
 
+/// `follower` (on `from`) follows `target` (elsewhere) and waits for the
+/// Accept.
+pub async fn follow(from: &Instance, follower: &Account, target: &Account) {
+    let t = meetfield::federation::resolve::resolve_account(&from.data(), &target.uri)
+        .await
+        .unwrap();
+    meetfield::domain::follows::follow(&from.app.state, follower, &t)
+        .await
+        .unwrap();
+    let (fu, tu) = (follower.uri.clone(), target.uri.clone());
+    eventually("follow accepted", || async {
+        let (f, t) = (
+            from.account_by_uri(&fu).await.unwrap(),
+            from.account_by_uri(&tu).await.unwrap(),
+        );
+        from.query(move |c| meetfield::db::models::Follow::find(c, f.id, t.id))
+            .await
+            .is_some_and(|f| !f.pending)
+    })
+    .await;
+}
+
 /// Waits until `check` holds, failing after 15 s with `what`.
 pub async fn eventually<F, Fut>(what: &str, check: F)
 where

@@ -4,33 +4,14 @@
 
 use std::io::Cursor;
 
-use meetfield::db::models::{Account, Status};
+use meetfield::db::models::Status;
 use meetfield::domain::media::{self, Attachment, UploadMeta};
 use meetfield::domain::statuses::{self as posts, PostInput};
 use meetfield::federation::protocol::note::NoteJson;
-use meetfield::federation::resolve::resolve_account;
 
 use crate::common::Backend;
-use crate::harness::{Instance, eventually, trio};
+use crate::harness::{Instance, eventually, follow, trio};
 use crate::on_both_backends;
-
-async fn follow(from: &Instance, follower: &Account, target: &Account) {
-    let t = resolve_account(&from.data(), &target.uri).await.unwrap();
-    meetfield::domain::follows::follow(&from.app.state, follower, &t)
-        .await
-        .unwrap();
-    let (fu, tu) = (follower.uri.clone(), target.uri.clone());
-    eventually("follow accepted", || async {
-        let (f, t) = (
-            from.account_by_uri(&fu).await.unwrap(),
-            from.account_by_uri(&tu).await.unwrap(),
-        );
-        from.query(move |c| meetfield::db::models::Follow::find(c, f.id, t.id))
-            .await
-            .is_some_and(|f| !f.pending)
-    })
-    .await;
-}
 
 fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {

@@ -3,33 +3,13 @@
 //! both sides.
 
 use diesel::prelude::*;
-use meetfield::db::models::{Account, Status};
-use meetfield::domain::follows;
+use meetfield::db::models::Status;
 use meetfield::domain::polls::{self, NewPoll};
 use meetfield::domain::statuses::{self as posts, PostInput};
-use meetfield::federation::resolve::resolve_account;
 
 use crate::common::Backend;
-use crate::harness::{Instance, eventually, eventually_within, trio};
+use crate::harness::{Instance, eventually, eventually_within, follow, trio};
 use crate::on_both_backends;
-
-async fn follow(from: &Instance, follower: &Account, target: &Account) {
-    let t = resolve_account(&from.data(), &target.uri).await.unwrap();
-    follows::follow(&from.app.state, follower, &t)
-        .await
-        .unwrap();
-    let (fu, tu) = (follower.uri.clone(), target.uri.clone());
-    eventually("follow accepted", || async {
-        let (f, t) = (
-            from.account_by_uri(&fu).await.unwrap(),
-            from.account_by_uri(&tu).await.unwrap(),
-        );
-        from.query(move |c| meetfield::db::models::Follow::find(c, f.id, t.id))
-            .await
-            .is_some_and(|f| !f.pending)
-    })
-    .await;
-}
 
 /// The poll (and its option counts) of the copy of `uri` at `at`.
 async fn poll_at(at: &Instance, uri: &str) -> Option<(polls::Poll, Vec<i64>)> {

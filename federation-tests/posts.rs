@@ -4,37 +4,16 @@
 use diesel::prelude::*;
 use meetfield::db::models::{Account, Status};
 use meetfield::db::schema::{deliveries, mentions, status_tags, statuses};
-use meetfield::domain::follows;
 use meetfield::domain::statuses::{self as posts, PostInput};
 use meetfield::federation::protocol::note::Visibility;
-use meetfield::federation::resolve::resolve_account;
 
 use crate::common::Backend;
-use crate::harness::{Instance, eventually, http, trio};
+use crate::harness::{Instance, eventually, follow, http, trio};
 use crate::on_both_backends;
 
 async fn status_at(i: &Instance, uri: &str) -> Option<Status> {
     let uri = uri.to_string();
     i.query(move |c| Status::by_uri(c, &uri)).await
-}
-
-/// `follower` (on `from`) follows `target` and waits for the Accept.
-async fn follow(from: &Instance, follower: &Account, target: &Account) {
-    let t = resolve_account(&from.data(), &target.uri).await.unwrap();
-    follows::follow(&from.app.state, follower, &t)
-        .await
-        .unwrap();
-    let (fu, tu) = (follower.uri.clone(), target.uri.clone());
-    eventually("follow accepted", || async {
-        let (f, t) = (
-            from.account_by_uri(&fu).await.unwrap(),
-            from.account_by_uri(&tu).await.unwrap(),
-        );
-        from.query(move |c| meetfield::db::models::Follow::find(c, f.id, t.id))
-            .await
-            .is_some_and(|f| !f.pending)
-    })
-    .await;
 }
 
 /// The local copy (on `at`) of an account from elsewhere.

@@ -80,6 +80,8 @@ pub struct Config {
     pub metrics_token: String,
     /// Streaming connections one account may hold open on one node.
     pub streaming_connections_per_user: usize,
+    /// Seconds between heartbeats on idle streaming connections.
+    pub streaming_heartbeat_secs: u64,
     /// Largest image upload (and remote image fetched), bytes.
     pub media_max_image_bytes: usize,
     /// Largest video or audio upload (and remote file fetched), bytes.
@@ -168,6 +170,7 @@ impl Default for Config {
             delivery_backoff_scale: 1.0,
             metrics_token: String::new(),
             streaming_connections_per_user: 16,
+            streaming_heartbeat_secs: 15,
             media_max_image_bytes: 16 * 1024 * 1024,
             media_max_video_bytes: 99 * 1024 * 1024,
         }
@@ -301,6 +304,12 @@ impl Config {
         }
         if self.media_max_video_bytes < 1024 {
             return Err(err("media_max_video_bytes", "must be at least 1024"));
+        }
+        if !(1..=3600).contains(&self.streaming_heartbeat_secs) {
+            return Err(err(
+                "streaming_heartbeat_secs",
+                "must be between 1 and 3600",
+            ));
         }
         if self.streaming_connections_per_user == 0 {
             return Err(err("streaming_connections_per_user", "must be at least 1"));

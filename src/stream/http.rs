@@ -23,7 +23,9 @@ use crate::error::{AppError, AppResult};
 
 /// How often an idle connection is pinged (WebSocket) or sent a comment
 /// (SSE), so proxies keep it open and dead peers are found.
-const HEARTBEAT: Duration = Duration::from_secs(15);
+fn heartbeat(state: &AppState) -> Duration {
+    Duration::from_secs(state.config.streaming_heartbeat_secs)
+}
 
 /// A client that cannot take a message in this long is gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -199,7 +201,7 @@ fn error_text(msg: &str, status: StatusCode) -> Message {
 }
 
 async fn serve_socket(state: AppState, auth: Auth, mut reg: Registration, mut socket: WebSocket) {
-    let mut beat = tokio::time::interval(HEARTBEAT);
+    let mut beat = tokio::time::interval(heartbeat(&state));
     beat.tick().await;
     loop {
         tokio::select! {
@@ -292,5 +294,5 @@ async fn sse(
         };
         Some((Ok(out), reg))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("thump")))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat(&state)).text("thump")))
 }

@@ -673,3 +673,35 @@ both_backends!(batched_streaming_matches_rest, |tdb: TestDb| async move {
         assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     }
 });
+
+both_backends!(idle_connections_get_heartbeats, |tdb: TestDb| async move {
+    let api = Api::with_config(tdb, |c| meetfield::config::Config {
+        streaming_heartbeat_secs: 1,
+        ..c
+    })
+    .await;
+    let addr = api.serve().await;
+    let (_alice, a) = api.user("alice", "read").await;
+    let mut ws = Ws::open(addr, &format!("stream=user&access_token={a}")).await;
+    let ping = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.0.next().await {
+                Some(Ok(Message::Ping(_))) => return,
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(ping.is_ok(), "a WebSocket ping within 5 s");
+    let mut sse = Sse::open(addr, "/api/v1/streaming/user", &a).await.unwrap();
+    let chunk = tokio::time::timeout(Duration::from_secs(5), sse.res.chunk())
+        .await
+        .expect("a heartbeat within 5 s")
+        .unwrap()
+        .unwrap();
+    // An SSE comment line: ignored by clients, keeps the connection alive.
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(text.starts_with(':') && text.contains("thump"), "{chunk:?}");
+    sse.buf.clear();
+});
