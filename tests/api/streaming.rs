@@ -511,6 +511,47 @@ async fn events_cross_nodes_on_postgres() {
     let n = sse.next().await;
     assert_eq!(n.event, "notification");
     assert_eq!(n.payload["account"]["id"], alice.id.to_string());
+
+    // The database drops the nodes' LISTEN connections (a restart, a
+    // failover): they reconnect and events flow again.
+    let killed: i64 = one
+        .app
+        .state
+        .db
+        .run(|c| {
+            use diesel::RunQueryDsl;
+            let meetfield::db::DbConn::Postgres(pg) = c else {
+                unreachable!("a PostgreSQL test")
+            };
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            diesel::sql_query(
+                "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                 WHERE query = 'LISTEN meetfield_' || md5(current_schema())",
+            )
+            .get_result::<N>(pg)
+            .map(|r| r.n)
+            .map_err(meetfield::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(killed, 2, "both nodes listened");
+    let mut again = None;
+    for i in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let id = post(&one, &b, json!({"status": format!("after the drop {i}")})).await;
+        if let Some(m) = ws.message(Duration::from_millis(300)).await {
+            assert!(m.get("error").is_none(), "{m}");
+            again = Some((id, m));
+            break;
+        }
+    }
+    let (id, m) = again.expect("events flow again after the reconnect");
+    let payload: Value = serde_json::from_str(m["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["id"], id);
 }
 
 // The batched audience and rendering the dispatcher uses agree with the
