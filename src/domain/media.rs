@@ -10,6 +10,22 @@ use crate::db::{DbConn, id, now};
 use crate::error::{AppError, AppResult};
 use crate::media::{self, Kind, Probed};
 
+/// The columns that say where a processed file went (one tuple works as
+/// insert values and as a changeset).
+macro_rules! stored_files {
+    ($s:expr) => {
+        (
+            m::file_key.eq(Some($s.file_key)),
+            m::file_size.eq($s.file_size),
+            m::thumb_key.eq($s.thumb_key),
+            m::width.eq($s.width),
+            m::height.eq($s.height),
+            m::thumb_width.eq($s.thumb_width),
+            m::thumb_height.eq($s.thumb_height),
+        )
+    };
+}
+
 /// Alt text limit (Mastodon's).
 pub const MAX_DESCRIPTION: usize = 1500;
 /// Attachments per post.
@@ -186,13 +202,7 @@ pub async fn upload(
                 .values((
                     row,
                     m::state.eq("ready"),
-                    m::file_key.eq(Some(stored.file_key)),
-                    m::file_size.eq(stored.file_size),
-                    m::thumb_key.eq(stored.thumb_key),
-                    m::width.eq(stored.width),
-                    m::height.eq(stored.height),
-                    m::thumb_width.eq(stored.thumb_width),
-                    m::thumb_height.eq(stored.thumb_height),
+                    stored_files!(stored),
                     m::blurhash.eq(stored.blurhash),
                 ))
                 .execute(c)?;
@@ -288,13 +298,7 @@ pub async fn finish_processing(state: &AppState, aid: i64) -> AppResult<()> {
             diesel::update(m::table.find(aid).filter(m::state.eq("processing")))
                 .set((
                     m::state.eq("ready"),
-                    m::file_key.eq(Some(stored.file_key)),
-                    m::file_size.eq(stored.file_size),
-                    m::thumb_key.eq(stored.thumb_key),
-                    m::width.eq(stored.width),
-                    m::height.eq(stored.height),
-                    m::thumb_width.eq(stored.thumb_width),
-                    m::thumb_height.eq(stored.thumb_height),
+                    stored_files!(stored),
                     m::blurhash.eq(stored.blurhash),
                     m::updated_at.eq(now()),
                 ))
@@ -757,13 +761,7 @@ async fn cache_one(state: &AppState, a: &Attachment, bytes: Vec<u8>) -> AppResul
                     m::state.eq("ready"),
                     m::kind.eq(probed.kind.as_str()),
                     m::content_type.eq(probed.content_type),
-                    m::file_key.eq(Some(stored.file_key)),
-                    m::file_size.eq(stored.file_size),
-                    m::thumb_key.eq(stored.thumb_key),
-                    m::width.eq(stored.width),
-                    m::height.eq(stored.height),
-                    m::thumb_width.eq(stored.thumb_width),
-                    m::thumb_height.eq(stored.thumb_height),
+                    stored_files!(stored),
                     m::blurhash.eq(stored.blurhash.or(remote_hash)),
                     m::updated_at.eq(now()),
                 ))
