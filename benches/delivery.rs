@@ -579,7 +579,16 @@ async fn run() {
                     break;
                 };
                 let s = Instant::now();
-                let r = c.execute(req).await.unwrap();
+                // A kept-alive connection the server just closed fails the
+                // send; the request is sent again on a fresh one.
+                let again = req.try_clone();
+                let r = match c.execute(req).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("resending after: {e}");
+                        c.execute(again.expect("bytes body")).await.unwrap()
+                    }
+                };
                 assert!(r.status().is_success(), "{}", r.status());
                 l.lock().unwrap().push(s.elapsed());
             }
