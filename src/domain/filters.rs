@@ -434,27 +434,6 @@ pub struct Active {
     statuses: Vec<FilterStatus>,
 }
 
-pub fn active(c: &mut DbConn, viewer: i64) -> QueryResult<Active> {
-    let t = now();
-    let filters: Vec<Filter> = list(c, viewer)?
-        .into_iter()
-        .filter(|f| f.expires_at.is_none_or(|e| e > t))
-        .collect();
-    if filters.is_empty() {
-        return Ok(Active {
-            filters,
-            keywords: Vec::new(),
-            statuses: Vec::new(),
-        });
-    }
-    let ids: Vec<i64> = filters.iter().map(|f| f.id).collect();
-    Ok(Active {
-        keywords: keywords(c, &ids)?,
-        statuses: statuses(c, &ids)?,
-        filters,
-    })
-}
-
 /// Active filters of several accounts at once (only those that have any).
 pub fn active_for(c: &mut DbConn, owners: &[i64]) -> QueryResult<HashMap<i64, Active>> {
     let t = now();
