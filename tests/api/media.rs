@@ -689,3 +689,60 @@ both_backends!(profile_pictures_and_cleanup, |tdb: TestDb| async move {
         404,
     );
 });
+
+both_backends!(
+    processing_interrupted_by_a_crash_resumes,
+    |tdb: TestDb| async move {
+        // An upload accepted (202) whose processing never ran, as after a
+        // crash: the row says `processing`, the received file waits under
+        // `pending/`. Housekeeping processes it.
+        let api = Api::new(tdb).await;
+        let (alice, a) = api.user("alice", "read write").await;
+        let png = encoded(&picture(300, 200, false), ImageFormat::Png);
+        let id = meetfield::db::id::next_id();
+        api.app
+            .state
+            .storage
+            .put(&format!("pending/{id}"), png)
+            .await
+            .unwrap();
+        let owner = alice.id;
+        api.app
+            .state
+            .db
+            .run(move |c| {
+                use meetfield::db::schema::media_attachments as m;
+                let before = meetfield::db::now() - chrono::Duration::minutes(5);
+                diesel::insert_into(m::table)
+                    .values((
+                        m::id.eq(id),
+                        m::account_id.eq(owner),
+                        m::kind.eq("image"),
+                        m::content_type.eq("image/png"),
+                        m::state.eq("processing"),
+                        m::file_key.eq(Some(format!("pending/{id}"))),
+                        m::created_at.eq(before),
+                        m::updated_at.eq(before),
+                    ))
+                    .execute(c)
+                    .map_err(meetfield::error::AppError::from)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            api.get(&format!("/api/v1/media/{id}"), Some(&a))
+                .await
+                .status
+                .as_u16(),
+            206
+        );
+        let (_, resumed) = meetfield::domain::media::maintain(&api.app.state)
+            .await
+            .unwrap();
+        assert_eq!(resumed, 1);
+        let r = api.get(&format!("/api/v1/media/{id}"), Some(&a)).await;
+        assert_eq!(r.status.as_u16(), 200, "{}", r.json);
+        assert_eq!(r.json["meta"]["original"]["width"], 300);
+        assert!(files_on_disk(&api).iter().all(|f| !f.contains("pending")));
+    }
+);
