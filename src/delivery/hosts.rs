@@ -37,7 +37,7 @@ fn ensure(c: &mut DbConn, host: &str) -> QueryResult<HostState> {
             delivery_hosts::updated_at.eq(now()),
         ))
         .execute(c)?;
-    find(c, host).map(|h| h.expect("just inserted"))
+    find(c, host)?.ok_or(diesel::result::Error::NotFound)
 }
 
 /// The host answered (any HTTP answer but a server error counts).

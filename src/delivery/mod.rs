@@ -206,7 +206,12 @@ struct Sender {
 
 impl Sender {
     async fn account(&self, id: i64) -> AppResult<Arc<Account>> {
-        if let Some(a) = self.senders.lock().expect("senders").get(&id) {
+        if let Some(a) = self
+            .senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
             return Ok(a.clone());
         }
         let a = Arc::new(
@@ -215,7 +220,10 @@ impl Sender {
                 .run(move |c| Account::by_id(c, id).map_err(AppError::from))
                 .await?,
         );
-        self.senders.lock().expect("senders").insert(id, a.clone());
+        self.senders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, a.clone());
         Ok(a)
     }
 
@@ -357,7 +365,7 @@ async fn run_recorder(
         if let Err(e) = result {
             tracing::error!(error = %e, "cannot record delivery outcomes");
         }
-        let mut claimed = claimed_ids.lock().expect("claimed");
+        let mut claimed = claimed_ids.lock().unwrap_or_else(|p| p.into_inner());
         for id in ids {
             claimed.remove(&id);
         }
@@ -457,7 +465,7 @@ pub async fn run_worker(
             skip.extend(
                 in_flight
                     .lock()
-                    .expect("in flight")
+                    .unwrap_or_else(|p| p.into_inner())
                     .iter()
                     .filter(|(_, n)| **n >= per_host)
                     .map(|(h, _)| h.clone()),
@@ -488,7 +496,7 @@ pub async fn run_worker(
         let mut excess = Vec::new();
         for d in batch {
             {
-                let mut counts = in_flight.lock().expect("in flight");
+                let mut counts = in_flight.lock().unwrap_or_else(|p| p.into_inner());
                 let n = counts.entry(d.host.clone()).or_default();
                 if *n >= per_host {
                     excess.push(d.id);
@@ -499,7 +507,10 @@ pub async fn run_worker(
             let Ok(permit) = global.clone().acquire_owned().await else {
                 break;
             };
-            claimed_ids.lock().expect("claimed").insert(d.id);
+            claimed_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.id);
             let (sender, in_flight, outcomes) =
                 (sender.clone(), in_flight.clone(), outcomes.clone());
             tasks.spawn(async move {
@@ -507,7 +518,11 @@ pub async fn run_worker(
                 let started = Instant::now();
                 let outcome = sender.attempt(&d).await;
                 crate::metrics::delivery_latency(started.elapsed());
-                if let Some(n) = in_flight.lock().expect("in flight").get_mut(&d.host) {
+                if let Some(n) = in_flight
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_mut(&d.host)
+                {
                     *n = n.saturating_sub(1);
                 }
                 let _ = outcomes.send((d, outcome));
@@ -548,7 +563,11 @@ pub async fn run_worker(
     // Outcomes already sent are written before anything is put back.
     drop(outcomes);
     let _ = recorder.await;
-    let left: Vec<i64> = claimed_ids.lock().expect("claimed").drain().collect();
+    let left: Vec<i64> = claimed_ids
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+        .collect();
     if !left.is_empty() {
         let n = left.len();
         match data

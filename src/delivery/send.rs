@@ -62,13 +62,18 @@ pub fn key_pair(pem: &str) -> Result<RsaKeyPair, String> {
 
 impl KeyCache {
     pub fn get(&self, account: i64, pem: &str) -> Result<Arc<RsaKeyPair>, String> {
-        if let Some(k) = self.0.lock().expect("key cache").get(&account) {
+        if let Some(k) = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&account)
+        {
             return Ok(k.clone());
         }
         let key = Arc::new(key_pair(pem)?);
         self.0
             .lock()
-            .expect("key cache")
+            .unwrap_or_else(|p| p.into_inner())
             .insert(account, key.clone());
         Ok(key)
     }

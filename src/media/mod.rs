@@ -216,7 +216,9 @@ fn truncated(b: &[u8], fmt: ImageFormat) -> bool {
 /// on a blocking thread.
 pub fn process_image(bytes: Vec<u8>, p: &Probed) -> Result<Processed, MediaError> {
     check_image(&bytes, p)?;
-    let fmt = p.image.expect("checked above");
+    let Some(fmt) = p.image else {
+        return refuse("not an image");
+    };
     let failed = |e: image::ImageError| {
         MediaError(format!(
             "Validation failed: File could not be processed: {e}"
@@ -317,13 +319,16 @@ pub fn crop_image(
     h: u32,
 ) -> Result<(Vec<u8>, &'static str), MediaError> {
     check_image(bytes, p)?;
+    let Some(fmt) = p.image else {
+        return refuse("not an image");
+    };
     let failed = |e: image::ImageError| {
         MediaError(format!(
             "Validation failed: File could not be processed: {e}"
         ))
     };
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(p.image.expect("checked above"));
+    reader.set_format(fmt);
     let mut decoder = reader.into_decoder().map_err(failed)?;
     let orientation = decoder
         .orientation()
