@@ -32,6 +32,8 @@ use send::Outcome;
 
 const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 64;
+/// How long the recorder waits to gather outcomes into one transaction.
+const RECORD_GATHER: Duration = Duration::from_millis(10);
 /// Unreachable hosts get one delivery tried this often.
 const PROBE_EVERY: Duration = Duration::from_secs(300);
 /// After this many failed attempts (about a week of backoff) a delivery is
@@ -78,20 +80,20 @@ pub fn enqueue(
     let mut targets: Vec<&String> = inboxes.iter().collect();
     targets.sort();
     targets.dedup();
+    // One query for the inboxes this activity already has, then rows in
+    // multi-row inserts: a post to a thousand followers is a few statements.
+    let existing: HashSet<String> = deliveries::table
+        .filter(deliveries::activity_id.eq(&activity_id))
+        .select(deliveries::inbox)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
     let t = now();
-    let mut added = 0;
-    for inbox in targets {
-        let exists: bool = diesel::select(diesel::dsl::exists(
-            deliveries::table
-                .filter(deliveries::activity_id.eq(&activity_id))
-                .filter(deliveries::inbox.eq(inbox)),
-        ))
-        .get_result(conn)?;
-        if exists {
-            continue;
-        }
-        diesel::insert_into(deliveries::table)
-            .values((
+    let rows: Vec<_> = targets
+        .into_iter()
+        .filter(|inbox| !existing.contains(inbox.as_str()))
+        .map(|inbox| {
+            (
                 deliveries::id.eq(id::next_id()),
                 deliveries::activity_id.eq(&activity_id),
                 deliveries::sender_account_id.eq(sender_id),
@@ -102,11 +104,19 @@ pub fn enqueue(
                 deliveries::next_attempt_at.eq(t),
                 deliveries::created_at.eq(t),
                 deliveries::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-        added += 1;
+            )
+        })
+        .collect();
+    // SQLite allows 32,766 bound values per statement; ten per row.
+    // (Multi-row inserts exist per backend, not for the multi-backend type.)
+    for chunk in rows.chunks(500) {
+        let insert = diesel::insert_into(deliveries::table).values(chunk);
+        match conn {
+            DbConn::Postgres(pg) => insert.execute(pg)?,
+            DbConn::Sqlite(lite) => insert.execute(lite)?,
+        };
     }
-    Ok(added)
+    Ok(rows.len())
 }
 
 /// Delay before attempt `attempts + 1`: 30 s doubling up to a day, ±10 %,
@@ -201,6 +211,7 @@ struct Sender {
     data: Data<AppState>,
     client: reqwest::Client,
     keys: send::KeyCache,
+    signer: send::Signer,
     senders: Arc<Mutex<HashMap<i64, Arc<Account>>>>,
 }
 
@@ -258,10 +269,11 @@ impl Sender {
         };
         send::post(
             &self.client,
+            &self.signer,
             &inbox,
             &sender.uri,
             key,
-            d.payload.clone(),
+            bytes::Bytes::from(d.payload.clone()),
             crate::federation::REQUEST_TIMEOUT,
         )
         .await
@@ -347,11 +359,14 @@ async fn run_recorder(
     claimed_ids: Arc<Mutex<HashSet<i64>>>,
 ) {
     while let Some(first) = rx.recv().await {
+        // Outcomes arriving within a few milliseconds share one write
+        // transaction (one per outcome would cost SQLite more than sending).
         let mut batch = vec![first];
+        let until = tokio::time::Instant::now() + RECORD_GATHER;
         while batch.len() < 256 {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some(item)) => batch.push(item),
+                _ => break,
             }
         }
         let ids: Vec<i64> = batch.iter().map(|(d, _)| d.id).collect();
@@ -432,6 +447,7 @@ pub async fn run_worker(
         data: data.clone(),
         client,
         keys: send::KeyCache::default(),
+        signer: send::Signer::per_core(),
         senders: Arc::default(),
     };
     let wake = data.delivery_wake.clone();
@@ -441,6 +457,10 @@ pub async fn run_worker(
         .mul_f64(data.config.delivery_backoff_scale)
         .max(crate::federation::REQUEST_TIMEOUT + Duration::from_secs(5));
     let global = Arc::new(Semaphore::new(data.config.delivery_concurrency));
+    // While deliveries are in flight, claim only once a quarter of the slots
+    // are free: claiming is a write transaction, and one per freed slot
+    // cost as much as the sending.
+    let min_claim = (data.config.delivery_concurrency / 4).clamp(1, BATCH as usize);
     let per_host = data.config.delivery_host_concurrency;
     let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let claimed_ids: Arc<Mutex<HashSet<i64>>> = Arc::default();
@@ -459,7 +479,8 @@ pub async fn run_worker(
         while tasks.try_join_next().is_some() {}
         let free = global.available_permits() as i64;
         let mut batch = Vec::new();
-        if free > 0 {
+        let tried = free > 0 && (free as usize >= min_claim || tasks.is_empty());
+        if tried {
             skips.refresh(&data).await;
             let mut skip: Vec<String> = skips.unreachable.clone();
             skip.extend(
@@ -537,7 +558,7 @@ pub async fn run_worker(
         {
             tracing::warn!(error = %e, "cannot release deliveries");
         }
-        if !worked {
+        if tried && !worked {
             let nap = next_due_in(&data).await.min(Duration::from_secs(1));
             tokio::select! {
                 () = wake.notified() => {},
@@ -545,8 +566,8 @@ pub async fn run_worker(
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {},
                 _ = shutdown.changed() => {},
             }
-        } else if global.available_permits() == 0 {
-            // Every slot busy: wait for one to free.
+        } else if global.available_permits() < min_claim && !tasks.is_empty() {
+            // Too few slots free to be worth a claim: wait for more.
             tokio::select! {
                 Some(_) = tasks.join_next() => {},
                 _ = shutdown.changed() => {},
