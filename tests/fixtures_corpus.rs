@@ -364,3 +364,180 @@ fn lemmy_community_documents() {
         );
     }
 }
+
+/// A document from `tests/fixtures/groups` (FEP examples and a Friendica
+/// capture that the shared corpus does not have; see its README).
+fn group_fixture(file: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/groups")
+        .join(file);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// FEP-1b12's own examples: the group names its moderators collection in
+/// `attributedTo`, announces a member's Create whole, and announces a
+/// moderator's Add to that collection.
+#[test]
+fn fep_1b12_examples() {
+    use meetfield::federation::activities::interactions::{Relayed, relayed_by_group};
+    let mut group = group_fixture("spec/fep-1b12/group_actor_with_moderators.json");
+    // The example leaves out what every actor has.
+    group["inbox"] = Value::from("https://example.org/my-forum/inbox");
+    let actor: ActorJson = serde_json::from_value(group).unwrap();
+    assert_eq!(
+        actor.moderators_collection().unwrap().as_str(),
+        "https://example.org/my-forum/moderators"
+    );
+    let mods = group_fixture("spec/fep-1b12/moderators_collection.json");
+    assert_eq!(
+        meetfield::domain::groups::moderator_uris(&mods)
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>(),
+        vec!["https://example.org/picard", "https://example.org/riker"]
+    );
+    let announce = group_fixture("spec/fep-1b12/announce_create_page.json");
+    match relayed_by_group(&announce["object"]) {
+        Relayed::Post(post) => {
+            let page: NoteJson = serde_json::from_value(post).unwrap();
+            assert_eq!(page.kind, "Page");
+            assert!(page.html().contains("Hello forum!"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let announce = group_fixture("spec/fep-1b12/announce_add_moderator.json");
+    assert_eq!(
+        relayed_by_group(&announce["object"]),
+        Relayed::Moderator {
+            person: url::Url::parse("http://example.org/data").unwrap(),
+            target: url::Url::parse("https://example.org/my-forum/moderators").unwrap(),
+            add: true,
+        }
+    );
+}
+
+/// Mitra's groups (shapes its own tests assert: `attributedTo` is an
+/// `…/administrators` collection; the group's Announce carries the member's
+/// whole activity with `audience` set to the group; roles change through
+/// FEP-5219 `Relationship`s), with Mitra's captured documents from the corpus.
+#[test]
+fn mitra_groups() {
+    use meetfield::federation::activities::follow::answered_follow;
+    use meetfield::federation::activities::interactions::{Relayed, relayed_by_group};
+    let actor: ActorJson = serde_json::from_value(serde_json::json!({
+        "id": "https://mitra.example/users/team",
+        "type": "Group",
+        "preferredUsername": "team",
+        "inbox": "https://mitra.example/users/team/inbox",
+        "attributedTo": "https://mitra.example/ap/actors/0190363a-4fcf/administrators",
+        "affiliations": "https://mitra.example/ap/actors/0190363a-4fcf/affiliations",
+    }))
+    .unwrap();
+    assert_eq!(
+        actor.moderators_collection().unwrap().as_str(),
+        "https://mitra.example/ap/actors/0190363a-4fcf/administrators"
+    );
+    // A creator named in attributedTo is not a moderators list.
+    let person_attributed: ActorJson = serde_json::from_value(serde_json::json!({
+        "id": "https://other.example/g/team", "type": "Group",
+        "inbox": "https://other.example/g/team/inbox",
+        "attributedTo": "https://other.example/users/alice",
+    }))
+    .unwrap();
+    assert_eq!(person_attributed.moderators_collection(), None);
+    // A Relationship added to `affiliations` is not a moderator change.
+    let affiliation = group_fixture("spec/fep-5219/add_affiliation.json");
+    assert_eq!(relayed_by_group(&affiliation), Relayed::Ignored);
+
+    let Some(create) = corpus_doc("mitra/activity_create_post.json") else {
+        eprintln!(
+            "SKIPPED (captured Mitra documents): fixture corpus ../shared/fixtures/activitypub not found"
+        );
+        return;
+    };
+    // Mitra's group relays a member's Create as is; the post names the group
+    // as its audience, which is how it reaches a group here without a mention.
+    let announce = serde_json::json!({
+        "type": "Announce",
+        "id": "https://mitra.example/activities/announce/1",
+        "actor": "https://voyager.lemmy.ml/c/pubtest0906",
+        "object": create,
+        "audience": "https://voyager.lemmy.ml/c/pubtest0906",
+    });
+    match relayed_by_group(&announce["object"]) {
+        Relayed::Post(post) => {
+            let note: NoteJson = serde_json::from_value(post).unwrap();
+            assert_eq!(
+                note.audience.as_ref().and_then(Value::as_str),
+                Some("https://voyager.lemmy.ml/c/pubtest0906")
+            );
+            assert!(note.html().contains("Remote post 5"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Mitra's Accept names the Follow by id only.
+    let accept = corpus_doc("mitra/activity_accept.json").unwrap();
+    let parsed: meetfield::federation::protocol::activities::Accept =
+        serde_json::from_value(accept.clone()).unwrap();
+    assert_eq!(
+        answered_follow(&parsed.object),
+        (
+            Some(
+                "https://voyager.lemmy.ml/activities/follow/7d782f02-b91d-4455-b6c0-772540f00c2d"
+                    .to_string()
+            ),
+            None
+        )
+    );
+}
+
+/// Friendica's groups: a group Announce names the post by its id (fetched
+/// like a Mastodon boost); an Accept from a Friendica group whose Follow id
+/// was a database number still names the follower.
+#[test]
+fn friendica_groups() {
+    use meetfield::federation::activities::follow::answered_follow;
+    use meetfield::federation::activities::interactions::{Relayed, relayed_by_group};
+    let accept = group_fixture("friendica/accept_follow_by_group_partial.json");
+    let parsed: meetfield::federation::protocol::activities::Accept =
+        serde_json::from_value(accept).unwrap();
+    assert_eq!(
+        answered_follow(&parsed.object),
+        (
+            None,
+            Some(url::Url::parse("http://localhost:7575/users/Carson").unwrap())
+        )
+    );
+    let Some(note) = corpus_doc("friendica/object_note_1.json") else {
+        eprintln!(
+            "SKIPPED (captured Friendica documents): fixture corpus ../shared/fixtures/activitypub not found"
+        );
+        return;
+    };
+    assert_eq!(relayed_by_group(&note["id"]), Relayed::Object);
+    assert_eq!(relayed_by_group(&note), Relayed::Object);
+    // Friendica users post into groups with the group in `audience`/`to`.
+    for file in [
+        "friendica/activity_create_page_2.json",
+        "friendica/activity_create_note.json",
+    ] {
+        let create = corpus_doc(file).unwrap();
+        let note: NoteJson = serde_json::from_value(create["object"].clone()).unwrap();
+        let (to, cc) = note.recipients();
+        let addressed: Vec<String> = to
+            .into_iter()
+            .chain(cc)
+            .chain(
+                note.audience
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .map(String::from),
+            )
+            .collect();
+        assert!(
+            addressed.iter().any(|u| u.contains("/c/")),
+            "{file}: the Lemmy group is addressed: {addressed:?}"
+        );
+    }
+}

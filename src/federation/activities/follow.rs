@@ -42,8 +42,10 @@ impl Activity for Follow {
     }
 }
 
-/// The Follow an Accept/Reject answers: its id, and the follower it names.
-fn answered_follow(object: &Value) -> (Option<String>, Option<Url>) {
+/// The Follow an Accept/Reject answers: its id (or just the id, as Mitra
+/// sends it), and the follower it names (Friendica once sent a database
+/// number as the id; the follower still finds the follow).
+pub fn answered_follow(object: &Value) -> (Option<String>, Option<Url>) {
     let id = id_of(object).map(|u| u.to_string());
     let follower = object.get("actor").and_then(id_of);
     (id, follower)

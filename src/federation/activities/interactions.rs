@@ -127,6 +127,8 @@ pub enum Relayed {
     Object,
 }
 
+const ACTOR_TYPES: &[&str] = &["Person", "Service", "Application", "Group", "Organization"];
+
 /// Sorts what a group announced (the object of its Announce).
 pub fn relayed_by_group(object: &Value) -> Relayed {
     let inner = |k: &str| object.get(k).and_then(id_of);
@@ -135,6 +137,17 @@ pub fn relayed_by_group(object: &Value) -> Relayed {
             Relayed::Post(object.get("object").cloned().unwrap_or(Value::Null))
         }
         Some("Delete") => inner("object").map_or(Relayed::Ignored, Relayed::Delete),
+        // Only people join or leave a collection of moderators; an inline
+        // post (a pin) or relationship (FEP-5219, Mitra) is something else.
+        Some("Add" | "Remove")
+            if object
+                .get("object")
+                .and_then(|o| o.get("type"))
+                .and_then(Value::as_str)
+                .is_some_and(|t| !ACTOR_TYPES.contains(&t)) =>
+        {
+            Relayed::Ignored
+        }
         Some(k @ ("Add" | "Remove")) => match (inner("object"), inner("target")) {
             (Some(person), Some(target)) => Relayed::Moderator {
                 person,

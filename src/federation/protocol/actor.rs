@@ -84,8 +84,9 @@ pub struct ActorJson {
 }
 
 impl ActorJson {
-    /// A group's moderators collection: `moderators`, or Lemmy's
-    /// `attributedTo` when it names a collection.
+    /// A group's moderators collection: `moderators`, or `attributedTo`
+    /// when it names a collection (Lemmy's `…/moderators`, Mitra's
+    /// `…/administrators`; a person there would be the creator, not a list).
     pub fn moderators_collection(&self) -> Option<url::Url> {
         if self.kind != "Group" {
             return None;
@@ -97,7 +98,9 @@ impl ActorJson {
                 self.attributed_to
                     .as_ref()
                     .and_then(super::helpers::id_of)
-                    .filter(|u| u.path().ends_with("/moderators"))
+                    .filter(|u| {
+                        u.path().ends_with("/moderators") || u.path().ends_with("/administrators")
+                    })
             })
     }
 
