@@ -74,7 +74,8 @@ pub async fn accept(data: &Data<AppState>, activity: InboxActivity) -> AppResult
                 inbound_activities::table.filter(inbound_activities::ap_id.eq(&ap_id)),
             ))
             .get_result(c)?;
-            if seen {
+            // 4xx other than 408/429 tells the sender to stop retrying.
+            if seen || crate::federation::activities::inbox::already_received(c, &ap_id)? {
                 return Err(AppError::Conflict("Activity already received".into()));
             }
             let id = id::next_id();
@@ -112,6 +113,7 @@ async fn apply(
     attempts: i32,
     activity: InboxActivity,
 ) -> AppResult<()> {
+    let ap_id = activity.id().to_string();
     let result = activity.dispatch(data).await;
     let t = now();
     let (state, next, error) = match &result {
@@ -130,6 +132,7 @@ async fn apply(
     if let Err(e) = &result {
         tracing::info!(row, state, error = %e, "inbound activity not applied");
     }
+    let applied = result.is_ok();
     data.db
         .transaction(move |c| {
             diesel::update(inbound_activities::table.find(row))
@@ -140,6 +143,9 @@ async fn apply(
                     inbound_activities::updated_at.eq(t),
                 ))
                 .execute(c)?;
+            if applied {
+                crate::federation::activities::inbox::remember(c, &ap_id)?;
+            }
             Ok::<_, AppError>(())
         })
         .await?;

@@ -51,38 +51,30 @@ impl InboxActivity {
     }
 }
 
-async fn already_received(data: &Data<AppState>, id: &Url) -> AppResult<bool> {
-    let id = id.to_string();
-    data.db
-        .run(move |c| {
-            diesel::select(diesel::dsl::exists(
-                received_activities::table.filter(received_activities::ap_id.eq(id)),
+/// Notes that activity `id` has been applied (duplicates are refused for a
+/// month); called in the transaction that records the outcome.
+pub fn remember(c: &mut crate::db::DbConn, id: &str) -> diesel::QueryResult<()> {
+    let seen: bool = diesel::select(diesel::dsl::exists(
+        received_activities::table.filter(received_activities::ap_id.eq(id)),
+    ))
+    .get_result(c)?;
+    if !seen {
+        diesel::insert_into(received_activities::table)
+            .values((
+                received_activities::ap_id.eq(id),
+                received_activities::received_at.eq(crate::db::now()),
             ))
-            .get_result::<bool>(c)
-            .map_err(AppError::from)
-        })
-        .await
+            .execute(c)?;
+    }
+    Ok(())
 }
 
-async fn remember(data: &Data<AppState>, id: &Url) -> AppResult<()> {
-    let id = id.to_string();
-    data.db
-        .transaction(move |c| {
-            let seen: bool = diesel::select(diesel::dsl::exists(
-                received_activities::table.filter(received_activities::ap_id.eq(&id)),
-            ))
-            .get_result(c)?;
-            if !seen {
-                diesel::insert_into(received_activities::table)
-                    .values((
-                        received_activities::ap_id.eq(&id),
-                        received_activities::received_at.eq(crate::db::now()),
-                    ))
-                    .execute(c)?;
-            }
-            Ok::<_, AppError>(())
-        })
-        .await
+/// Whether activity `id` was applied already (within the last month).
+pub fn already_received(c: &mut crate::db::DbConn, id: &str) -> diesel::QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        received_activities::table.filter(received_activities::ap_id.eq(id)),
+    ))
+    .get_result(c)
 }
 
 #[async_trait::async_trait]
@@ -144,20 +136,15 @@ impl Activity for InboxActivity {
     /// Accepts the activity: refuses one already received, persists it,
     /// then processes it (see [`crate::federation::inbound`]).
     async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
-        let id = self.id().clone();
-        if already_received(data, &id).await? {
-            // 4xx other than 408/429 tells the sender to stop retrying.
-            return Err(AppError::Conflict("Activity already received".into()));
-        }
         crate::federation::inbound::accept(data, self).await
     }
 }
 
 impl InboxActivity {
-    /// Applies the activity (called once it is persisted).
+    /// Applies the activity (called once it is persisted; the caller
+    /// [`remember`]s it).
     pub async fn dispatch(self, data: &Data<AppState>) -> AppResult<()> {
-        let id = self.id().clone();
-        tracing::debug!(%id, kind = %self.kind(), "receiving activity");
+        tracing::debug!(id = %self.id(), kind = %self.kind(), "receiving activity");
         match self {
             InboxActivity::Follow(a) => a.receive(data).await?,
             InboxActivity::Accept(a) => a.receive(data).await?,
@@ -174,6 +161,6 @@ impl InboxActivity {
                 tracing::debug!(id = %a.id, kind = %a.kind, "unsupported activity ignored");
             }
         }
-        remember(data, &id).await
+        Ok(())
     }
 }
