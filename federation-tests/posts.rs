@@ -366,6 +366,18 @@ on_both_backends!(
             status_at(&beta, &direct.uri).await.is_none(),
             "direct stays with its recipients"
         );
+        // On gamma it opens an unread conversation for dave, with alice.
+        let (dave_id, dm_id) = (dave.id, status_at(&gamma, &direct.uri).await.unwrap().id);
+        let convs = gamma
+            .query(move |c| {
+                meetfield::domain::conversations::page(c, dave_id, None, None, None, 20)
+            })
+            .await;
+        assert_eq!(convs.len(), 1);
+        assert_eq!(convs[0].last_status_id, dm_id);
+        assert!(convs[0].unread);
+        let alice_there = gamma.account_by_uri(&alice.uri).await.unwrap();
+        assert_eq!(convs[0].participants(), vec![alice_there.id]);
         assert!(
             status_at(&gamma, &private.uri).await.is_none(),
             "followers-only skips non-followers"

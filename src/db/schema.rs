@@ -478,6 +478,26 @@ diesel::joinable!(list_accounts -> accounts (account_id));
 diesel::joinable!(bookmarks -> statuses (status_id));
 diesel::joinable!(statuses -> accounts (account_id));
 
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        thread_uri -> Text,
+        participant_ids -> Text,
+        last_status_id -> BigInt,
+        unread -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_statuses (conversation_id, status_id) {
+        conversation_id -> BigInt,
+        status_id -> BigInt,
+    }
+}
+
+diesel::joinable!(conversation_statuses -> conversations (conversation_id));
 diesel::joinable!(favourites -> statuses (status_id));
 diesel::joinable!(status_tags -> statuses (status_id));
 
@@ -519,4 +539,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     filters,
     filter_keywords,
     filter_statuses,
+    conversations,
+    conversation_statuses,
 );

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod blocks;
+pub mod conversations;
 pub mod filters;
 pub mod follows;
 pub mod groups;

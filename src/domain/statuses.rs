@@ -229,6 +229,7 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
                 Status::bump(c, p.id, Counter::Replies, 1)?;
             }
             notify_subscribers(c, &status)?;
+            crate::domain::conversations::record(c, &status)?;
             send_about(c, &status, &author, &base, "Create")?;
             let addressed: Vec<i64> = mentioned.iter().map(|a| a.id).collect();
             groups::distribute(c, &status, &author, &addressed)?;
@@ -719,6 +720,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
                 Status::bump(c, p, Counter::Replies, 1)?;
             }
             notify_subscribers(c, &status)?;
+            crate::domain::conversations::record(c, &status)?;
             let author = Account::by_id(c, status.account_id)?;
             groups::distribute(c, &status, &author, &addressed)?;
             Ok::<_, AppError>(status)

@@ -49,6 +49,9 @@ pub enum Signal {
     /// A notification for account `a`.
     #[serde(rename = "n")]
     Notification { n: i64, a: i64 },
+    /// Conversation `c` of account `a` has a new post.
+    #[serde(rename = "c")]
+    Conversation { c: i64, a: i64 },
     /// Account `a` changed its filters.
     #[serde(rename = "f")]
     FiltersChanged { a: i64 },

@@ -35,6 +35,8 @@ pub enum Sub {
         local: bool,
     },
     List(i64),
+    /// Conversations (direct messages).
+    Direct,
 }
 
 impl Sub {
@@ -58,6 +60,7 @@ impl Sub {
         Ok(match name {
             "user" => Sub::User,
             "user:notification" => Sub::UserNotification,
+            "direct" => Sub::Direct,
             "public" => public(false, false, false),
             "public:media" => public(false, false, true),
             "public:local" => public(true, false, false),
@@ -106,6 +109,7 @@ impl Sub {
                 tag.clone(),
             ],
             Sub::List(id) => vec!["list".into(), id.to_string()],
+            Sub::Direct => vec!["direct".into()],
         }
     }
 
@@ -356,7 +360,7 @@ fn shows(c: &mut DbConn, viewer: &Account, sub: &Sub, s: &Status) -> AppResult<b
             Ok(list) => timelines::list(c, viewer, &list, only(s.id))?,
             Err(_) => return Ok(false),
         },
-        Sub::User | Sub::UserNotification | Sub::Public { .. } => return Ok(false),
+        Sub::User | Sub::UserNotification | Sub::Public { .. } | Sub::Direct => return Ok(false),
     };
     Ok(!rows.is_empty())
 }
@@ -388,7 +392,7 @@ fn route(
             let mut by_sub: HashMap<Sub, Vec<i64>> = HashMap::new();
             for l in listeners {
                 for sub in &l.subs {
-                    if *sub != Sub::UserNotification {
+                    if !matches!(sub, Sub::UserNotification | Sub::Direct) {
                         by_sub.entry(sub.clone()).or_default().push(l.account);
                     }
                 }
@@ -523,6 +527,34 @@ fn route(
                 }
             }
         }
+        Signal::Conversation { c: cid, a } => {
+            let mine: Vec<&Listener> = listeners
+                .iter()
+                .filter(|l| l.account == *a && l.subs.contains(&Sub::Direct))
+                .collect();
+            if mine.is_empty() {
+                return Ok(out);
+            }
+            let Some(conv) = crate::domain::conversations::find(c, *a, *cid)? else {
+                return Ok(out);
+            };
+            let payload: Arc<str> = entities::conversations(c, ctx, &[conv], *a)?
+                .into_iter()
+                .next()
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+                .into();
+            for l in mine {
+                out.push((
+                    l.conn,
+                    Event {
+                        stream: Sub::Direct.names(),
+                        event: "conversation",
+                        payload: Some(payload.clone()),
+                    },
+                ));
+            }
+        }
         Signal::FiltersChanged { a } => {
             for l in listeners.iter().filter(|l| l.account == *a) {
                 if l.subs.contains(&Sub::User) {
@@ -637,5 +669,9 @@ mod tests {
         assert!(Sub::parse("hashtag", None, None, false).is_err());
         assert!(Sub::parse("list", None, Some("x"), false).is_err());
         assert!(Sub::parse("direct:everything", None, None, false).is_err());
+        assert_eq!(
+            Sub::parse("direct", None, None, false).unwrap().names(),
+            vec!["direct"]
+        );
     }
 }

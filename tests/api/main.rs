@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod collections;
+mod conversations;
 mod filters;
 mod groups;
 mod media;

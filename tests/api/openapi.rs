@@ -260,6 +260,15 @@ both_backends!(
             .await
             .json;
         check("Filter", &filter);
+        api.ok(
+            "/api/v1/statuses",
+            &a,
+            B::Json(serde_json::json!({"status": "@bob just us", "visibility": "direct"})),
+        )
+        .await;
+        let convs = api.get("/api/v1/conversations", Some(&b)).await.json;
+        assert_eq!(convs.as_array().map(Vec::len), Some(1), "{convs}");
+        check("Conversation", &convs[0]);
         check(
             "Status",
             &api.get(

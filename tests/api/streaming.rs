@@ -417,6 +417,24 @@ both_backends!(sse_streams, |tdb: TestDb| async move {
     );
     assert_eq!(e.payload, rest_status(&api, &open, &a).await);
 
+    // Direct messages: the `direct` stream carries alice's conversation as
+    // REST shows it, and nothing else (the public post before it).
+    let mut direct = Sse::open(addr, "/api/v1/streaming/direct", &a)
+        .await
+        .unwrap();
+    post(&api, &b, json!({"status": "public again"})).await;
+    let dm = post(
+        &api,
+        &b,
+        json!({"status": "@alice psst", "visibility": "direct"}),
+    )
+    .await;
+    let e = direct.next().await;
+    assert_eq!(e.event, "conversation");
+    assert_eq!(e.payload["last_status"]["id"], dm.as_str());
+    let rest = api.get("/api/v1/conversations", Some(&a)).await.json;
+    assert_eq!(e.payload, rest[0]);
+
     for (path, status) in [
         ("/api/v1/streaming/nowhere", 404),
         ("/api/v1/streaming/hashtag", 400),

@@ -629,3 +629,52 @@ pub fn notification(
     }
     Ok(v)
 }
+
+/// Conversation entities for their owner: the other participants (the
+/// owner alone when writing to no one else, as Mastodon shows it) and the
+/// latest post, rendered for the owner.
+pub fn conversations(
+    c: &mut DbConn,
+    ctx: &Ctx,
+    list: &[crate::domain::conversations::Conversation],
+    owner: i64,
+) -> AppResult<Vec<Value>> {
+    use crate::db::schema::{accounts, statuses};
+    let ids: Vec<i64> = list.iter().map(|x| x.last_status_id).collect();
+    let rows: Vec<Status> = statuses::table
+        .filter(statuses::id.eq_any(&ids))
+        .select(Status::as_select())
+        .load(c)?;
+    let rendered: HashMap<i64, Value> = rows
+        .iter()
+        .map(|s| s.id)
+        .zip(statuses(c, ctx, &rows, Some(owner))?)
+        .collect();
+    let mut people: Vec<i64> = list.iter().flat_map(|x| x.participants()).collect();
+    people.push(owner);
+    people.sort_unstable();
+    people.dedup();
+    let mut by_id = HashMap::new();
+    for a in accounts::table
+        .filter(accounts::id.eq_any(&people))
+        .select(Account::as_select())
+        .load::<Account>(c)?
+    {
+        by_id.insert(a.id, account(c, ctx, &a)?);
+    }
+    Ok(list
+        .iter()
+        .map(|conv| {
+            let mut who = conv.participants();
+            if who.is_empty() {
+                who.push(owner);
+            }
+            json!({
+                "id": conv.id.to_string(),
+                "unread": conv.unread,
+                "accounts": who.iter().filter_map(|a| by_id.get(a).cloned()).collect::<Vec<_>>(),
+                "last_status": rendered.get(&conv.last_status_id).cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect())
+}

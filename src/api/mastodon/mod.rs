@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod collections;
+pub mod conversations;
 pub mod entities;
 pub mod filters;
 pub mod groups;
@@ -231,7 +232,12 @@ pub fn router() -> Router<AppState> {
             "/api/v1/accounts/{id}/featured_tags",
             get(collections::empty_list),
         )
-        .route("/api/v1/conversations", get(collections::empty_list))
+        .route("/api/v1/conversations", get(conversations::list))
+        .route(
+            "/api/v1/conversations/{id}",
+            axum::routing::delete(conversations::remove),
+        )
+        .route("/api/v1/conversations/{id}/read", post(conversations::read))
         .route("/api/v1/mutes", get(collections::mutes_list))
         .route("/api/v1/domain_blocks", get(collections::empty_list))
         .route("/api/v1/endorsements", get(collections::empty_list))

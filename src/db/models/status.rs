@@ -147,6 +147,7 @@ impl Status {
                 m: mentioned,
             },
         )?;
+        crate::domain::conversations::forget_status(conn, id)?;
         diesel::delete(statuses::table.find(id)).execute(conn)
     }
 

@@ -1,0 +1,2 @@
+DROP TABLE conversation_statuses;
+DROP TABLE conversations;
