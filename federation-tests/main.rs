@@ -16,3 +16,4 @@ mod posts;
 mod process;
 mod processes;
 mod rejections;
+mod reports;

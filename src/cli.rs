@@ -112,6 +112,20 @@ pub enum AdminCommand {
     Approve { username: String },
     /// Turn a pending sign-up down (the account is removed).
     Reject { username: String },
+    /// Reports from users and other servers.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Reports not handled yet, newest first (with --all, handled ones too).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// Mark a report as handled.
+    Resolve { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -327,6 +341,56 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                         .unwrap_or_default()
                 );
             }
+        }
+        AdminCommand::Report(ReportCommand::List { all }) => {
+            let rows = db
+                .run(move |c| {
+                    let reports = crate::domain::reports::list(c, all)?;
+                    let mut rows = Vec::new();
+                    for r in reports {
+                        let who = |c: &mut crate::db::DbConn, id| {
+                            crate::db::models::Account::by_id(c, id).map(|a| match &a.domain {
+                                Some(d) => format!("{}@{d}", a.username),
+                                None => a.username.clone(),
+                            })
+                        };
+                        let (from, target) = (who(c, r.account_id)?, who(c, r.target_account_id)?);
+                        rows.push((r, from, target));
+                    }
+                    Ok::<_, crate::db::DbError>(rows)
+                })
+                .await?;
+            if rows.is_empty() {
+                println!("no reports");
+            }
+            for (r, from, target) in rows {
+                println!(
+                    "{}  {}  {}  from {} about {}  posts: {}  {}{}",
+                    r.id,
+                    r.created_at.format("%Y-%m-%d %H:%M"),
+                    r.category,
+                    from,
+                    target,
+                    r.statuses().len(),
+                    if r.action_taken_at.is_some() {
+                        "[handled] "
+                    } else {
+                        ""
+                    },
+                    r.comment.replace('\n', " ")
+                );
+            }
+        }
+        AdminCommand::Report(ReportCommand::Resolve { id }) => {
+            let found = db
+                .run(move |c| {
+                    crate::domain::reports::resolve(c, id).map_err(crate::db::DbError::from)
+                })
+                .await?;
+            if !found {
+                anyhow::bail!("no report {id}");
+            }
+            println!("report {id} marked handled");
         }
         AdminCommand::Queue(QueueCommand::Retry { host }) => {
             let n = crate::delivery::retry_host(&db, &host).await?;

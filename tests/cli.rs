@@ -600,3 +600,63 @@ both_backends!(queue_status_and_retry, |tdb: TestDb| async move {
     assert_eq!(attempts, vec![0, 0]);
     db.close();
 });
+
+both_backends!(report_commands, |tdb: TestDb| async move {
+    assert_eq!(
+        ok(&meetfield(&tdb, &["admin", "report", "list"])).trim(),
+        "no reports"
+    );
+    for name in ["alice", "bob"] {
+        ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "create-user",
+                name,
+                "--email",
+                &format!("{name}@x.example"),
+                "--generate-password",
+            ],
+        ));
+    }
+    let db = tdb.open().await;
+    let id = db
+        .transaction(|c| {
+            use meetfield::db::models::Account;
+            let alice = Account::local_by_username(c, "alice")?.unwrap();
+            let bob = Account::local_by_username(c, "bob")?.unwrap();
+            Ok::<_, AppError>(
+                meetfield::domain::reports::receive_flag(
+                    c,
+                    "https://remote.example/flags/1",
+                    &alice,
+                    std::slice::from_ref(&bob.uri),
+                    "<p>selling watches</p>",
+                )?
+                .unwrap(),
+            )
+        })
+        .await
+        .unwrap();
+    let out = ok(&meetfield(&tdb, &["admin", "report", "list"]));
+    assert!(
+        out.contains(&id.to_string())
+            && out.contains("from alice about bob")
+            && out.contains("selling watches")
+            && !out.contains("<p>"),
+        "{out}"
+    );
+    let out = ok(&meetfield(
+        &tdb,
+        &["admin", "report", "resolve", &id.to_string()],
+    ));
+    assert!(out.contains("handled"), "{out}");
+    assert_eq!(
+        ok(&meetfield(&tdb, &["admin", "report", "list"])).trim(),
+        "no reports"
+    );
+    assert!(ok(&meetfield(&tdb, &["admin", "report", "list", "--all"])).contains("[handled]"));
+    let err = failed(&meetfield(&tdb, &["admin", "report", "resolve", "4242"]));
+    assert!(err.contains("no report 4242"), "{err}");
+    db.close();
+});

@@ -497,6 +497,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        uri -> Nullable<Text>,
+        account_id -> BigInt,
+        target_account_id -> BigInt,
+        status_ids -> Text,
+        comment -> Text,
+        category -> Text,
+        forwarded -> Bool,
+        action_taken_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(conversation_statuses -> conversations (conversation_id));
 diesel::joinable!(favourites -> statuses (status_id));
 diesel::joinable!(status_tags -> statuses (status_id));
@@ -541,4 +557,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     filter_statuses,
     conversations,
     conversation_statuses,
+    reports,
 );

@@ -20,6 +20,7 @@ pub mod pins;
 pub mod policy;
 pub mod polls;
 pub mod registrations;
+pub mod reports;
 pub mod statuses;
 pub mod text;
 pub mod timelines;

@@ -14,6 +14,7 @@ mod oauth;
 mod openapi;
 mod polls;
 mod registrations;
+mod reports;
 mod social;
 mod statuses;
 mod streaming;

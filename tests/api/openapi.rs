@@ -43,7 +43,7 @@ both_backends!(
         assert!(!violations(&comp, "Account", &json!({ "id": 1, "username": null })).is_empty());
         let api = Api::new(tdb).await;
         let (alice, a) = api.user("alice", "read write follow").await;
-        let (_bob, b) = api.user("bob", "read write follow").await;
+        let (bob, b) = api.user("bob", "read write follow").await;
         api.call(Method::PATCH, "/api/v1/accounts/update_credentials", Some(&a), B::Json(json!({
         "note": "hi #there", "fields_attributes": [{"name": "Team", "value": "https://x.example"}]
     }))).await;
@@ -269,6 +269,15 @@ both_backends!(
         let convs = api.get("/api/v1/conversations", Some(&b)).await.json;
         assert_eq!(convs.as_array().map(Vec::len), Some(1), "{convs}");
         check("Conversation", &convs[0]);
+        check(
+            "Report",
+            &api.ok(
+                "/api/v1/reports",
+                &a,
+                B::Json(serde_json::json!({"account_id": bob.id.to_string(), "comment": "spam"})),
+            )
+            .await,
+        );
         check(
             "Status",
             &api.get(

@@ -678,3 +678,20 @@ pub fn conversations(
         })
         .collect())
 }
+
+/// A Report entity, as its reporter sees it.
+pub fn report(c: &mut DbConn, ctx: &Ctx, r: &crate::domain::reports::Report) -> AppResult<Value> {
+    let target = Account::by_id(c, r.target_account_id)?;
+    Ok(json!({
+        "id": r.id.to_string(),
+        "action_taken": r.action_taken_at.is_some(),
+        "action_taken_at": r.action_taken_at.map(iso),
+        "category": r.category,
+        "comment": r.comment,
+        "forwarded": r.forwarded,
+        "created_at": iso(r.created_at),
+        "status_ids": r.statuses().iter().map(i64::to_string).collect::<Vec<_>>(),
+        "rule_ids": [],
+        "target_account": account(c, ctx, &target)?,
+    }))
+}

@@ -12,6 +12,7 @@ pub mod markers;
 pub mod media;
 pub mod notifications;
 pub mod polls;
+pub mod reports;
 pub mod search;
 pub mod statuses;
 pub mod timelines;
@@ -232,6 +233,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/accounts/{id}/featured_tags",
             get(collections::empty_list),
         )
+        .route("/api/v1/reports", post(reports::create))
         .route("/api/v1/conversations", get(conversations::list))
         .route(
             "/api/v1/conversations/{id}",

@@ -10,8 +10,8 @@ use crate::app::AppState;
 use crate::db::schema::received_activities;
 use crate::error::{AppError, AppResult};
 use crate::federation::protocol::activities::{
-    Accept, AddRemove, Announce, Block, Create, Delete, Follow, Like, Reject, Undo, Unsupported,
-    Update,
+    Accept, AddRemove, Announce, Block, Create, Delete, Flag, Follow, Like, Reject, Undo,
+    Unsupported, Update,
 };
 
 #[derive(Debug, Deserialize, serde::Serialize)]
@@ -28,6 +28,7 @@ pub enum InboxActivity {
     Announce(Announce),
     Block(Block),
     AddRemove(AddRemove),
+    Flag(Flag),
     /// Must stay last: matches any activity with an id and an actor.
     Unsupported(Unsupported),
 }
@@ -46,6 +47,7 @@ impl InboxActivity {
             InboxActivity::Delete(_) => "Delete".into(),
             InboxActivity::Update(_) => "Update".into(),
             InboxActivity::Create(_) => "Create".into(),
+            InboxActivity::Flag(_) => "Flag".into(),
             InboxActivity::Unsupported(u) => u.kind.to_string(),
         }
     }
@@ -95,6 +97,7 @@ impl Activity for InboxActivity {
             InboxActivity::Delete(a) => a.id(),
             InboxActivity::Update(a) => a.id(),
             InboxActivity::Create(a) => a.id(),
+            InboxActivity::Flag(a) => a.id(),
             InboxActivity::Unsupported(a) => &a.id,
         }
     }
@@ -112,6 +115,7 @@ impl Activity for InboxActivity {
             InboxActivity::Delete(a) => a.actor(),
             InboxActivity::Update(a) => a.actor(),
             InboxActivity::Create(a) => a.actor(),
+            InboxActivity::Flag(a) => a.actor(),
             InboxActivity::Unsupported(a) => &a.actor,
         }
     }
@@ -129,6 +133,7 @@ impl Activity for InboxActivity {
             InboxActivity::Delete(a) => a.verify(data).await,
             InboxActivity::Update(a) => a.verify(data).await,
             InboxActivity::Create(a) => a.verify(data).await,
+            InboxActivity::Flag(a) => a.verify(data).await,
             InboxActivity::Unsupported(_) => Ok(()),
         }
     }
@@ -157,6 +162,7 @@ impl InboxActivity {
             InboxActivity::Delete(a) => a.receive(data).await?,
             InboxActivity::Update(a) => a.receive(data).await?,
             InboxActivity::Create(a) => a.receive(data).await?,
+            InboxActivity::Flag(a) => a.receive(data).await?,
             InboxActivity::Unsupported(a) => {
                 tracing::debug!(id = %a.id, kind = %a.kind, "unsupported activity ignored");
             }

@@ -266,3 +266,43 @@ impl Activity for crate::federation::protocol::activities::AddRemove {
         .await
     }
 }
+
+#[async_trait::async_trait]
+impl Activity for crate::federation::protocol::activities::Flag {
+    type DataType = AppState;
+    type Error = AppError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, _data: &Data<AppState>) -> AppResult<()> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> AppResult<()> {
+        let reporter = self.actor.dereference(data).await?;
+        let objects: Vec<String> = match &self.object {
+            Value::Array(items) => items.iter().filter_map(id_of).map(String::from).collect(),
+            other => id_of(other).map(String::from).into_iter().collect(),
+        };
+        let (uri, comment) = (self.id.to_string(), self.content.unwrap_or_default());
+        let account = reporter.account;
+        let made = data
+            .db
+            .transaction(move |c| {
+                Ok::<_, AppError>(crate::domain::reports::receive_flag(
+                    c, &uri, &account, &objects, &comment,
+                )?)
+            })
+            .await?;
+        if let Some(id) = made {
+            tracing::info!(report = id, "report received from another server");
+        }
+        Ok(())
+    }
+}

@@ -2,8 +2,8 @@
 
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::kinds::activity::{
-    AcceptType, AnnounceType, BlockType, CreateType, DeleteType, FollowType, LikeType, RejectType,
-    UndoType, UpdateType,
+    AcceptType, AnnounceType, BlockType, CreateType, DeleteType, FlagType, FollowType, LikeType,
+    RejectType, UndoType, UpdateType,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -127,6 +127,21 @@ pub struct Block {
     #[serde(deserialize_with = "lenient_id")]
     pub actor: ObjectId<ApubAccount>,
     pub object: Value,
+}
+
+/// A report from another server (Mastodon sends it from its instance
+/// actor; `object` names the accounts and posts, `content` the reason).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flag {
+    pub id: Url,
+    #[serde(rename = "type")]
+    pub kind: FlagType,
+    #[serde(deserialize_with = "lenient_id")]
+    pub actor: ObjectId<ApubAccount>,
+    pub object: Value,
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
