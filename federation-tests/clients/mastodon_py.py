@@ -1,8 +1,8 @@
 """A scenario driven by Mastodon.py, the Python client library, against a
 running Meetfield: register an app, sign in through the OAuth page (the way a
 person would, with the form and its CSRF token), post, reply, follow, read
-timelines and notifications, paginate, lists, pins, mutes, markers,
-streaming (the library's SSE client), joining and posting to a group,
+timelines and notifications, paginate, lists, pins, mutes, markers, direct
+messages (conversations), a report, streaming (the library's SSE client), joining and posting to a group,
 sign-up.
 
 Usage: mastodon_py.py BASE_URL USERNAME PASSWORD OTHER_USERNAME OTHER_TOKEN
@@ -91,6 +91,26 @@ def main():
     m.account_unmute(friend.id)
     m.markers_set(["home"], [post.id])
     assert str(m.markers_get(["home"])["home"].last_read_id) == str(post.id)
+
+    # Direct messages: the friend writes to us alone; the conversations list
+    # shows it unread with the friend, and reading it clears the flag.
+    r = requests.post(
+        base + "/api/v1/statuses",
+        headers={"Authorization": "Bearer " + other_token},
+        data={"status": "@%s lunch at noon?" % username, "visibility": "direct"},
+    )
+    assert r.status_code == 200, r.text
+    dm = r.json()["id"]
+    convs = m.conversations()
+    assert convs and str(convs[0].last_status.id) == str(dm) and convs[0].unread, convs
+    assert [a.acct for a in convs[0].accounts] == [other], convs[0].accounts
+    assert not m.conversations_read(convs[0].id).unread
+    assert not m.conversations()[0].unread
+
+    # A report to the moderators about the friend's message.
+    report = m.report(friend.id, status_ids=[dm], comment="testing reports", category="spam")
+    assert str(report.target_account.id) == str(friend.id) and not report.action_taken, report
+    assert [str(s) for s in report.status_ids] == [str(dm)], report
 
     # Groups from a stock client: a group is an account with group=True;
     # joining is following it, posting is mentioning it, and the post comes
