@@ -3,22 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::groups::PageQuery;
 use super::{ctx, entities, link_header, parse_id};
 use crate::api::extract::{Auth, Params};
 use crate::app::AppState;
 use crate::domain::conversations;
 use crate::error::{AppError, AppResult};
-
-#[derive(Debug, Deserialize, Default)]
-pub struct PageQuery {
-    max_id: Option<String>,
-    since_id: Option<String>,
-    min_id: Option<String>,
-    limit: Option<i64>,
-}
 
 /// `GET /api/v1/conversations`: newest post first, paged by its id.
 pub async fn list(

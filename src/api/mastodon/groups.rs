@@ -177,10 +177,10 @@ pub async fn delete(
 
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
-    max_id: Option<String>,
-    since_id: Option<String>,
-    min_id: Option<String>,
-    limit: Option<i64>,
+    pub max_id: Option<String>,
+    pub since_id: Option<String>,
+    pub min_id: Option<String>,
+    pub limit: Option<i64>,
 }
 
 /// Members (or, for `pending`, join requests), newest first, paged by the
