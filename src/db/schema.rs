@@ -260,6 +260,7 @@ diesel::table! {
         kind -> Text,
         status_id -> Nullable<BigInt>,
         created_at -> Timestamp,
+        report_id -> Nullable<BigInt>,
     }
 }
 

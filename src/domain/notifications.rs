@@ -27,6 +27,8 @@ pub struct Notification {
     pub kind: String,
     pub status_id: Option<i64>,
     pub created_at: NaiveDateTime,
+    /// For `admin.report`: the report.
+    pub report_id: Option<i64>,
 }
 
 pub fn by_id(c: &mut DbConn, id: i64) -> QueryResult<Option<Notification>> {
@@ -142,6 +144,31 @@ fn insert_once(
             a: recipient,
         },
     )
+}
+
+/// Tells the local admins and moderators (not the reporter) of a new
+/// report, as Mastodon's `admin.report` notifications.
+pub fn notify_report(c: &mut DbConn, report_id: i64, reporter: i64) -> QueryResult<()> {
+    use crate::db::schema::users;
+    let moderators: Vec<i64> = users::table
+        .filter(users::role.eq_any(["admin", "moderator"]))
+        .select(users::account_id)
+        .load(c)?;
+    for m in moderators.into_iter().filter(|m| *m != reporter) {
+        let nid = id::next_id();
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::id.eq(nid),
+                notifications::account_id.eq(m),
+                notifications::from_account_id.eq(reporter),
+                notifications::kind.eq("admin.report"),
+                notifications::report_id.eq(report_id),
+                notifications::created_at.eq(now()),
+            ))
+            .execute(c)?;
+        crate::stream::publish(c, crate::stream::Signal::Notification { n: nid, a: m })?;
+    }
+    Ok(())
 }
 
 /// Removes a notification whose cause was undone (unfollow, unlike, …).

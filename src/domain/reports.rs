@@ -106,6 +106,7 @@ pub async fn file(state: &AppState, reporter: &Account, input: NewReport) -> App
                     reports::updated_at.eq(t),
                 ))
                 .execute(c)?;
+            crate::domain::notifications::notify_report(c, rid, reporter_id)?;
             if let Some(flag_id) = uri {
                 forward_flag(c, &base, &flag_id, &target, &posts, &input.comment)?;
             }
@@ -206,6 +207,7 @@ pub fn receive_flag(
             reports::updated_at.eq(t),
         ))
         .execute(c)?;
+    crate::domain::notifications::notify_report(c, rid, reporter.id)?;
     Ok(Some(rid))
 }
 

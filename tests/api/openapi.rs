@@ -269,6 +269,21 @@ both_backends!(
         let convs = api.get("/api/v1/conversations", Some(&b)).await.json;
         assert_eq!(convs.as_array().map(Vec::len), Some(1), "{convs}");
         check("Conversation", &convs[0]);
+        // bob moderates: he is notified of reports (admin.report).
+        let bid = bob.id;
+        api.app
+            .state
+            .db
+            .run(move |c| {
+                use diesel::prelude::*;
+                use meetfield::db::schema::users;
+                diesel::update(users::table.filter(users::account_id.eq(bid)))
+                    .set(users::role.eq("admin"))
+                    .execute(c)
+                    .map_err(meetfield::error::AppError::from)
+            })
+            .await
+            .unwrap();
         check(
             "Report",
             &api.ok(
@@ -287,6 +302,15 @@ both_backends!(
             .await
             .json,
         );
+        let notes = api.get("/api/v1/notifications", Some(&b)).await.json;
+        let report_note = notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["type"] == "admin.report")
+            .expect("admin.report notification")
+            .clone();
+        check("Notification", &report_note);
         for m in api
             .get("/api/v1/mutes", Some(&a))
             .await

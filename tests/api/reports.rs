@@ -9,7 +9,22 @@ both_backends!(reports_are_filed_and_checked, |tdb: TestDb| async move {
     let (_, a) = api.user("alice", "read write follow").await;
     let (bob, b) = api.user("bob", "read write follow").await;
     let (carol, c) = api.user("carol", "read write follow").await;
-    let (_, ro) = api.user("dave", "read").await;
+    let (dave, ro) = api.user("dave", "read").await;
+    // dave moderates this instance.
+    let did = dave.id;
+    api.app
+        .state
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use meetfield::db::schema::users;
+            diesel::update(users::table.filter(users::account_id.eq(did)))
+                .set(users::role.eq("moderator"))
+                .execute(c)
+                .map_err(meetfield::error::AppError::from)
+        })
+        .await
+        .unwrap();
     let post = |tok: String, text: &'static str| {
         let api = &api;
         async move {
@@ -104,6 +119,31 @@ both_backends!(reports_are_filed_and_checked, |tdb: TestDb| async move {
     assert_error(&api.post("/api/v1/reports", Some(&ro), body).await, 403);
     let body = B::Json(json!({"account_id": bob.id.to_string()}));
     assert_error(&api.post("/api/v1/reports", None, body).await, 401);
+
+    // Moderators are notified of each (admin.report, with the report);
+    // others are not.
+    let notes = api.get("/api/v1/notifications", Some(&ro)).await.json;
+    let reports_seen: Vec<&serde_json::Value> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "admin.report")
+        .collect();
+    assert_eq!(reports_seen.len(), 3, "{notes}");
+    assert_eq!(reports_seen[2]["report"]["comment"], "spam again");
+    assert_eq!(
+        reports_seen[2]["report"]["target_account"]["id"],
+        bob.id.to_string()
+    );
+    let carols_notes = api.get("/api/v1/notifications", Some(&c)).await.json;
+    assert!(
+        carols_notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["type"] != "admin.report"),
+        "{carols_notes}"
+    );
 
     // Moderators see them (the admin command lists these rows).
     let open = api

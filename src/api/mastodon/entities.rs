@@ -627,6 +627,11 @@ pub fn notification(
     {
         v["status"] = status(c, ctx, &s, Some(viewer))?;
     }
+    if let Some(rid) = n.report_id
+        && let Ok(r) = crate::domain::reports::by_id(c, rid)
+    {
+        v["report"] = report(c, ctx, &r)?;
+    }
     Ok(v)
 }
 
