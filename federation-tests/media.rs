@@ -126,5 +126,41 @@ on_both_backends!(
         assert_eq!(a.state, "remote");
         assert!(a.file_key.is_none());
         assert!(a.error.unwrap().contains("not a federating partner"));
+
+        // Media from a partner whose media beta rejects are not downloaded:
+        // the post arrives, the attachment stays a link to the origin.
+        let (domain, changed) =
+            meetfield::domain::policy::set_media_rejection(&beta.app.state.db, &alpha.domain, true)
+                .await
+                .unwrap();
+        assert!(changed && !domain.contains(':'), "{domain}");
+        let note: NoteJson = serde_json::from_value(serde_json::json!({
+        "id": format!("{}/statuses/998", alice.uri),
+        "type": "Note",
+        "attributedTo": alice.uri,
+        "content": "<p>another picture</p>",
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "attachment": [{"type": "Document", "mediaType": "image/png", "url": format!("{}/media/x/second.png", alpha.base), "name": "y"}],
+    }))
+    .unwrap();
+        let stored = posts::store_remote_note(&beta.data(), note).await.unwrap();
+        eventually("the rejection is recorded", || async {
+            attachments_at(&beta, &stored.uri)
+                .await
+                .first()
+                .is_some_and(|a| a.error.is_some())
+        })
+        .await;
+        let a = attachments_at(&beta, &stored.uri).await.remove(0);
+        assert_eq!(a.state, "remote");
+        assert!(a.file_key.is_none());
+        assert!(
+            a.error
+                .as_deref()
+                .unwrap()
+                .contains("rejected by this instance"),
+            "{:?}",
+            a.error
+        );
     }
 );

@@ -171,6 +171,11 @@ pub enum DomainCommand {
     },
     /// Forget a domain's entry.
     Remove { domain: String },
+    /// Do not download a domain's media (its posts still federate;
+    /// attachments stay links to the origin).
+    RejectMedia { domain: String },
+    /// Download a domain's media again.
+    AcceptMedia { domain: String },
     /// List the entries and the mode.
     List,
 }
@@ -571,6 +576,17 @@ async fn run_domain(cmd: DomainCommand, db: &crate::db::Db, config: &Config) -> 
                 anyhow::bail!("no entry for {domain}");
             }
         }
+        DomainCommand::RejectMedia { domain } => {
+            let (d, _) = policy::set_media_rejection(db, &domain, true).await?;
+            println!("media from {d} are rejected");
+        }
+        DomainCommand::AcceptMedia { domain } => {
+            let (d, changed) = policy::set_media_rejection(db, &domain, false).await?;
+            if !changed {
+                anyhow::bail!("media from {d} were not rejected");
+            }
+            println!("media from {d} are accepted again");
+        }
         DomainCommand::List => {
             let rows = db
                 .run(|c| crate::db::models::DomainPolicy::all(c).map_err(crate::db::DbError::from))
@@ -582,6 +598,9 @@ async fn run_domain(cmd: DomainCommand, db: &crate::db::Db, config: &Config) -> 
                 } else {
                     println!("{}\t{}\t# {}", r.policy, r.domain, r.comment);
                 }
+            }
+            for d in policy::media_rejections(db).await? {
+                println!("reject-media\t{d}");
             }
         }
     }

@@ -432,6 +432,37 @@ both_backends!(domain_policy_commands, |tdb: TestDb| async move {
     assert!(!policy.allows("spam.example").await.unwrap());
     assert!(!policy.allows("www.spam.example").await.unwrap());
     assert!(policy.allows("partner.example").await.unwrap());
+
+    // Rejecting a domain's media: listed, applies to subdomains, undone.
+    ok(&meetfield(
+        &tdb,
+        &["admin", "domain", "reject-media", "Media.Example"],
+    ));
+    let list = ok(&meetfield(&tdb, &["admin", "domain", "list"]));
+    assert!(list.contains("reject-media\tmedia.example"), "{list}");
+    let db = tdb.open().await;
+    let rejected = |host: &'static str| {
+        let db = db.clone();
+        async move {
+            db.run(move |c| {
+                meetfield::domain::policy::media_rejected(c, host).map_err(AppError::from)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(rejected("cdn.media.example").await);
+    assert!(!rejected("partner.example").await);
+    ok(&meetfield(
+        &tdb,
+        &["admin", "domain", "accept-media", "media.example"],
+    ));
+    assert!(!rejected("cdn.media.example").await);
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "domain", "accept-media", "media.example"],
+    ));
+    assert!(err.contains("were not rejected"), "{err}");
 });
 
 both_backends!(invites_and_approval_queue, |tdb: TestDb| async move {

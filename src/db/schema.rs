@@ -514,6 +514,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    domain_media_rejections (domain) {
+        domain -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(conversation_statuses -> conversations (conversation_id));
 diesel::joinable!(favourites -> statuses (status_id));
 diesel::joinable!(status_tags -> statuses (status_id));
@@ -559,4 +566,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     conversation_statuses,
     reports,
+    domain_media_rejections,
 );

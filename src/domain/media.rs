@@ -725,6 +725,17 @@ async fn fetch_remote(state: &AppState, a: &Attachment) -> Result<Vec<u8>, Strin
     if !state.policy.allows(host).await.map_err(|e| e.to_string())? {
         return Err(format!("{host} is not a federating partner"));
     }
+    let checked = host.to_string();
+    let rejected = state
+        .db
+        .run(move |c| {
+            crate::domain::policy::media_rejected(c, &checked).map_err(crate::error::AppError::from)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if rejected {
+        return Err(format!("media from {host} are rejected by this instance"));
+    }
     let client = state.media_client.as_ref().ok_or("no HTTP client")?;
     let limit = match a.kind.as_str() {
         "image" | "unknown" => state.config.media_max_image_bytes,

@@ -161,6 +161,57 @@ pub async fn remove_domain_policy(db: &Db, domain: &str) -> AppResult<bool> {
         .await
 }
 
+/// Whether media from `host` (or a parent domain) are not downloaded here.
+pub fn media_rejected(c: &mut crate::db::DbConn, host: &str) -> diesel::QueryResult<bool> {
+    use crate::db::schema::domain_media_rejections as r;
+    use diesel::prelude::*;
+    let host = normalize_domain(host).unwrap_or_else(|_| host.to_ascii_lowercase());
+    let domains: Vec<String> = r::table.select(r::domain).load(c)?;
+    Ok(domains.iter().any(|d| covers(d, &host)))
+}
+
+/// Starts (`reject`) or stops rejecting a domain's media; returns the
+/// normalized domain and whether anything changed.
+pub async fn set_media_rejection(db: &Db, domain: &str, reject: bool) -> AppResult<(String, bool)> {
+    use crate::db::schema::domain_media_rejections as r;
+    use diesel::prelude::*;
+    let domain = normalize_domain(domain).map_err(AppError::Unprocessable)?;
+    let d = domain.clone();
+    let changed = db
+        .transaction(move |c| {
+            let n = if reject {
+                let exists: bool =
+                    diesel::select(diesel::dsl::exists(r::table.find(&d))).get_result(c)?;
+                if exists {
+                    0
+                } else {
+                    diesel::insert_into(r::table)
+                        .values((r::domain.eq(&d), r::created_at.eq(crate::db::now())))
+                        .execute(c)?
+                }
+            } else {
+                diesel::delete(r::table.find(&d)).execute(c)?
+            };
+            Ok::<_, AppError>(n > 0)
+        })
+        .await?;
+    Ok((domain, changed))
+}
+
+/// The domains whose media are rejected, sorted.
+pub async fn media_rejections(db: &Db) -> AppResult<Vec<String>> {
+    use crate::db::schema::domain_media_rejections as r;
+    use diesel::prelude::*;
+    db.run(|c| {
+        r::table
+            .select(r::domain)
+            .order(r::domain.asc())
+            .load::<String>(c)
+            .map_err(AppError::from)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
