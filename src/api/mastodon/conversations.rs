@@ -51,14 +51,14 @@ pub async fn read(
     let item = state
         .db
         .transaction(move |c| {
-            if conversations::find(c, me, cid)?.is_none() {
-                return Err(AppError::not_found());
-            }
+            let mut conv = conversations::find(c, me, cid)?.ok_or_else(AppError::not_found)?;
             conversations::mark_read(c, cid)?;
-            let conv = conversations::find(c, me, cid)?.ok_or_else(AppError::not_found)?;
-            Ok(entities::conversations(c, &ctx, &[conv], me)?
-                .pop()
-                .unwrap_or(Value::Null))
+            conv.unread = false;
+            Ok::<_, AppError>(
+                entities::conversations(c, &ctx, &[conv], me)?
+                    .pop()
+                    .unwrap_or(Value::Null),
+            )
         })
         .await?;
     Ok(Json(item))
