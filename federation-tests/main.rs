@@ -5,6 +5,7 @@
 mod common;
 
 mod clients;
+mod corpus;
 mod delivery;
 mod discovery;
 mod follows;

@@ -271,6 +271,29 @@ on_both_backends!(inbox_rejects_bad_requests, |backend: Backend| async move {
         );
     }
 
+    // A NUL byte (escaped, as JSON carries it) anywhere in the activity.
+    let body = serde_json::to_vec(&json!({
+        "id": fresh_id(),
+        "type": "Follow",
+        "actor": bob.uri,
+        "object": alice.uri,
+        "summary": "a\u{0}b",
+    }))
+    .unwrap();
+    check(
+        "NUL byte",
+        post(
+            &inbox,
+            &body,
+            Some(&signer(&bob)),
+            &now_http(),
+            &digest(&body),
+        )
+        .await,
+        422,
+    )
+    .await;
+
     assert_eq!(
         follow_count(&alpha).await,
         0,
@@ -367,3 +390,133 @@ on_both_backends!(rotated_key_is_accepted, |backend: Backend| async move {
     let stored = alpha.account_by_uri(&bob.uri).await.unwrap();
     assert_eq!(stored.public_key_pem.as_deref(), Some(public.as_str()));
 });
+
+on_both_backends!(signer_must_own_the_key, |backend: Backend| async move {
+    let alpha = Instance::start("alpha", backend, FederationMode::Open).await;
+    let beta = Instance::start("beta", backend, FederationMode::Open).await;
+    let alice = alpha.create_user("alice").await;
+    let bob = beta.create_user("bob").await;
+    let bob2 = beta.create_user("bob2").await;
+    let inbox = format!("{}/inbox", alpha.base);
+    let instance = meetfield::domain::instance::ensure_instance_actor(
+        &beta.app.state.db,
+        &beta.app.state.config,
+    )
+    .await
+    .unwrap();
+
+    // bob2 and beta's instance actor publish bob's key, so a signature by
+    // that key verifies with bob's published key whatever keyId names.
+    let (pub_pem, priv_pem) = (
+        bob.public_key_pem.clone().unwrap(),
+        bob.private_key_pem.clone().unwrap(),
+    );
+    let ids = vec![bob2.id, instance.id];
+    beta.query(move |c| {
+        diesel::update(accounts::table.filter(accounts::id.eq_any(ids)))
+            .set((
+                accounts::public_key_pem.eq(pub_pem),
+                accounts::private_key_pem.eq(priv_pem),
+            ))
+            .execute(c)
+    })
+    .await;
+    let bob_pem = bob.private_key_pem.as_deref().unwrap();
+    for (n, (what, key_id)) in [
+        ("another actor's key", format!("{}#main-key", bob2.uri)),
+        (
+            "the instance actor's key",
+            format!("{}#main-key", instance.uri),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = follow(
+            &format!("{}/activities/s{n}", beta.base),
+            &bob.uri,
+            &alice.uri,
+        );
+        let s = Signer {
+            key_id,
+            private_pem: bob_pem,
+        };
+        let res = post(&inbox, &body, Some(&s), &now_http(), &digest(&body)).await;
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, 401, "{what}: {text}");
+        assert!(text.contains("does not belong"), "{what}: {text}");
+    }
+    assert_eq!(follow_count(&alpha).await, 0, "nothing stored");
+
+    // The actor's own key, by the id it publishes, is accepted.
+    let body = follow(
+        &format!("{}/activities/ok", beta.base),
+        &bob.uri,
+        &alice.uri,
+    );
+    let res = post(
+        &inbox,
+        &body,
+        Some(&signer(&bob)),
+        &now_http(),
+        &digest(&body),
+    )
+    .await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    assert_eq!(follow_count(&alpha).await, 1);
+});
+
+on_both_backends!(
+    mention_by_href_alone_notifies,
+    |backend: Backend| async move {
+        use meetfield::db::schema::{mentions, notifications};
+        let alpha = Instance::start("alpha", backend, FederationMode::Open).await;
+        let beta = Instance::start("beta", backend, FederationMode::Open).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        let note_id = format!("{}/notes/h1", beta.base);
+        let body = serde_json::to_vec(&json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/activities/h1", beta.base),
+            "type": "Create",
+            "actor": bob.uri,
+            "to": [alice.uri],
+            "object": {
+                "id": note_id,
+                "type": "Note",
+                "attributedTo": bob.uri,
+                "to": [alice.uri],
+                "content": "<p>can you review this?</p>",
+                "tag": [{"type": "Mention", "href": alice.uri}],
+            },
+        }))
+        .unwrap();
+        let inbox = format!("{}/inbox", alpha.base);
+        let res = post(
+            &inbox,
+            &body,
+            Some(&signer(&bob)),
+            &now_http(),
+            &digest(&body),
+        )
+        .await;
+        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+        let alice_id = alice.id;
+        let (mentioned, notified) = alpha
+            .query(move |c| {
+                let m = mentions::table
+                    .filter(mentions::account_id.eq(alice_id))
+                    .count()
+                    .get_result::<i64>(c)?;
+                let n = notifications::table
+                    .filter(notifications::account_id.eq(alice_id))
+                    .filter(notifications::kind.eq("mention"))
+                    .count()
+                    .get_result::<i64>(c)?;
+                Ok((m, n))
+            })
+            .await;
+        assert_eq!((mentioned, notified), (1, 1), "mention by href recorded");
+    }
+);

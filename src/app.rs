@@ -147,7 +147,27 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
         app = app.layer(FederationMiddleware::new(fed));
     }
     app.layer(middleware::map_response(json_payload_too_large))
+        .layer(middleware::from_fn(refuse_nul_in_uri))
         .layer(TraceLayer::new_for_http())
+}
+
+/// A NUL byte can reach a path or query parameter only as `%00`; PostgreSQL
+/// cannot hold it in text, so it is refused here for every route at once
+/// (bodies are checked by their extractors).
+async fn refuse_nul_in_uri(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let uri = req.uri();
+    let raw = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+    if raw
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    {
+        return AppError::Unprocessable(
+            "Validation failed: the request contains a NUL byte".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found(uri: Uri) -> impl IntoResponse {

@@ -142,6 +142,37 @@ fn unprocessable(e: impl std::fmt::Display) -> AppError {
     AppError::Unprocessable(format!("Validation failed: {e}"))
 }
 
+fn nul_refused(name: &str) -> AppError {
+    AppError::Unprocessable(format!("Validation failed: {name} contains a NUL byte"))
+}
+
+/// NUL bytes are refused before any parameter reaches a query: PostgreSQL
+/// cannot store them in text and would fail the request with a 500.
+pub fn refuse_nul_pairs(pairs: &[(String, String)]) -> AppResult<()> {
+    match pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        Some((k, _)) => Err(nul_refused(k)),
+        None => Ok(()),
+    }
+}
+
+pub fn refuse_nul_json(v: &serde_json::Value, name: &str) -> AppResult<()> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains('\0') => Err(nul_refused(name)),
+        Value::Array(items) => items.iter().try_for_each(|i| refuse_nul_json(i, name)),
+        Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            if k.contains('\0') {
+                return Err(nul_refused(k));
+            }
+            refuse_nul_json(v, k)
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl<S, T> FromRequest<S> for Params<T>
 where
     S: Send + Sync,
@@ -178,6 +209,7 @@ where
                     .map_err(|e| AppError::BadRequest(e.body_text()))?;
                 pairs.push((name, value));
             }
+            refuse_nul_pairs(&pairs)?;
             let encoded = serde_html_form::to_string(&pairs).map_err(unprocessable)?;
             return serde_html_form::from_str(&encoded)
                 .map(Params)
@@ -200,6 +232,7 @@ where
                     obj.entry(k).or_insert(serde_json::Value::String(v));
                 }
             }
+            refuse_nul_json(&value, "body")?;
             return serde_json::from_value(value)
                 .map(Params)
                 .map_err(unprocessable);
@@ -211,6 +244,11 @@ where
             (false, true) => query,
             (false, false) => format!("{query}&{body}"),
         };
+        if combined.contains("%00") || combined.contains('\0') {
+            let pairs: Vec<(String, String)> =
+                serde_html_form::from_str(&combined).unwrap_or_default();
+            refuse_nul_pairs(&pairs)?;
+        }
         serde_html_form::from_str(&combined)
             .map(Params)
             .map_err(unprocessable)

@@ -8,6 +8,7 @@ mod collections;
 mod conversations;
 mod filters;
 mod groups;
+mod input;
 mod media;
 mod notifications;
 mod oauth;

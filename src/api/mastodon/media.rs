@@ -83,6 +83,7 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
                 out.fields.push((name, value));
             }
         }
+        crate::api::extract::refuse_nul_pairs(&out.fields)?;
         Ok(out)
     }
 }

@@ -92,14 +92,6 @@ impl Object for ApubAccount {
     ) -> AppResult<()> {
         verify_domains_match(&json.id, expected_domain)?;
         verify_domains_match(&json.id, &json.inbox)?;
-        if let Some(key) = json.public_key()
-            && key.owner != json.id
-        {
-            return Err(AppError::BadRequest(format!(
-                "public key of {} is owned by {}",
-                json.id, key.owner
-            )));
-        }
         Ok(())
     }
 
@@ -210,9 +202,11 @@ pub fn local_actor_json(
 
 /// What we store of a remote actor document.
 pub fn remote_actor_row(json: &ActorJson) -> AppResult<RemoteActorData> {
+    // Markup goes through the sanitizer (which drops NULs); the name does not.
     let username = json
         .preferred_username
-        .clone()
+        .as_ref()
+        .map(|u| u.replace('\0', ""))
         .filter(|u| !u.trim().is_empty())
         .or_else(|| {
             json.id

@@ -28,18 +28,42 @@ pub struct ActorJson {
     #[serde(rename = "type")]
     pub kind: String,
     pub id: Url,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::optional_string"
+    )]
     pub preferred_username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::optional_string"
+    )]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::optional_string"
+    )]
     pub summary: Option<String>,
     pub inbox: Url,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::optional_url"
+    )]
     pub outbox: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::optional_url"
+    )]
     pub followers: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::optional_url"
+    )]
     pub following: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub featured: Option<Value>,
@@ -104,14 +128,18 @@ impl ActorJson {
             })
     }
 
-    /// The first public key, whichever shape it came in.
+    /// The first public key the actor owns, whichever shape it came in. A
+    /// key owned by another actor (GNU social's groups publish their
+    /// creator's) is no key of this one: the actor is shown, but nothing
+    /// signed for it verifies.
     pub fn public_key(&self) -> Option<PublicKeyJson> {
-        let v = self.public_key.as_ref()?;
-        let one = match v {
-            Value::Array(a) => a.first()?,
-            other => other,
+        let keys = match self.public_key.as_ref()? {
+            Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
         };
-        serde_json::from_value(one.clone()).ok()
+        keys.into_iter()
+            .filter_map(|k| serde_json::from_value::<PublicKeyJson>(k).ok())
+            .find(|k| k.owner == self.id)
     }
 
     pub fn shared_inbox(&self) -> Option<Url> {
@@ -138,5 +166,38 @@ impl ActorJson {
                 ))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_optional_fields_and_foreign_keys_do_not_fail_the_actor() {
+        let a: ActorJson = serde_json::from_value(serde_json::json!({
+            "type": "Group",
+            "id": "https://g.example/actor/21",
+            "inbox": "https://g.example/actor/21/inbox",
+            "outbox": "not a url",
+            "followers": {"no": "id"},
+            "name": {"en": "Hackers"},
+            "alsoKnownAs": ["example@elsewhere.com"],
+            "publicKey": [
+                {"id": "https://g.example/actor/2#k", "owner": "https://g.example/actor/2", "publicKeyPem": "P2"},
+                {"id": "https://g.example/actor/21#k", "owner": "https://g.example/actor/21", "publicKeyPem": "P21"}
+            ]
+        }))
+        .unwrap();
+        assert!(a.outbox.is_none() && a.followers.is_none() && a.name.is_none());
+        assert_eq!(a.public_key().unwrap().public_key_pem, "P21");
+        let only_foreign: ActorJson = serde_json::from_value(serde_json::json!({
+            "type": "Group",
+            "id": "https://g.example/actor/21",
+            "inbox": "https://g.example/actor/21/inbox",
+            "publicKey": {"id": "https://g.example/actor/2#k", "owner": "https://g.example/actor/2", "publicKeyPem": "P2"}
+        }))
+        .unwrap();
+        assert!(only_foreign.public_key().is_none());
     }
 }

@@ -74,6 +74,20 @@ pub fn lenient_url<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
 }
 
 /// A boolean that some servers send as a string (`"true"`), or null.
+/// An optional URL: junk in its place reads as absent rather than failing
+/// the whole document.
+pub fn optional_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    Ok(id_of(&Value::deserialize(d)?))
+}
+
+/// An optional string: another type in its place reads as absent.
+pub fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
 pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Bool(b) => Some(b),

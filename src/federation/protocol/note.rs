@@ -140,7 +140,8 @@ impl NoteJson {
             .map(|d| d.with_timezone(&Utc))
     }
 
-    /// Tag entries of a type (`Mention`, `Hashtag`) as (href, name).
+    /// Tag entries of a type (`Mention`, `Hashtag`) as (href, name); AS2
+    /// requires neither, so a mention may come by `href` alone (name empty).
     pub fn tags_of(&self, kind: &str) -> Vec<(Option<String>, String)> {
         let items = match &self.tag {
             Some(Value::Array(a)) => a.clone(),
@@ -151,9 +152,9 @@ impl NoteJson {
             .iter()
             .filter(|t| t.get("type").and_then(Value::as_str) == Some(kind))
             .filter_map(|t| {
-                let name = t.get("name").and_then(Value::as_str)?.to_string();
+                let name = t.get("name").and_then(Value::as_str).unwrap_or_default();
                 let href = t.get("href").and_then(Value::as_str).map(str::to_string);
-                Some((href, name))
+                (href.is_some() || !name.is_empty()).then(|| (href, name.to_string()))
             })
             .collect()
     }
@@ -290,5 +291,26 @@ mod tests {
         assert_eq!(n.html(), "<p><strong>A &lt;talk&gt;</strong></p><p>x</p>");
         assert!(n.published_at().is_some());
         assert_eq!(n.tags_of("Hashtag").len(), 1);
+    }
+
+    #[test]
+    fn mention_by_href_alone() {
+        let n: NoteJson = serde_json::from_value(serde_json::json!({
+            "id": "https://p.example/notes/1",
+            "type": "Note",
+            "content": "hi",
+            "tag": [
+                {"type": "Mention", "href": "https://q.example/users/al"},
+                {"type": "Mention"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            n.tags_of("Mention"),
+            vec![(
+                Some("https://q.example/users/al".to_string()),
+                String::new()
+            )]
+        );
     }
 }
