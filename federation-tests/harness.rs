@@ -78,10 +78,7 @@ impl Instance {
             app.federation.clone(),
             worker_stopped.clone(),
         ));
-        tokio::spawn(meetfield::domain::statuses::run_housekeeping(
-            app.federation.clone(),
-            worker_stopped,
-        ));
+        tokio::spawn(meetfield::jobs::run(app.federation.clone(), worker_stopped));
         Instance {
             name: name.to_string(),
             base: format!("http://{domain}"),

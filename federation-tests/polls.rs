@@ -78,7 +78,7 @@ on_both_backends!(
         assert!(at_beta.expires_at.is_some());
 
         // bob votes on beta: the vote goes to alpha as a Note.
-        posts::vote(&beta.data(), &bob, at_beta.id, vec![1])
+        meetfield::domain::polls::vote(&beta.data(), &bob, at_beta.id, vec![1])
             .await
             .unwrap();
         eventually("alpha counts bob's vote", || async {
@@ -108,7 +108,7 @@ on_both_backends!(
                 }))
                 .unwrap();
             assert!(
-                posts::receive_vote(&alpha.data(), &bob_at_alpha, &vote)
+                meetfield::domain::polls::receive_vote(&alpha.data(), &bob_at_alpha, &vote)
                     .await
                     .unwrap(),
                 "a vote, not a post"
@@ -117,7 +117,7 @@ on_both_backends!(
         assert_eq!(poll_at(&alpha, &uri).await.unwrap().1, vec![0, 1]);
         // bob cannot vote twice from beta either.
         assert!(
-            posts::vote(&beta.data(), &bob, at_beta.id, vec![0])
+            meetfield::domain::polls::vote(&beta.data(), &bob, at_beta.id, vec![0])
                 .await
                 .is_err()
         );

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod jobs;
 pub mod media;
 pub mod metrics;
 pub mod server;

@@ -95,14 +95,11 @@ fn spawn_workers(
         app.federation.clone(),
         stop.clone(),
     ));
-    let polls = tokio::spawn(crate::domain::statuses::run_housekeeping(
-        app.federation.clone(),
-        stop,
-    ));
+    let jobs = tokio::spawn(crate::jobs::run(app.federation.clone(), stop));
     tokio::spawn(async move {
         let _ = delivery.await;
         let _ = inbound.await;
-        let _ = polls.await;
+        let _ = jobs.await;
     })
 }
 

@@ -7,9 +7,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
+use crate::db::models::{Account, Status};
 use crate::db::schema::{poll_options, poll_votes, polls};
 use crate::db::{DbConn, id, now};
+use crate::delivery;
+use crate::domain::{notifications, statuses};
 use crate::error::{AppError, AppResult};
+use crate::federation::FedData;
+use crate::federation::objects::note::local_note;
+use crate::federation::protocol::activities::wrap_json;
+use crate::federation::protocol::note::NoteJson;
 
 /// Limits, as `/api/v2/instance` announces them (Mastodon's defaults).
 pub const MAX_OPTIONS: usize = 4;
@@ -159,7 +166,12 @@ pub fn own_votes(c: &mut DbConn, poll_id: i64, account: i64) -> QueryResult<Vec<
 /// Records `account`'s votes and moves the counts. Refuses an ended poll,
 /// a second ballot, several choices in a single-choice poll and unknown
 /// options. Returns the vote ids (one per choice).
-pub fn vote(c: &mut DbConn, poll: &Poll, account: i64, choices: &[i32]) -> AppResult<Vec<i64>> {
+pub fn record_votes(
+    c: &mut DbConn,
+    poll: &Poll,
+    account: i64,
+    choices: &[i32],
+) -> AppResult<Vec<i64>> {
     let bad = |m: &str| Err(AppError::Unprocessable(format!("Validation failed: {m}")));
     if poll.expired() {
         return bad("The poll has already ended");
@@ -232,7 +244,7 @@ fn bump_voters(c: &mut DbConn, poll_id: i64) -> QueryResult<()> {
 /// A remote voter's answer (a Note with the option's `name`) to a local
 /// poll. Counted once per voter and option; a single-choice poll takes one
 /// option per voter. Returns whether it counted.
-pub fn receive_vote(
+pub fn record_remote_vote(
     c: &mut DbConn,
     poll: &Poll,
     voter: i64,
@@ -479,4 +491,179 @@ pub fn for_statuses(
             (p.status_id, (p, o, m))
         })
         .collect())
+}
+
+/// Queues an Update of a local poll's Question (new counts, or its end) to
+/// the post's audience and to remote voters.
+fn send_poll_update(c: &mut DbConn, status: &Status, base: &str) -> AppResult<()> {
+    let author = Account::by_id(c, status.account_id)?;
+    let Some(poll) = of_status(c, status.id)? else {
+        return Ok(());
+    };
+    let mut inboxes = statuses::audience_inboxes(c, status)?;
+    inboxes.extend(remote_voter_inboxes(c, poll.id)?);
+    inboxes.sort();
+    inboxes.dedup();
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let note = local_note(c, status, &author, base)?;
+    let (to, cc) = (
+        note.to.clone().unwrap_or_default(),
+        note.cc.clone().unwrap_or_default(),
+    );
+    let id = format!("{}#updates/poll-{}", status.uri, id::next_id());
+    let object = serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?;
+    let activity = wrap_json("Update", &id, &author.uri, object, &to, &cc);
+    delivery::enqueue(c, author.id, &activity, &inboxes)?;
+    Ok(())
+}
+
+/// A local user votes. On a local poll the counts change here and the
+/// new Question goes out; on a remote poll the votes go to its author as
+/// Notes naming the chosen options (counts change when it answers with an
+/// Update). Returns the poll's status.
+pub async fn vote(
+    data: &FedData,
+    voter: &Account,
+    poll_id: i64,
+    choices: Vec<i32>,
+) -> AppResult<Status> {
+    let base = data.base_url();
+    let voter = voter.clone();
+    let status = data
+        .db
+        .transaction(move |c| {
+            let poll = by_id(c, poll_id).map_err(|_| AppError::not_found())?;
+            let status = Status::by_id(c, poll.status_id)?;
+            if !crate::domain::timelines::can_view(c, Some(&voter), &status)? {
+                return Err(AppError::not_found());
+            }
+            if status.account_id == voter.id {
+                return Err(AppError::Unprocessable(
+                    "Validation failed: You cannot vote in your own poll".into(),
+                ));
+            }
+            let vote_ids = record_votes(c, &poll, voter.id, &choices)?;
+            if status.local {
+                send_poll_update(c, &status, &base)?;
+                return Ok(status);
+            }
+            let author = Account::by_id(c, status.account_id)?;
+            let Some(inbox) = author
+                .inbox_url
+                .clone()
+                .or_else(|| statuses::inbox_for(&author))
+            else {
+                return Ok(status);
+            };
+            let titles = options(c, poll.id)?;
+            for (vid, choice) in vote_ids.iter().zip(choices_sorted(&choices)) {
+                let Some(option) = titles.iter().find(|o| o.idx == choice) else {
+                    continue;
+                };
+                let note_id = format!("{}#votes/{vid}", voter.uri);
+                let to = json!([author.uri]);
+                let note = json!({
+                    "id": note_id,
+                    "type": "Note",
+                    "name": option.title,
+                    "attributedTo": voter.uri,
+                    "inReplyTo": status.uri,
+                    "to": to,
+                });
+                let activity = wrap_json(
+                    "Create",
+                    &format!("{note_id}/activity"),
+                    &voter.uri,
+                    note,
+                    &to,
+                    &json!([]),
+                );
+                delivery::enqueue(c, voter.id, &activity, std::slice::from_ref(&inbox))?;
+            }
+            Ok(status)
+        })
+        .await?;
+    data.delivery_wake.notify_one();
+    Ok(status)
+}
+
+fn choices_sorted(choices: &[i32]) -> Vec<i32> {
+    let mut c = choices.to_vec();
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// A Note that answers a local poll (a `name`, no content, in reply to the
+/// Question) is a vote, not a post. Returns whether `json` was one.
+pub async fn receive_vote(data: &FedData, voter: &Account, json: &NoteJson) -> AppResult<bool> {
+    let (Some(name), Some(parent)) = (json.name.clone(), json.parent()) else {
+        return Ok(false);
+    };
+    if json
+        .content
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty())
+    {
+        return Ok(false);
+    }
+    let (voter_id, parent, uri, base) = (
+        voter.id,
+        parent.to_string(),
+        json.id.to_string(),
+        data.base_url(),
+    );
+    let handled = data
+        .db
+        .transaction(move |c| {
+            let Some(status) = Status::by_uri(c, &parent)? else {
+                return Ok(false);
+            };
+            if !status.local {
+                return Ok(false);
+            }
+            let Some(poll) = of_status(c, status.id)? else {
+                return Ok(false);
+            };
+            if record_remote_vote(c, &poll, voter_id, &name, &uri)? {
+                send_poll_update(c, &status, &base)?;
+            }
+            Ok::<_, AppError>(true)
+        })
+        .await?;
+    if handled {
+        data.delivery_wake.notify_one();
+    }
+    Ok(handled)
+}
+
+/// Announces ended polls: `poll` notifications to local voters and to a
+/// local author, and the closed Question to a local poll's audience.
+pub async fn close_ended_polls(data: &FedData) -> AppResult<usize> {
+    let base = data.base_url();
+    let n = data
+        .db
+        .transaction(move |c| {
+            let ended = take_ended(c, 100)?;
+            for (poll, voters) in &ended {
+                let Some(status) = Status::by_id(c, poll.status_id).optional()? else {
+                    continue;
+                };
+                for v in voters {
+                    notifications::notify(c, *v, status.account_id, "poll", Some(status.id))?;
+                }
+                if status.local {
+                    notifications::notify_self(c, status.account_id, "poll", Some(status.id))?;
+                    send_poll_update(c, &status, &base)?;
+                }
+            }
+            Ok::<_, AppError>(ended.len())
+        })
+        .await?;
+    if n > 0 {
+        data.delivery_wake.notify_one();
+    }
+    Ok(n)
 }

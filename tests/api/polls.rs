@@ -287,7 +287,7 @@ both_backends!(
         .await;
         let data = api.app.data();
         assert_eq!(
-            meetfield::domain::statuses::close_ended_polls(&data)
+            meetfield::domain::polls::close_ended_polls(&data)
                 .await
                 .unwrap(),
             0,
@@ -295,13 +295,13 @@ both_backends!(
         );
         end_now(&api, &pid).await;
         assert_eq!(
-            meetfield::domain::statuses::close_ended_polls(&data)
+            meetfield::domain::polls::close_ended_polls(&data)
                 .await
                 .unwrap(),
             1
         );
         assert_eq!(
-            meetfield::domain::statuses::close_ended_polls(&data)
+            meetfield::domain::polls::close_ended_polls(&data)
                 .await
                 .unwrap(),
             0

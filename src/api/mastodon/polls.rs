@@ -10,7 +10,7 @@ use super::{entities, parse_id};
 use crate::api::extract::{Auth, MaybeAuth, Params};
 use crate::app::AppState;
 use crate::db::models::{Account, Status};
-use crate::domain::{polls, statuses, timelines};
+use crate::domain::{polls, timelines};
 use crate::error::{AppError, AppResult};
 
 /// The poll entity for `viewer`, if the poll's post is visible to it.
@@ -78,6 +78,6 @@ pub async fn vote(
             AppError::Unprocessable("Validation failed: Choices must be option indexes".into())
         })?;
     let poll_id = parse_id(&id)?;
-    statuses::vote(&data, &auth.account, poll_id, choices).await?;
+    crate::domain::polls::vote(&data, &auth.account, poll_id, choices).await?;
     render(&state, poll_id, Some(auth.account)).await
 }

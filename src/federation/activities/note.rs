@@ -74,7 +74,7 @@ impl Activity for Create {
             ));
         }
         let actor = self.actor.dereference(data).await?;
-        if statuses::receive_vote(data, &actor.account, &note).await? {
+        if crate::domain::polls::receive_vote(data, &actor.account, &note).await? {
             return Ok(());
         }
         statuses::store_remote_note(data, note).await?;

@@ -1,0 +1,90 @@
+//! Periodic work, one scheduler for all of it: each job has a name and an
+//! interval, runs on the nodes that run workers, and logs its own failures
+//! (a failed run waits for its next turn; nothing it owns is lost, since
+//! every job reads its work from the database).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use activitypub_federation::config::FederationConfig;
+
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::federation::FedData;
+
+type JobFuture<'a> = Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
+
+struct Job {
+    name: &'static str,
+    every: Duration,
+    run: for<'a> fn(&'a FedData) -> JobFuture<'a>,
+}
+
+/// How often the scheduler looks for a job that is due.
+const TICK: Duration = Duration::from_secs(5);
+
+fn jobs() -> Vec<Job> {
+    vec![
+        Job {
+            name: "poll ends",
+            every: TICK,
+            run: |data| Box::pin(close_ended_polls(data)),
+        },
+        Job {
+            name: "media housekeeping",
+            every: Duration::from_secs(60),
+            run: |data| Box::pin(media_housekeeping(data)),
+        },
+        Job {
+            name: "remote media retry",
+            every: Duration::from_secs(60),
+            run: |data| {
+                Box::pin(async { crate::domain::media::retry_uncached(data).await.map(drop) })
+            },
+        },
+    ]
+}
+
+async fn close_ended_polls(data: &FedData) -> AppResult<()> {
+    crate::domain::polls::close_ended_polls(data)
+        .await
+        .map(drop)
+}
+
+/// Orphaned uploads and interrupted processing.
+async fn media_housekeeping(data: &FedData) -> AppResult<()> {
+    match crate::domain::media::maintain(data).await? {
+        (0, 0) => {}
+        (orphans, resumed) => tracing::info!(orphans, resumed, "media housekeeping"),
+    }
+    Ok(())
+}
+
+/// Runs every job when it is due, until shutdown.
+pub async fn run(
+    federation: FederationConfig<AppState>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let data = federation.to_request_data();
+    let jobs = jobs();
+    let mut last: Vec<Option<Instant>> = vec![None; jobs.len()];
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        for (job, at) in jobs.iter().zip(last.iter_mut()) {
+            if at.is_some_and(|t| t.elapsed() < job.every) {
+                continue;
+            }
+            *at = Some(Instant::now());
+            if let Err(e) = (job.run)(&data).await {
+                tracing::warn!(job = job.name, error = %e, "periodic job failed");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(TICK) => {},
+            _ = shutdown.changed() => {},
+        }
+    }
+}
