@@ -312,3 +312,67 @@ async fn private_addresses_are_refused_in_normal_operation() {
         "a refused fetch still connected"
     );
 }
+
+on_both_backends!(
+    profile_fields_federate_and_partners_find_by_skill,
+    |backend: Backend| async move {
+        use meetfield::domain::accounts::{ProfileChange, update_profile};
+        let alpha = Instance::start("alpha", backend, FederationMode::Open).await;
+        let beta = Instance::start("beta", backend, FederationMode::Open).await;
+        let alice = alpha.create_user("alice").await;
+        let alice = update_profile(
+            &alpha.app.state,
+            &alice,
+            ProfileChange {
+                discoverable: Some(true),
+                indexable: Some(true),
+                fields: Some(vec![
+                    ("Department".into(), "Research".into()),
+                    ("Role".into(), "Data engineer".into()),
+                    ("Skills".into(), "Kubernetes, Rust".into()),
+                ]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+        // Fields stay PropertyValues; schema.org terms ride alongside.
+        let (status, doc) = get_json(&alice.uri, AP).await;
+        assert_eq!(status, 200);
+        assert_eq!(doc["attachment"][0]["type"], "PropertyValue");
+        assert_eq!(doc["attachment"][0]["name"], "Department");
+        assert_eq!(doc["jobTitle"], "Data engineer");
+        assert_eq!(doc["knowsAbout"], serde_json::json!(["Kubernetes", "Rust"]));
+        assert_eq!(doc["memberOf"][0]["name"], "Research");
+        assert_eq!(doc["indexable"], true);
+        assert_eq!(doc["discoverable"], true);
+
+        // Once beta knows alice, its directory finds her by skill and department.
+        resolve_account(&beta.data(), &alice.uri).await.unwrap();
+        let at_beta = beta.account_by_uri(&alice.uri).await.unwrap();
+        assert!(at_beta.indexable && at_beta.discoverable);
+        let own = beta.domain.clone();
+        for q in [
+            meetfield::org::directory::DirectoryQuery {
+                skill: Some("kubernetes".into()),
+                ..Default::default()
+            },
+            meetfield::org::directory::DirectoryQuery {
+                department: Some("research".into()),
+                domain: Some(alpha.domain.clone()),
+                ..Default::default()
+            },
+        ] {
+            let (own, q2) = (own.clone(), q.clone());
+            let found = beta
+                .query(move |c| meetfield::org::directory::list(c, None, &own, &q2))
+                .await;
+            assert_eq!(
+                found.iter().map(|a| a.uri.as_str()).collect::<Vec<_>>(),
+                [alice.uri.as_str()],
+                "{q:?}"
+            );
+        }
+    }
+);

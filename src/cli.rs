@@ -115,6 +115,53 @@ pub enum AdminCommand {
     /// Reports from users and other servers.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// The organization's profile fields (Department, Role, Skills, …).
+    #[command(subcommand, name = "profile-field")]
+    ProfileField(ProfileFieldCommand),
+    /// Skill aliases for the directory and expertise search ("k8s" = "Kubernetes").
+    #[command(subcommand, name = "skill-synonym")]
+    SkillSynonym(SkillSynonymCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileFieldCommand {
+    /// Add a field at the end of every profile's organization fields.
+    Add {
+        name: String,
+        /// text, list (comma-separated values) or choice (one of --choices).
+        #[arg(long, default_value = "text")]
+        kind: String,
+        /// For a choice field: the allowed values, comma-separated.
+        #[arg(long, default_value = "")]
+        choices: String,
+        /// Filled by the admin or a directory sync, read-only to the user.
+        #[arg(long)]
+        managed: bool,
+    },
+    /// The fields in profile order.
+    List,
+    /// Remove a field from the schema (profiles keep it as a free field).
+    Remove { name: String },
+    /// Fill a field on a user's profile (managed ones included; an empty
+    /// value clears it). Followers' servers get the new profile.
+    Set {
+        username: String,
+        name: String,
+        value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SkillSynonymCommand {
+    /// ALIAS means SKILL when people search and filter by skill.
+    Add {
+        alias: String,
+        skill: String,
+    },
+    List,
+    Remove {
+        alias: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -476,6 +523,8 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
             crate::domain::accounts::delete_local_account(&state, &account).await?;
             println!("user {username} deleted; other servers will be told");
         }
+        AdminCommand::ProfileField(cmd) => run_profile_field(cmd, &db, &config).await?,
+        AdminCommand::SkillSynonym(cmd) => run_skill_synonym(cmd, &db).await?,
         AdminCommand::CreateToken { username, scopes } => {
             let scopes =
                 crate::domain::oauth::Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!(e))?;
@@ -496,6 +545,124 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
                 scopes.as_string()
             );
             println!("{token}");
+        }
+    }
+    Ok(())
+}
+
+async fn run_profile_field(
+    cmd: ProfileFieldCommand,
+    db: &crate::db::Db,
+    config: &Config,
+) -> anyhow::Result<()> {
+    use crate::org::profile::{self, FieldKind};
+    match cmd {
+        ProfileFieldCommand::Add {
+            name,
+            kind,
+            choices,
+            managed,
+        } => {
+            let kind = FieldKind::parse(&kind)?;
+            let choices: Vec<String> = choices.split(',').map(str::to_string).collect();
+            let f = db
+                .transaction(move |c| profile::add_field(c, &name, kind, &choices, managed))
+                .await?;
+            println!(
+                "profile field {} added ({}{})",
+                f.name,
+                f.kind,
+                if f.managed { ", managed" } else { "" }
+            );
+        }
+        ProfileFieldCommand::List => {
+            let fields = db
+                .run(|c| profile::schema(c).map_err(crate::db::DbError::from))
+                .await?;
+            println!("{:<24} {:<7} {:<8} choices", "name", "kind", "managed");
+            for f in fields {
+                println!(
+                    "{:<24} {:<7} {:<8} {}",
+                    f.name,
+                    f.kind,
+                    if f.managed { "yes" } else { "no" },
+                    f.choices().join(", ")
+                );
+            }
+        }
+        ProfileFieldCommand::Remove { name } => {
+            let n = name.clone();
+            db.transaction(move |c| profile::remove_field(c, &n))
+                .await?;
+            println!("profile field {name} removed");
+        }
+        ProfileFieldCommand::Set {
+            username,
+            name,
+            value,
+        } => {
+            let who = username.clone();
+            let (_, account) = db
+                .run(move |c| {
+                    crate::db::models::User::by_username(c, &who).map_err(crate::db::DbError::from)
+                })
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no local user '{username}'"))?;
+            // The whole list as the profile shows it, with one value changed.
+            let mut fields: Vec<(String, String)> = profile::stored_fields(&account.fields)
+                .into_iter()
+                .map(|(n, v)| (n, crate::domain::html::strip_tags(&v)))
+                .collect();
+            match fields
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+            {
+                Some(f) => f.1 = value.clone(),
+                None => fields.push((name.clone(), value.clone())),
+            }
+            let state = crate::app::AppState::new(config.clone(), db.clone());
+            crate::domain::accounts::update_profile(
+                &state,
+                &account,
+                crate::domain::accounts::ProfileChange {
+                    fields: Some(fields),
+                    editor: profile::Editor::Admin,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            println!("{username}: {name} set");
+        }
+    }
+    Ok(())
+}
+
+async fn run_skill_synonym(cmd: SkillSynonymCommand, db: &crate::db::Db) -> anyhow::Result<()> {
+    use crate::org::profile;
+    match cmd {
+        SkillSynonymCommand::Add { alias, skill } => {
+            let (a, s) = (alias.clone(), skill.clone());
+            db.transaction(move |c| profile::add_synonym(c, &a, &s))
+                .await?;
+            println!(
+                "{} = {}",
+                profile::normalize(&alias),
+                profile::normalize(&skill)
+            );
+        }
+        SkillSynonymCommand::List => {
+            let all = db
+                .run(|c| profile::synonyms(c).map_err(crate::db::DbError::from))
+                .await?;
+            for (alias, skill) in all {
+                println!("{alias} = {skill}");
+            }
+        }
+        SkillSynonymCommand::Remove { alias } => {
+            let a = alias.clone();
+            db.transaction(move |c| profile::remove_synonym(c, &a))
+                .await?;
+            println!("synonym {alias} removed");
         }
     }
     Ok(())

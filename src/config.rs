@@ -86,6 +86,8 @@ pub struct Config {
     pub media_max_image_bytes: usize,
     /// Largest video or audio upload (and remote file fetched), bytes.
     pub media_max_video_bytes: usize,
+    /// Profile fields one account may have (the organization's and free ones).
+    pub max_profile_fields: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -173,6 +175,7 @@ impl Default for Config {
             streaming_heartbeat_secs: 15,
             media_max_image_bytes: 16 * 1024 * 1024,
             media_max_video_bytes: 99 * 1024 * 1024,
+            max_profile_fields: 10,
         }
     }
 }
@@ -310,6 +313,9 @@ impl Config {
                 "streaming_heartbeat_secs",
                 "must be between 1 and 3600",
             ));
+        }
+        if !(1..=50).contains(&self.max_profile_fields) {
+            return Err(err("max_profile_fields", "must be between 1 and 50"));
         }
         if self.streaming_connections_per_user == 0 {
             return Err(err("streaming_connections_per_user", "must be at least 1"));

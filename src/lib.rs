@@ -12,6 +12,7 @@ pub mod federation;
 pub mod jobs;
 pub mod media;
 pub mod metrics;
+pub mod org;
 pub mod server;
 pub mod stream;
 pub mod web;

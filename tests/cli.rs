@@ -691,3 +691,151 @@ both_backends!(report_commands, |tdb: TestDb| async move {
     assert!(err.contains("no report 4242"), "{err}");
     db.close();
 });
+
+both_backends!(
+    profile_schema_and_skill_synonyms,
+    |tdb: TestDb| async move {
+        ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "create-user",
+                "alice",
+                "--email",
+                "a@org.example",
+                "--generate-password",
+            ],
+        ));
+        ok(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "add", "Department", "--managed"],
+        ));
+        ok(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "add", "Skills", "--kind", "list"],
+        ));
+        ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "profile-field",
+                "add",
+                "Location",
+                "--kind",
+                "choice",
+                "--choices",
+                "Berlin, Lyon",
+            ],
+        ));
+        let err = failed(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "add", "skills"],
+        ));
+        assert!(err.contains("exists already"), "{err}");
+        let err = failed(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "add", "X", "--kind", "choice"],
+        ));
+        assert!(err.contains("--choices"), "{err}");
+        let err = failed(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "add", "X", "--kind", "map"],
+        ));
+        assert!(err.contains("text, list, choice"), "{err}");
+        let list = ok(&meetfield(&tdb, &["admin", "profile-field", "list"]));
+        let names: Vec<&str> = list
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(names, ["Department", "Skills", "Location"], "{list}");
+        assert!(list.contains("Berlin, Lyon"), "{list}");
+
+        // The admin fills a managed field; the profile keeps the schema's order.
+        ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "profile-field",
+                "set",
+                "alice",
+                "Skills",
+                "Rust, k8s",
+            ],
+        ));
+        ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "profile-field",
+                "set",
+                "alice",
+                "department",
+                "Research",
+            ],
+        ));
+        let err = failed(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "profile-field",
+                "set",
+                "alice",
+                "Location",
+                "Paris",
+            ],
+        ));
+        assert!(err.contains("Berlin, Lyon"), "{err}");
+        let db = tdb.open().await;
+        let fields = db
+            .run(|c| {
+                meetfield::db::models::User::by_username(c, "alice")
+                    .map(|u| u.unwrap().1.fields)
+                    .map_err(meetfield::db::DbError::from)
+            })
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&fields).unwrap();
+        assert_eq!(v[0]["name"], "Department");
+        assert_eq!(v[0]["value"], "Research");
+        assert_eq!(v[1]["name"], "Skills");
+        assert_eq!(v[1]["value"], "Rust, k8s");
+
+        ok(&meetfield(
+            &tdb,
+            &["admin", "skill-synonym", "add", "K8s", "Kubernetes"],
+        ));
+        ok(&meetfield(
+            &tdb,
+            &["admin", "skill-synonym", "add", "kube", "k8s"],
+        ));
+        let list = ok(&meetfield(&tdb, &["admin", "skill-synonym", "list"]));
+        assert_eq!(list.trim(), "k8s = kubernetes\nkube = kubernetes", "{list}");
+        let forms = db
+            .run(|c| {
+                meetfield::org::profile::skill_forms(c, "Kubernetes")
+                    .map_err(meetfield::db::DbError::from)
+            })
+            .await
+            .unwrap();
+        assert_eq!(forms, ["k8s", "kube", "kubernetes"]);
+        ok(&meetfield(
+            &tdb,
+            &["admin", "skill-synonym", "remove", "kube"],
+        ));
+        failed(&meetfield(
+            &tdb,
+            &["admin", "skill-synonym", "remove", "kube"],
+        ));
+        ok(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "remove", "Location"],
+        ));
+        failed(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "remove", "Location"],
+        ));
+        let list = ok(&meetfield(&tdb, &["admin", "profile-field", "list"]));
+        assert!(!list.contains("Location"), "{list}");
+    }
+);

@@ -93,6 +93,7 @@ fn placeholder_author(uri: &str) -> RemoteActorData {
         public_key_id: None,
         locked: false,
         discoverable: false,
+        indexable: false,
         bot: false,
         updated_at: t,
         fetched_at: Some(t),

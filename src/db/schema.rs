@@ -42,6 +42,7 @@ diesel::table! {
         followers_count -> BigInt,
         following_count -> BigInt,
         last_status_at -> Nullable<Timestamp>,
+        indexable -> Bool,
     }
 }
 
@@ -525,6 +526,36 @@ diesel::joinable!(conversation_statuses -> conversations (conversation_id));
 diesel::joinable!(favourites -> statuses (status_id));
 diesel::joinable!(status_tags -> statuses (status_id));
 
+diesel::table! {
+    profile_fields (id) {
+        id -> BigInt,
+        name -> Text,
+        kind -> Text,
+        choices -> Text,
+        managed -> Bool,
+        position -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    skill_synonyms (alias) {
+        alias -> Text,
+        skill -> Text,
+    }
+}
+
+diesel::table! {
+    profile_terms (account_id, field, term) {
+        account_id -> BigInt,
+        field -> Text,
+        term -> Text,
+        display -> Text,
+    }
+}
+
+diesel::joinable!(profile_terms -> accounts (account_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     instance_settings,
     accounts,
@@ -567,4 +598,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversation_statuses,
     reports,
     domain_media_rejections,
+    profile_fields,
+    skill_synonyms,
+    profile_terms,
 );

@@ -7,6 +7,7 @@ use crate::db::models::Account;
 use crate::db::schema::{accounts, follows, statuses};
 use crate::error::{AppError, AppResult};
 use crate::federation::objects::ApubAccount;
+use crate::org::profile::{self, Editor, FieldValue};
 
 /// A remote actor deleted itself: its posts and relations go; the row stays
 /// (suspended) so its id is not taken over by a later fetch.
@@ -43,15 +44,18 @@ pub struct ProfileChange {
     pub note: Option<String>,
     pub locked: Option<bool>,
     pub discoverable: Option<bool>,
+    pub indexable: Option<bool>,
     pub bot: Option<bool>,
-    /// `(name, value)` pairs in plain text, at most four.
+    /// `(name, value)` pairs in plain text, the whole list (see
+    /// `org::profile::merge_fields`).
     pub fields: Option<Vec<(String, String)>>,
+    /// An admin may fill the organization's managed fields; a user may not.
+    pub editor: Editor,
     /// URLs of newly stored profile pictures (see `media::store_profile_image`).
     pub avatar_url: Option<String>,
     pub header_url: Option<String>,
 }
 
-pub const MAX_FIELDS: usize = 4;
 const DISPLAY_NAME_MAX: usize = 30;
 const NOTE_MAX: usize = 500;
 
@@ -80,13 +84,7 @@ pub async fn update_profile(
             "Validation failed: Note is too long (maximum is {NOTE_MAX} characters)"
         )));
     }
-    if let Some(f) = &change.fields
-        && f.len() > MAX_FIELDS
-    {
-        return Err(AppError::Unprocessable(format!(
-            "Validation failed: Fields is too long (maximum is {MAX_FIELDS} fields)"
-        )));
-    }
+    let max_fields = state.config.max_profile_fields;
     let base = state.base_url();
     let id = account.id;
     let updated = state
@@ -118,6 +116,11 @@ pub async fn update_profile(
                     .set(accounts::discoverable.eq(v))
                     .execute(c)?;
             }
+            if let Some(v) = change.indexable {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::indexable.eq(v))
+                    .execute(c)?;
+            }
             if let Some(u) = &change.avatar_url {
                 diesel::update(accounts::table.find(id))
                     .set(accounts::avatar_url.eq(Some(u)))
@@ -134,23 +137,37 @@ pub async fn update_profile(
                     .execute(c)?;
             }
             if let Some(fields) = &change.fields {
-                let json: Vec<serde_json::Value> = fields
+                let schema = profile::schema(c)?;
+                let current = Account::by_id(c, id)?;
+                let merged = profile::merge_fields(
+                    &schema,
+                    &profile::stored_fields(&current.fields),
+                    fields,
+                    change.editor,
+                    max_fields,
+                )?;
+                let json: Vec<serde_json::Value> = merged
                     .iter()
-                    .filter(|(n, v)| !n.trim().is_empty() || !v.trim().is_empty())
                     .map(|(n, v)| {
-                        // Values keep their links, like Mastodon's profile fields.
-                        let html = bio_html(v, &base);
-                        let inner = html
-                            .strip_prefix("<p>")
-                            .and_then(|h| h.strip_suffix("</p>"))
-                            .unwrap_or(&html)
-                            .to_string();
-                        serde_json::json!({ "name": n.trim(), "value": inner })
+                        let value = match v {
+                            FieldValue::Stored(html) => html.clone(),
+                            // Values keep their links, like Mastodon's profile fields.
+                            FieldValue::Plain(text) => {
+                                let html = bio_html(text, &base);
+                                html.strip_prefix("<p>")
+                                    .and_then(|h| h.strip_suffix("</p>"))
+                                    .unwrap_or(&html)
+                                    .to_string()
+                            }
+                        };
+                        serde_json::json!({ "name": n, "value": value })
                     })
                     .collect();
+                let fields_json = serde_json::Value::Array(json).to_string();
                 diesel::update(accounts::table.find(id))
-                    .set(accounts::fields.eq(serde_json::Value::Array(json).to_string()))
+                    .set(accounts::fields.eq(&fields_json))
                     .execute(c)?;
+                profile::reindex_account(c, id, &fields_json, &Default::default())?;
             }
             diesel::update(accounts::table.find(id))
                 .set(accounts::updated_at.eq(t))

@@ -303,10 +303,9 @@ pub async fn update(
             note: change.note,
             locked: change.closed,
             discoverable: change.discoverable,
-            bot: None,
-            fields: None,
             avatar_url: change.avatar_url,
             header_url: change.header_url,
+            ..Default::default()
         },
     )
     .await?;

@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod collections;
 mod conversations;
+mod directory;
 mod filters;
 mod groups;
 mod input;

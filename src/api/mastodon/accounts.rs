@@ -534,10 +534,12 @@ pub async fn update_credentials(
         note: s("note"),
         locked: p.get("locked").and_then(parse_bool),
         discoverable: p.get("discoverable").and_then(parse_bool),
+        indexable: p.get("indexable").and_then(parse_bool),
         bot: p.get("bot").and_then(parse_bool),
         fields: profile_fields(&p),
         avatar_url,
         header_url,
+        editor: crate::org::profile::Editor::User,
     };
     let account = crate::domain::accounts::update_profile(&state, &auth.account, change).await?;
     let ctx = ctx(&state);

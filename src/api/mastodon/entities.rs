@@ -63,7 +63,7 @@ pub fn account(_c: &mut DbConn, ctx: &Ctx, a: &Account) -> QueryResult<Value> {
         "locked": a.locked,
         "bot": a.bot,
         "discoverable": a.discoverable,
-        "indexable": false,
+        "indexable": a.indexable,
         "group": a.actor_type == "Group",
         "created_at": day(a.created_at),
         "note": a.note,
@@ -112,7 +112,7 @@ pub fn credential_account(
         "follow_requests_count": requests,
         "hide_collections": true,
         "discoverable": a.discoverable,
-        "indexable": false,
+        "indexable": a.indexable,
     });
     v["role"] = json!({
         "id": match user.role.as_str() { "admin" => "3", "moderator" => "2", _ => "-99" },

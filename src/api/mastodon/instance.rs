@@ -22,7 +22,11 @@ pub const VERSION: &str = concat!(
 fn configuration(state: &AppState) -> Value {
     json!({
         "urls": { "streaming": streaming_url(state), "status": null },
-        "accounts": { "max_featured_tags": 0, "max_pinned_statuses": 5 },
+        "accounts": {
+            "max_featured_tags": 0,
+            "max_pinned_statuses": 5,
+            "max_profile_fields": state.config.max_profile_fields,
+        },
         "statuses": {
             "max_characters": MAX_CHARS,
             "max_media_attachments": 4,

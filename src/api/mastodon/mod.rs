@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod collections;
 pub mod conversations;
+pub mod directory;
 pub mod entities;
 pub mod filters;
 pub mod groups;
@@ -147,6 +148,7 @@ pub fn router() -> Router<AppState> {
                 .put(statuses::edit),
         )
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
+        .route("/api/v1/directory", get(directory::index))
         .route("/api/v1/statuses/{id}/history", get(statuses::history))
         .route("/api/v1/statuses/{id}/source", get(statuses::source))
         .route(

@@ -38,6 +38,7 @@ pub struct Account {
     pub followers_count: i64,
     pub following_count: i64,
     pub last_status_at: Option<NaiveDateTime>,
+    pub indexable: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -119,6 +120,7 @@ pub struct RemoteActorData {
     pub public_key_id: Option<String>,
     pub locked: bool,
     pub discoverable: bool,
+    pub indexable: bool,
     pub bot: bool,
     pub updated_at: NaiveDateTime,
     pub fetched_at: Option<NaiveDateTime>,

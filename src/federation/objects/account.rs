@@ -98,9 +98,14 @@ impl Object for ApubAccount {
     async fn from_json(json: ActorJson, data: &Data<AppState>) -> AppResult<Self> {
         let row = remote_actor_row(&json)?;
         let moderators = json.moderators_collection();
+        let extra = json.schema_org();
         let account = data
             .db
-            .transaction(move |c| Account::upsert_remote(c, &row).map_err(AppError::from))
+            .transaction(move |c| {
+                let a = Account::upsert_remote(c, &row)?;
+                crate::org::profile::reindex_account(c, a.id, &a.fields, &extra)?;
+                Ok::<_, AppError>(a)
+            })
             .await?;
         if let Some(collection) = moderators
             && !account.is_local()
@@ -163,6 +168,19 @@ pub fn local_actor_json(
         })
         .collect();
     let image = |url: &Option<String>| url.as_ref().map(|u| json!({ "type": "Image", "url": u }));
+    // Fields by facet, for the schema.org terms (well-known field names).
+    let terms = crate::org::profile::terms_of(
+        &[],
+        &crate::org::profile::stored_fields(&a.fields),
+        &Default::default(),
+    );
+    let facet = |f: &str| -> Vec<String> {
+        terms
+            .iter()
+            .filter(|(k, _)| k == f)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
     let is_instance = a.actor_type == "Application";
     ActorJson {
         kind: a.actor_type.clone(),
@@ -197,6 +215,22 @@ pub fn local_actor_json(
         posting_restricted_to_mods: group.map(|g| g.announcement_only),
         moderators: group.map(|_| json!(urls::moderators(&a.uri))),
         attributed_to: None,
+        indexable: (!is_instance).then_some(a.indexable),
+        job_title: facet(crate::org::profile::ROLE).into_iter().next(),
+        knows_about: Some(facet(crate::org::profile::SKILLS))
+            .filter(|s| !s.is_empty())
+            .map(|s| json!(s)),
+        works_for: (a.actor_type == "Person")
+            .then(|| json!({ "type": "Organization", "url": base })),
+        member_of: Some(facet(crate::org::profile::DEPARTMENT))
+            .filter(|d| !d.is_empty())
+            .map(|d| {
+                json!(
+                    d.iter()
+                        .map(|name| json!({ "type": "Organization", "name": name }))
+                        .collect::<Vec<_>>()
+                )
+            }),
     }
 }
 
@@ -250,6 +284,7 @@ pub fn remote_actor_row(json: &ActorJson) -> AppResult<RemoteActorData> {
         public_key_id: key.as_ref().map(|k| k.id.clone()),
         locked: json.manually_approves_followers.unwrap_or(false),
         discoverable: json.discoverable.unwrap_or(false),
+        indexable: json.indexable.unwrap_or(false),
         bot: matches!(json.kind.as_str(), "Service" | "Application"),
         updated_at: now,
         fetched_at: Some(now),

@@ -105,6 +105,26 @@ pub struct ActorJson {
     /// Lemmy names a community's moderators collection here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributed_to: Option<Value>,
+    /// Mastodon's opt-in to search of one's public posts.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::lenient_bool"
+    )]
+    pub indexable: Option<bool>,
+    /// schema.org terms beside the fields, for partners that read them.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "super::helpers::optional_string"
+    )]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knows_about: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub works_for: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_of: Option<Value>,
 }
 
 impl ActorJson {
@@ -147,6 +167,38 @@ impl ActorJson {
         ep.get("sharedInbox")
             .and_then(Value::as_str)
             .and_then(|s| Url::parse(s).ok())
+    }
+
+    /// The schema.org terms, read leniently: strings, or objects with a
+    /// `name` (a DefinedTerm, an Organization).
+    pub fn schema_org(&self) -> crate::org::profile::SchemaOrg {
+        let names = |v: Option<&Value>| -> Vec<String> {
+            let items = match v {
+                Some(Value::Array(a)) => a.clone(),
+                Some(v) => vec![v.clone()],
+                None => Vec::new(),
+            };
+            items
+                .iter()
+                .filter_map(|i| match i {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Object(o) => o.get("name").and_then(Value::as_str).map(str::to_string),
+                    _ => None,
+                })
+                .map(|s| crate::domain::html::strip_tags(&s).trim().to_string())
+                .filter(|s| !s.is_empty())
+                .take(50)
+                .collect()
+        };
+        crate::org::profile::SchemaOrg {
+            job_title: self
+                .job_title
+                .as_deref()
+                .map(crate::domain::html::strip_tags)
+                .filter(|s| !s.trim().is_empty()),
+            knows_about: names(self.knows_about.as_ref()),
+            member_of: names(self.member_of.as_ref()),
+        }
     }
 
     /// `name: value` profile fields (Mastodon's PropertyValue attachments).
@@ -199,5 +251,22 @@ mod tests {
         }))
         .unwrap();
         assert!(only_foreign.public_key().is_none());
+    }
+
+    #[test]
+    fn schema_org_terms_as_strings_or_named_objects() {
+        let a: ActorJson = serde_json::from_value(serde_json::json!({
+            "type": "Person",
+            "id": "https://p.example/u/al",
+            "inbox": "https://p.example/u/al/inbox",
+            "jobTitle": "Head of <b>Ops</b>",
+            "knowsAbout": ["Kubernetes", {"type": "DefinedTerm", "name": "Go"}, 3],
+            "memberOf": {"type": "Organization", "name": "Platform"}
+        }))
+        .unwrap();
+        let t = a.schema_org();
+        assert_eq!(t.job_title.as_deref(), Some("Head of Ops"));
+        assert_eq!(t.knows_about, ["Kubernetes", "Go"]);
+        assert_eq!(t.member_of, ["Platform"]);
     }
 }
