@@ -374,5 +374,24 @@ on_both_backends!(
                 "{q:?}"
             );
         }
+        // And "who knows X?" there, with the reason, typo and all.
+        let own = beta.domain.clone();
+        let experts = beta
+            .query(move |c| {
+                meetfield::org::expertise::find(
+                    c,
+                    None,
+                    &own,
+                    &meetfield::org::expertise::ExpertQuery {
+                        q: Some("kubernets".into()),
+                        ..Default::default()
+                    },
+                )
+            })
+            .await;
+        assert_eq!(experts.len(), 1);
+        assert_eq!(experts[0].account.uri, alice.uri);
+        assert_eq!(experts[0].reasons[0].kind, "skill");
+        assert_eq!(experts[0].reasons[0].detail, "Kubernetes");
     }
 );

@@ -32,16 +32,27 @@ fn like_escaped(s: &str) -> String {
     s.replace(['%', '_', '\\'], "")
 }
 
-/// Who the directory lists for `viewer`: discoverable, not suspended, people
+type Backend = <DbConn as diesel::Connection>::Backend;
+/// A query for accounts that more filters can narrow.
+pub type PeopleQuery<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Select<accounts::table, diesel::dsl::AsSelect<Account, Backend>>,
+    Backend,
+>;
+
+/// Who may be listed for `viewer`: discoverable, not suspended, people
 /// (not groups or instance actors), local ones only while their login works,
-/// nobody blocked either way or muted by the viewer.
-pub fn list(
-    c: &mut DbConn,
+/// nobody blocked either way or muted by the viewer; narrowed to an instance
+/// (`domain`, as in `acct`) and a department when given.
+pub fn people<'a>(
     viewer: Option<i64>,
     own_domain: &str,
-    q: &DirectoryQuery,
-) -> QueryResult<Vec<Account>> {
+    domain: Option<&str>,
+    department: Option<&str>,
+) -> PeopleQuery<'a> {
     let mut query = accounts::table
+        .select(Account::as_select())
+        .into_boxed()
         .filter(accounts::discoverable.eq(true))
         .filter(accounts::suspended_at.is_null())
         .filter(accounts::actor_type.eq_any(["Person", "Service"]))
@@ -51,9 +62,7 @@ pub fn list(
                     .filter(users::disabled.eq(true).or(users::approved.eq(false)))
                     .select(users::account_id),
             ),
-        )
-        .select(Account::as_select())
-        .into_boxed();
+        );
     if let Some(me) = viewer {
         query = query
             .filter(accounts::id.ne(me))
@@ -79,10 +88,7 @@ pub fn list(
                 ),
             );
     }
-    if q.local.unwrap_or(false) {
-        query = query.filter(accounts::domain.is_null());
-    }
-    if let Some(d) = q.domain.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    if let Some(d) = domain.map(str::trim).filter(|d| !d.is_empty()) {
         let d = d.to_lowercase();
         query = if d == own_domain.to_lowercase() {
             query.filter(accounts::domain.is_null())
@@ -90,12 +96,7 @@ pub fn list(
             query.filter(lower(accounts::domain.assume_not_null()).eq(d))
         };
     }
-    if let Some(dept) = q
-        .department
-        .as_deref()
-        .map(profile::normalize)
-        .filter(|d| !d.is_empty())
-    {
+    if let Some(dept) = department.map(profile::normalize).filter(|d| !d.is_empty()) {
         query = query.filter(
             accounts::id.eq_any(
                 profile_terms::table
@@ -104,6 +105,25 @@ pub fn list(
                     .select(profile_terms::account_id),
             ),
         );
+    }
+    query
+}
+
+/// The directory as `viewer` sees it.
+pub fn list(
+    c: &mut DbConn,
+    viewer: Option<i64>,
+    own_domain: &str,
+    q: &DirectoryQuery,
+) -> QueryResult<Vec<Account>> {
+    let mut query = people(
+        viewer,
+        own_domain,
+        q.domain.as_deref(),
+        q.department.as_deref(),
+    );
+    if q.local.unwrap_or(false) {
+        query = query.filter(accounts::domain.is_null());
     }
     if let Some(skill) = q
         .skill

@@ -5,4 +5,5 @@
 //! join them here.
 
 pub mod directory;
+pub mod expertise;
 pub mod profile;

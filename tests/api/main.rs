@@ -7,6 +7,7 @@ mod accounts;
 mod collections;
 mod conversations;
 mod directory;
+mod experts;
 mod filters;
 mod groups;
 mod input;

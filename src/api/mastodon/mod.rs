@@ -5,6 +5,7 @@ pub mod collections;
 pub mod conversations;
 pub mod directory;
 pub mod entities;
+pub mod experts;
 pub mod filters;
 pub mod groups;
 pub mod instance;
@@ -149,6 +150,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/directory", get(directory::index))
+        .route("/api/v1/meetfield/experts", get(experts::index))
         .route("/api/v1/statuses/{id}/history", get(statuses::history))
         .route("/api/v1/statuses/{id}/source", get(statuses::source))
         .route(

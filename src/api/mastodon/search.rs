@@ -44,7 +44,7 @@ async fn find_accounts(
     default_limit: i64,
 ) -> AppResult<Vec<Account>> {
     let limit = p.limit.unwrap_or(default_limit).clamp(1, 80);
-    let offset = p.offset.unwrap_or(0).max(0);
+    let offset = p.offset.unwrap_or(0).clamp(0, 10_000);
     let resolve = p.resolve.unwrap_or(false) && viewer.is_some();
     let is_url = q.starts_with("https://") || q.starts_with("http://");
     let handle = q.trim_start_matches('@');
@@ -66,6 +66,8 @@ async fn find_accounts(
         return Ok(Vec::new());
     }
     let own = state.config.domain.to_lowercase();
+    let viewer_id = viewer.map(|v| v.id);
+    let expert_q = q.to_string();
     let following_only = p
         .following
         .unwrap_or(false)
@@ -101,13 +103,37 @@ async fn find_accounts(
                     .load(c)?;
                 query = query.filter(accounts::id.eq_any(followed));
             }
-            // Local accounts first, then by name.
+            // Local accounts first, then by name; then people who know
+            // about the words, best first (not when only followed accounts
+            // are asked for).
+            let wanted = (offset + limit) as usize;
+            let mut found: Vec<Account> = query
+                .order((accounts::domain.is_not_null(), accounts::username.asc()))
+                .limit(offset + limit)
+                .load(c)?;
+            if found.len() < wanted && following_only.is_none() {
+                let experts = crate::org::expertise::find(
+                    c,
+                    viewer_id,
+                    &own,
+                    &crate::org::expertise::ExpertQuery {
+                        q: Some(expert_q),
+                        limit: Some(wanted as i64),
+                        ..Default::default()
+                    },
+                )?;
+                for e in experts {
+                    if !found.iter().any(|a| a.id == e.account.id) {
+                        found.push(e.account);
+                    }
+                }
+            }
             Ok::<_, AppError>(
-                query
-                    .order((accounts::domain.is_not_null(), accounts::username.asc()))
-                    .limit(limit)
-                    .offset(offset)
-                    .load(c)?,
+                found
+                    .into_iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .collect(),
             )
         })
         .await

@@ -1,0 +1,420 @@
+//! "Who knows X?": one ranked search over local and partner people.
+//!
+//! Declared expertise weighs most (skills, then role and department and
+//! other fields), then evidence from what people did: hashtags of their
+//! public posts (recent ones weigh more), groups they moderate or post in,
+//! their bio. Each hit carries its reasons. Typos and word forms are matched
+//! against the vocabulary of profile terms (edit distance, a light stemmer,
+//! prefixes), so "kubernets" and "Kubernetes cluster" find the Kubernetes
+//! people on both backends without a search server.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::db::models::Account;
+use crate::db::schema::{
+    accounts, group_moderators, group_posts, profile_terms, status_tags, statuses,
+};
+use crate::db::{DbConn, lower, now};
+use crate::org::directory::people;
+use crate::org::profile::{self, DEPARTMENT, LANGUAGES, LOCATION, ROLE, SKILLS};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ExpertQuery {
+    pub q: Option<String>,
+    pub department: Option<String>,
+    /// An instance as it appears in `acct` (host, with the port if any).
+    pub domain: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// skill | featured_tag | field | bio | posts | group | answer
+    pub kind: &'static str,
+    pub detail: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expert {
+    pub account: Account,
+    pub score: f64,
+    pub reasons: Vec<Reason>,
+}
+
+pub const MAX_LIMIT: i64 = 80;
+/// Longer queries are cut: nobody's expertise needs more words.
+const MAX_QUERY_CHARS: usize = 200;
+const MAX_WORDS: usize = 8;
+/// Candidates ranked in full, after the first, cheap scoring.
+const MAX_CANDIDATES: usize = 1000;
+
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "or", "the", "of", "in", "on", "for", "with", "to", "who", "knows", "know",
+    "about", "is", "at", "by",
+];
+
+/// The words of a query, normalized, without filler words.
+pub fn words(q: &str) -> Vec<String> {
+    let q: String = q.chars().take(MAX_QUERY_CHARS).collect();
+    let mut seen = HashSet::new();
+    profile::normalize(&q)
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '?' | '!' | '"' | '(' | ')'))
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+' && c != '#'))
+        .map(|w| w.trim_start_matches('#').to_string())
+        .filter(|w| !w.is_empty() && !STOPWORDS.contains(&w.as_str()) && seen.insert(w.clone()))
+        .take(MAX_WORDS)
+        .collect()
+}
+
+/// English plural and verb endings off, so "clusters" meets "cluster".
+fn stem(w: &str) -> &str {
+    for suffix in ["ings", "ing", "ies", "es", "s", "ed"] {
+        if let Some(s) = w.strip_suffix(suffix)
+            && s.chars().count() >= 3
+        {
+            return s;
+        }
+    }
+    w
+}
+
+/// How well a profile term answers the query (0 = not at all).
+fn strength(term: &str, phrase: &str, words: &[String], forms: &HashSet<String>) -> f64 {
+    if term == phrase {
+        return 1.0;
+    }
+    if forms.contains(term) {
+        return 0.95;
+    }
+    let term_words: Vec<&str> = term.split(' ').collect();
+    if term_words.len() > 1 && term_words.iter().all(|t| words.iter().any(|w| w == t)) {
+        return 0.9;
+    }
+    let mut best: f64 = 0.0;
+    for w in words {
+        let s = if term == w {
+            0.9
+        } else if stem(term) == stem(w) {
+            0.85
+        } else if term_words.len() > 1
+            && w.chars().count() >= 3
+            && term_words.iter().any(|t| *t == w || stem(t) == stem(w))
+        {
+            0.6
+        } else {
+            let (n, m) = (term.chars().count(), w.chars().count());
+            let allowed = match n.min(m) {
+                0..=4 => 0,
+                5..=8 => 1,
+                _ => 2,
+            };
+            if allowed > 0 && strsim::damerau_levenshtein(term, w) <= allowed {
+                0.7
+            } else if m >= 4 && term.starts_with(w.as_str()) {
+                0.5
+            } else {
+                0.0
+            }
+        };
+        best = best.max(s);
+    }
+    best
+}
+
+fn field_weight(field: &str) -> f64 {
+    match field {
+        SKILLS => 10.0,
+        ROLE => 6.0,
+        DEPARTMENT => 4.0,
+        LANGUAGES => 2.0,
+        LOCATION => 1.0,
+        _ => 3.0,
+    }
+}
+
+fn field_label(field: &str) -> String {
+    let mut c = field.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[derive(Default)]
+struct Hit {
+    score: f64,
+    reasons: Vec<Reason>,
+}
+
+impl Hit {
+    fn add(&mut self, score: f64, kind: &'static str, detail: String, count: i64) {
+        self.score += score;
+        match self
+            .reasons
+            .iter_mut()
+            .find(|r| r.kind == kind && r.detail == detail)
+        {
+            Some(r) => r.count += count,
+            None => self.reasons.push(Reason {
+                kind,
+                detail,
+                count,
+            }),
+        }
+    }
+}
+
+/// People who know about `q`, best first, as `viewer` may see them.
+pub fn find(
+    c: &mut DbConn,
+    viewer: Option<i64>,
+    own_domain: &str,
+    q: &ExpertQuery,
+) -> QueryResult<Vec<Expert>> {
+    let raw = q.q.as_deref().unwrap_or("");
+    let words = words(raw);
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let phrase = words.join(" ");
+    let mut forms: HashSet<String> = HashSet::new();
+    for w in words.iter().chain(std::iter::once(&phrase)) {
+        forms.extend(profile::skill_forms(c, w)?);
+    }
+    let mut hits: HashMap<i64, Hit> = HashMap::new();
+
+    // Declared: profile terms, matched over the vocabulary.
+    let vocabulary: Vec<String> = profile_terms::table
+        .select(profile_terms::term)
+        .distinct()
+        .load(c)?;
+    let matched: HashMap<String, f64> = vocabulary
+        .into_iter()
+        .filter_map(|t| {
+            let s = strength(&t, &phrase, &words, &forms);
+            (s > 0.0).then_some((t, s))
+        })
+        .collect();
+    if !matched.is_empty() {
+        let terms: Vec<&String> = matched.keys().collect();
+        let rows: Vec<(i64, String, String, String)> = profile_terms::table
+            .filter(profile_terms::term.eq_any(terms))
+            .select((
+                profile_terms::account_id,
+                profile_terms::field,
+                profile_terms::term,
+                profile_terms::display,
+            ))
+            .load(c)?;
+        for (account, field, term, display) in rows {
+            let s = matched.get(&term).copied().unwrap_or(0.0) * field_weight(&field);
+            let hit = hits.entry(account).or_default();
+            if field == SKILLS {
+                hit.add(s, "skill", display, 1);
+            } else {
+                hit.add(s, "field", format!("{}: {display}", field_label(&field)), 1);
+            }
+        }
+    }
+
+    // Evidence: hashtags of public posts over the last year, recent ones
+    // weighing more (a post today counts 1, one from 90 days ago about 0.7).
+    let mut tags: HashSet<String> = words.iter().cloned().collect();
+    tags.extend(forms.iter().map(|f| f.replace(' ', "")));
+    tags.extend(
+        matched
+            .iter()
+            .filter(|(_, s)| **s >= 0.85)
+            .map(|(t, _)| t.replace(' ', "")),
+    );
+    let since = now() - chrono::Duration::days(365);
+    let tagged: Vec<(i64, String, NaiveDateTime)> = status_tags::table
+        .inner_join(statuses::table)
+        .filter(status_tags::tag.eq_any(tags.iter().collect::<Vec<_>>()))
+        .filter(statuses::visibility.eq_any(["public", "unlisted"]))
+        .filter(statuses::deleted_at.is_null())
+        .filter(statuses::created_at.gt(since))
+        .order(statuses::id.desc())
+        .limit(5000)
+        .select((statuses::account_id, status_tags::tag, statuses::created_at))
+        .load(c)?;
+    let t = now();
+    let mut per_account: HashMap<(i64, String), (f64, i64)> = HashMap::new();
+    for (account, tag, at) in tagged {
+        let age = (t - at).num_days().max(0) as f64;
+        let e = per_account.entry((account, tag)).or_default();
+        e.0 += 0.5 + 0.5 * (-age / 180.0).exp();
+        e.1 += 1;
+    }
+    for ((account, tag), (weight, n)) in per_account {
+        hits.entry(account)
+            .or_default()
+            .add(weight.min(8.0), "posts", format!("#{tag}"), n);
+    }
+
+    // Groups on the topic: their moderators, and members who post there.
+    let mut group_filter = accounts::table
+        .filter(accounts::actor_type.eq("Group"))
+        .filter(accounts::suspended_at.is_null())
+        .select((accounts::id, accounts::username, accounts::display_name))
+        .into_boxed();
+    let mut any = false;
+    for w in words.iter().filter(|w| w.chars().count() >= 3) {
+        let pattern = format!("%{}%", w.replace(['%', '_', '\\'], ""));
+        group_filter = if any {
+            group_filter.or_filter(
+                lower(accounts::username)
+                    .like(pattern.clone())
+                    .or(lower(accounts::display_name).like(pattern)),
+            )
+        } else {
+            group_filter.filter(
+                lower(accounts::username)
+                    .like(pattern.clone())
+                    .or(lower(accounts::display_name).like(pattern)),
+            )
+        };
+        any = true;
+    }
+    if any {
+        let groups: Vec<(i64, String, String)> = group_filter.limit(50).load(c)?;
+        for (gid, username, display) in &groups {
+            let name = if display.is_empty() {
+                username
+            } else {
+                display
+            };
+            let mods: Vec<i64> = group_moderators::table
+                .filter(group_moderators::group_id.eq(gid))
+                .select(group_moderators::account_id)
+                .load(c)?;
+            for m in mods {
+                hits.entry(m)
+                    .or_default()
+                    .add(3.0, "group", format!("moderates {name}"), 1);
+            }
+            let posters: Vec<i64> = group_posts::table
+                .inner_join(statuses::table.on(statuses::id.eq(group_posts::status_id)))
+                .filter(group_posts::group_id.eq(gid))
+                .filter(statuses::deleted_at.is_null())
+                .order(group_posts::created_at.desc())
+                .limit(500)
+                .select(statuses::account_id)
+                .load(c)?;
+            let mut counts: HashMap<i64, i64> = HashMap::new();
+            for p in posters {
+                *counts.entry(p).or_default() += 1;
+            }
+            for (p, n) in counts {
+                hits.entry(p).or_default().add(
+                    (n as f64 * 0.5).min(3.0),
+                    "group",
+                    format!("posts in {name}"),
+                    n,
+                );
+            }
+        }
+    }
+
+    // Bio: the words in what people say about themselves.
+    for w in words.iter().filter(|w| w.chars().count() >= 3) {
+        let pattern = format!("%{}%", w.replace(['%', '_', '\\'], ""));
+        let found: Vec<i64> = people(
+            viewer,
+            own_domain,
+            q.domain.as_deref(),
+            q.department.as_deref(),
+        )
+        .filter(lower(accounts::note).like(pattern))
+        .limit(500)
+        .load::<Account>(c)?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+        for a in found {
+            hits.entry(a).or_default().add(2.0, "bio", w.clone(), 1);
+        }
+    }
+
+    // Only people the viewer may see, then in order.
+    let mut ranked: Vec<(i64, Hit)> = hits.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(b.0.cmp(&a.0)));
+    ranked.truncate(MAX_CANDIDATES);
+    let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
+    let visible: HashMap<i64, Account> = people(
+        viewer,
+        own_domain,
+        q.domain.as_deref(),
+        q.department.as_deref(),
+    )
+    .filter(accounts::id.eq_any(ids))
+    .load::<Account>(c)?
+    .into_iter()
+    .map(|a| (a.id, a))
+    .collect();
+    let offset = q.offset.unwrap_or(0).max(0) as usize;
+    let limit = q.limit.unwrap_or(20).clamp(1, MAX_LIMIT) as usize;
+    Ok(ranked
+        .into_iter()
+        .filter_map(|(id, mut hit)| {
+            let account = visible.get(&id)?.clone();
+            hit.reasons.sort_by_key(|r| reason_rank(r.kind));
+            Some(Expert {
+                account,
+                score: (hit.score * 100.0).round() / 100.0,
+                reasons: hit.reasons,
+            })
+        })
+        .skip(offset)
+        .take(limit)
+        .collect())
+}
+
+fn reason_rank(kind: &str) -> u8 {
+    match kind {
+        "skill" => 0,
+        "featured_tag" => 1,
+        "field" => 2,
+        "bio" => 3,
+        "posts" => 4,
+        "group" => 5,
+        _ => 6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_word_forms_and_phrases() {
+        let forms = HashSet::new();
+        let w = |q: &str| words(q);
+        let q = w("kubernets");
+        assert!(strength("kubernetes", &q.join(" "), &q, &forms) > 0.0);
+        let q = w("Kubernetes cluster");
+        assert!(strength("kubernetes", &q.join(" "), &q, &forms) >= 0.9);
+        let q = w("who knows about clusters?");
+        assert_eq!(q, ["clusters"]);
+        assert!(strength("cluster", &q.join(" "), &q, &forms) >= 0.85);
+        let q = w("machine learning");
+        assert_eq!(strength("machine learning", &q.join(" "), &q, &forms), 1.0);
+        let q = w("go");
+        assert_eq!(
+            strength("golang", &q.join(" "), &q, &forms),
+            0.0,
+            "short words need an exact match"
+        );
+        assert_eq!(strength("rust", &q.join(" "), &q, &forms), 0.0);
+        let q = w("#Rust, C++");
+        assert_eq!(q, ["rust", "c++"]);
+        assert_eq!(words(&"x".repeat(10_000)).len(), 1);
+        assert!(words("  ,;?  the and ").is_empty());
+    }
+}

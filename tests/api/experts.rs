@@ -1,0 +1,247 @@
+//! "Who knows X?": the experts endpoint with reasons, and account search
+//! from stock apps, on both backends.
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::common::TestDb;
+use crate::support::{Api, B, assert_error};
+
+async fn profile(api: &Api, token: &str, discoverable: bool, note: &str, fields: Value) {
+    let r = api
+        .call(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(token),
+            B::Json(
+                json!({ "discoverable": discoverable, "note": note, "fields_attributes": fields }),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+}
+
+fn names(r: &crate::support::Res) -> Vec<String> {
+    r.json
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.json))
+        .iter()
+        .map(|e| {
+            e.get("account")
+                .unwrap_or(e)
+                .get("username")
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+fn reasons<'a>(r: &'a crate::support::Res, who: &str) -> &'a Vec<Value> {
+    r.json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["account"]["username"] == who)
+        .unwrap_or_else(|| panic!("{who} not in {}", r.json))["reasons"]
+        .as_array()
+        .unwrap()
+}
+
+both_backends!(who_knows_x_with_reasons, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    api.app
+        .state
+        .db
+        .transaction(|c| {
+            use meetfield::org::profile::{FieldKind, add_field};
+            add_field(c, "Department", FieldKind::Text, &[], false)?;
+            add_field(c, "Role", FieldKind::Text, &[], false)?;
+            add_field(c, "Skills", FieldKind::List, &[], false)
+        })
+        .await
+        .unwrap();
+    let (_, vt) = api.user("viewer", "read write").await;
+    let (_, ana) = api.user("ana", "read write").await;
+    let (_, ben) = api.user("ben", "read write").await;
+    let (_, cho) = api.user("cho", "read write").await;
+    let (_, dee) = api.user("dee", "read write").await;
+    let (_, eve) = api.user("eve", "read write").await;
+    let (_, fay) = api.user("fay", "read write").await;
+    let (_, kube) = api.user("kubeadmin", "read write").await;
+    profile(&api, &ana, true, "", json!([{"name": "Skills", "value": "Kubernetes, Go"}, {"name": "Department", "value": "Platform"}])).await;
+    profile(&api, &ben, true, "", json!([{"name": "Role", "value": "Cluster operator"}, {"name": "Department", "value": "Sales"}])).await;
+    profile(&api, &cho, true, "", json!([])).await;
+    profile(
+        &api,
+        &dee,
+        true,
+        "I keep our kubernetes clusters happy",
+        json!([]),
+    )
+    .await;
+    profile(
+        &api,
+        &eve,
+        false,
+        "",
+        json!([{"name": "Skills", "value": "Kubernetes"}]),
+    )
+    .await;
+    profile(&api, &fay, true, "", json!([])).await;
+    profile(&api, &kube, true, "", json!([])).await;
+    for _ in 0..3 {
+        let r = api
+            .post(
+                "/api/v1/statuses",
+                Some(&cho),
+                B::Form("status=Upgrading+%23Kubernetes+today"),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let r = api
+        .post(
+            "/api/v1/groups",
+            Some(&fay),
+            B::Json(json!({"name": "kubernetes_guild", "display_name": "Kubernetes guild"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+
+    let r = api
+        .get("/api/v1/meetfield/experts?q=kubernetes", Some(&vt))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let found = names(&r);
+    assert_eq!(found[0], "ana", "declared skill first: {}", r.json);
+    for who in ["cho", "dee", "fay"] {
+        assert!(found.contains(&who.to_string()), "{who} in {found:?}");
+    }
+    assert!(
+        !found.contains(&"eve".to_string()),
+        "opted out of discovery"
+    );
+    assert!(
+        !found.contains(&"ben".to_string()),
+        "nothing about Kubernetes"
+    );
+    assert_eq!(
+        reasons(&r, "ana")[0],
+        json!({"kind": "skill", "detail": "Kubernetes", "count": 1})
+    );
+    assert_eq!(
+        reasons(&r, "cho")[0],
+        json!({"kind": "posts", "detail": "#kubernetes", "count": 3})
+    );
+    assert_eq!(reasons(&r, "dee")[0]["kind"], "bio");
+    assert_eq!(
+        reasons(&r, "fay")[0]["detail"],
+        "moderates Kubernetes guild"
+    );
+    let scores: Vec<f64> = r
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+    // Typos, phrases, synonyms, word forms, filters.
+    for q in [
+        "kubernets",
+        "Kubernetes%20cluster",
+        "who%20knows%20kubernetes%3F",
+    ] {
+        let r = api
+            .get(&format!("/api/v1/meetfield/experts?q={q}"), Some(&vt))
+            .await;
+        assert_eq!(names(&r)[0], "ana", "{q}: {}", r.json);
+    }
+    let r = api
+        .get("/api/v1/meetfield/experts?q=clusters", Some(&vt))
+        .await;
+    assert!(
+        names(&r).contains(&"ben".to_string()),
+        "cluster operator: {}",
+        r.json
+    );
+    api.app
+        .state
+        .db
+        .transaction(|c| meetfield::org::profile::add_synonym(c, "k8s", "kubernetes"))
+        .await
+        .unwrap();
+    let r = api.get("/api/v1/meetfield/experts?q=k8s", Some(&vt)).await;
+    assert_eq!(names(&r)[0], "ana", "{}", r.json);
+    let r = api
+        .get(
+            "/api/v1/meetfield/experts?q=kubernetes&department=sales",
+            Some(&vt),
+        )
+        .await;
+    assert!(names(&r).is_empty(), "{}", r.json);
+    let r = api
+        .get(
+            "/api/v1/meetfield/experts?q=kubernetes&domain=elsewhere.example",
+            None,
+        )
+        .await;
+    assert!(names(&r).is_empty());
+    let r = api
+        .get(
+            "/api/v1/meetfield/experts?q=kubernetes&limit=1&offset=1",
+            None,
+        )
+        .await;
+    assert_eq!(names(&r).len(), 1);
+
+    // Stock apps: exact handle and name matches first, then the experts.
+    for path in [
+        "/api/v2/search?type=accounts&q=kube",
+        "/api/v1/accounts/search?q=kube",
+    ] {
+        let r = api.get(path, Some(&vt)).await;
+        let list = r.json.get("accounts").unwrap_or(&r.json);
+        let found: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(found.first(), Some(&"kubeadmin"), "{path}: {found:?}");
+        assert!(found.contains(&"ana"), "{path}: {found:?}");
+        assert!(!found.contains(&"eve"), "{path}: {found:?}");
+    }
+
+    // Bad input: a clear answer, never a 500.
+    assert_error(&api.get("/api/v1/meetfield/experts", Some(&vt)).await, 422);
+    assert_error(
+        &api.get("/api/v1/meetfield/experts?q=%20", Some(&vt)).await,
+        422,
+    );
+    assert_error(
+        &api.get("/api/v1/meetfield/experts?q=a%00b", Some(&vt))
+            .await,
+        422,
+    );
+    let long = "kubernetes%20".repeat(800);
+    for q in [
+        long.as_str(),
+        "%27%3B%20DROP%20TABLE%20accounts%3B--",
+        "%25%5F%5C",
+        "NEAR(a%20b)%20OR%20*",
+        "the%20and",
+    ] {
+        let r = api
+            .get(&format!("/api/v1/meetfield/experts?q={q}"), Some(&vt))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        let r = api
+            .get(&format!("/api/v2/search?q={q}&type=accounts"), Some(&vt))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+    }
+});
