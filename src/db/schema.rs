@@ -554,6 +554,12 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    profile_vocabulary (term) {
+        term -> Text,
+    }
+}
+
 diesel::joinable!(profile_terms -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -601,4 +607,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     profile_fields,
     skill_synonyms,
     profile_terms,
+    profile_vocabulary,
 );

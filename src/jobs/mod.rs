@@ -37,6 +37,18 @@ fn jobs() -> Vec<Job> {
             run: |data| Box::pin(media_housekeeping(data)),
         },
         Job {
+            name: "profile vocabulary",
+            every: Duration::from_secs(3600),
+            run: |data| {
+                Box::pin(async {
+                    data.db
+                        .run(|c| crate::org::profile::prune_vocabulary(c).map_err(Into::into))
+                        .await
+                        .map(drop)
+                })
+            },
+        },
+        Job {
             name: "remote media retry",
             every: Duration::from_secs(60),
             run: |data| {

@@ -16,7 +16,8 @@ use serde::Deserialize;
 
 use crate::db::models::Account;
 use crate::db::schema::{
-    accounts, group_moderators, group_posts, profile_terms, status_tags, statuses,
+    accounts, group_moderators, group_posts, profile_terms, profile_vocabulary, status_tags,
+    statuses,
 };
 use crate::db::{DbConn, lower, now};
 use crate::org::directory::people;
@@ -53,6 +54,8 @@ const MAX_QUERY_CHARS: usize = 200;
 const MAX_WORDS: usize = 8;
 /// Candidates ranked in full, after the first, cheap scoring.
 const MAX_CANDIDATES: usize = 1000;
+/// Vocabulary terms a query may match (prefixes of short words match many).
+const MAX_MATCHED_TERMS: usize = 200;
 
 const STOPWORDS: &[&str] = &[
     "a", "an", "and", "or", "the", "of", "in", "on", "for", "with", "to", "who", "knows", "know",
@@ -189,40 +192,23 @@ pub fn find(
     }
     let mut hits: HashMap<i64, Hit> = HashMap::new();
 
-    // Declared: profile terms, matched over the vocabulary.
-    let vocabulary: Vec<String> = profile_terms::table
-        .select(profile_terms::term)
-        .distinct()
+    // Declared: profile terms, matched over the vocabulary, scored in the
+    // database so a common skill held by thousands costs one aggregate.
+    let vocabulary: Vec<String> = profile_vocabulary::table
+        .select(profile_vocabulary::term)
         .load(c)?;
-    let matched: HashMap<String, f64> = vocabulary
+    let mut matched: Vec<(String, f64)> = vocabulary
         .into_iter()
         .filter_map(|t| {
             let s = strength(&t, &phrase, &words, &forms);
             (s > 0.0).then_some((t, s))
         })
         .collect();
-    if !matched.is_empty() {
-        let terms: Vec<&String> = matched.keys().collect();
-        let rows: Vec<(i64, String, String, String)> = profile_terms::table
-            .filter(profile_terms::term.eq_any(terms))
-            .select((
-                profile_terms::account_id,
-                profile_terms::field,
-                profile_terms::term,
-                profile_terms::display,
-            ))
-            .load(c)?;
-        for (account, field, term, display) in rows {
-            let s = matched.get(&term).copied().unwrap_or(0.0) * field_weight(&field);
-            let hit = hits.entry(account).or_default();
-            if field == SKILLS {
-                hit.add(s, "skill", display, 1);
-            } else {
-                hit.add(s, "field", format!("{}: {display}", field_label(&field)), 1);
-            }
-        }
+    matched.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    matched.truncate(MAX_MATCHED_TERMS);
+    for (account, score) in profile_scores(c, &matched, MAX_CANDIDATES)? {
+        hits.entry(account).or_default().score += score;
     }
-
     // Evidence: hashtags of public posts over the last year, recent ones
     // weighing more (a post today counts 1, one from 90 days ago about 0.7).
     let mut tags: HashSet<String> = words.iter().cloned().collect();
@@ -230,7 +216,7 @@ pub fn find(
     tags.extend(
         matched
             .iter()
-            .filter(|(_, s)| **s >= 0.85)
+            .filter(|(_, s)| *s >= 0.85)
             .map(|(t, _)| t.replace(' ', "")),
     );
     let since = now() - chrono::Duration::days(365);
@@ -322,22 +308,9 @@ pub fn find(
         }
     }
 
-    // Bio: the words in what people say about themselves.
+    // Bio: the words in what people say about themselves (full-text).
     for w in words.iter().filter(|w| w.chars().count() >= 3) {
-        let pattern = format!("%{}%", w.replace(['%', '_', '\\'], ""));
-        let found: Vec<i64> = people(
-            viewer,
-            own_domain,
-            q.domain.as_deref(),
-            q.department.as_deref(),
-        )
-        .filter(lower(accounts::note).like(pattern))
-        .limit(500)
-        .load::<Account>(c)?
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
-        for a in found {
+        for a in bio_matches(c, w)? {
             hits.entry(a).or_default().add(2.0, "bio", w.clone(), 1);
         }
     }
@@ -358,22 +331,151 @@ pub fn find(
     .into_iter()
     .map(|a| (a.id, a))
     .collect();
-    let offset = q.offset.unwrap_or(0).max(0) as usize;
+    let offset = q.offset.unwrap_or(0).clamp(0, MAX_CANDIDATES as i64) as usize;
     let limit = q.limit.unwrap_or(20).clamp(1, MAX_LIMIT) as usize;
-    Ok(ranked
+    let page: Vec<(i64, Hit)> = ranked
+        .into_iter()
+        .filter(|(id, _)| visible.contains_key(id))
+        .skip(offset)
+        .take(limit)
+        .collect();
+    // The declared reasons, for this page only.
+    let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    let strengths: HashMap<&str, f64> = matched.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+    let rows: Vec<(i64, String, String, String)> = profile_terms::table
+        .filter(profile_terms::account_id.eq_any(&ids))
+        .filter(profile_terms::term.eq_any(strengths.keys().copied().collect::<Vec<_>>()))
+        .order((
+            profile_terms::account_id,
+            profile_terms::field,
+            profile_terms::term,
+        ))
+        .select((
+            profile_terms::account_id,
+            profile_terms::field,
+            profile_terms::term,
+            profile_terms::display,
+        ))
+        .load(c)?;
+    let mut declared: HashMap<i64, Vec<Reason>> = HashMap::new();
+    for (account, field, _, display) in rows {
+        let (kind, detail) = if field == SKILLS {
+            ("skill", display)
+        } else {
+            ("field", format!("{}: {display}", field_label(&field)))
+        };
+        declared.entry(account).or_default().push(Reason {
+            kind,
+            detail,
+            count: 1,
+        });
+    }
+    Ok(page
         .into_iter()
         .filter_map(|(id, mut hit)| {
             let account = visible.get(&id)?.clone();
-            hit.reasons.sort_by_key(|r| reason_rank(r.kind));
+            let mut reasons = declared.remove(&id).unwrap_or_default();
+            reasons.append(&mut hit.reasons);
+            reasons.sort_by_key(|r| reason_rank(r.kind));
             Some(Expert {
                 account,
                 score: (hit.score * 100.0).round() / 100.0,
-                reasons: hit.reasons,
+                reasons,
             })
         })
-        .skip(offset)
-        .take(limit)
         .collect())
+}
+
+#[derive(QueryableByName)]
+struct Scored {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    account_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    score: f64,
+}
+
+/// The best `limit` accounts by declared expertise: each matching term
+/// weighs by its field and by how well it matches.
+fn profile_scores(
+    c: &mut DbConn,
+    matched: &[(String, f64)],
+    limit: usize,
+) -> QueryResult<Vec<(i64, f64)>> {
+    if matched.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Placeholders differ: `?` on SQLite, `$n` on PostgreSQL.
+    let pg = matches!(c, DbConn::Postgres(_));
+    let mut n = 0;
+    let mut p = || {
+        n += 1;
+        if pg { format!("${n}") } else { "?".to_string() }
+    };
+    let mut strength_case = String::from("CASE term");
+    for _ in matched {
+        strength_case.push_str(&format!(" WHEN {} THEN {}", p(), p()));
+    }
+    strength_case.push_str(" ELSE 0.0 END");
+    let list: Vec<String> = matched.iter().map(|_| p()).collect();
+    let field_case = format!(
+        "CASE field WHEN '{SKILLS}' THEN {} WHEN '{ROLE}' THEN {} WHEN '{DEPARTMENT}' THEN {} \
+         WHEN '{LANGUAGES}' THEN {} WHEN '{LOCATION}' THEN {} ELSE {} END",
+        field_weight(SKILLS),
+        field_weight(ROLE),
+        field_weight(DEPARTMENT),
+        field_weight(LANGUAGES),
+        field_weight(LOCATION),
+        field_weight("other"),
+    );
+    let sql = format!(
+        "SELECT account_id, CAST(SUM(({field_case}) * ({strength_case})) AS DOUBLE PRECISION) AS score \
+         FROM profile_terms WHERE term IN ({}) GROUP BY account_id \
+         ORDER BY score DESC, account_id DESC LIMIT {limit}",
+        list.join(", ")
+    );
+    macro_rules! run {
+        ($conn:expr, $backend:ty) => {{
+            let mut q = diesel::sql_query(sql.as_str()).into_boxed::<$backend>();
+            for (t, s) in matched {
+                q = q
+                    .bind::<diesel::sql_types::Text, _>(t.clone())
+                    .bind::<diesel::sql_types::Double, _>(*s);
+            }
+            for (t, _) in matched {
+                q = q.bind::<diesel::sql_types::Text, _>(t.clone());
+            }
+            q.load::<Scored>($conn)?
+        }};
+    }
+    let rows = match c {
+        DbConn::Sqlite(lite) => run!(lite, diesel::sqlite::Sqlite),
+        DbConn::Postgres(pg) => run!(pg, diesel::pg::Pg),
+    };
+    Ok(rows.into_iter().map(|r| (r.account_id, r.score)).collect())
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Accounts whose bio mentions `word` (stemmed: "clusters" finds "cluster").
+fn bio_matches(c: &mut DbConn, word: &str) -> QueryResult<Vec<i64>> {
+    let rows = match c {
+        DbConn::Sqlite(lite) => diesel::sql_query(
+            "SELECT rowid AS id FROM account_notes_fts WHERE account_notes_fts MATCH ? LIMIT 500",
+        )
+        // One quoted token: whatever the word holds, it is no FTS syntax.
+        .bind::<diesel::sql_types::Text, _>(format!("\"{}\"", word.replace('"', "\"\"")))
+        .load::<Id>(lite)?,
+        DbConn::Postgres(pg) => diesel::sql_query(
+            "SELECT id FROM accounts WHERE to_tsvector('english', note) @@ plainto_tsquery('english', $1) LIMIT 500",
+        )
+        .bind::<diesel::sql_types::Text, _>(word)
+        .load::<Id>(pg)?,
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 fn reason_rank(kind: &str) -> u8 {

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{profile_fields, profile_terms, skill_synonyms};
+use crate::db::schema::{profile_fields, profile_terms, profile_vocabulary, skill_synonyms};
 use crate::db::{DbConn, id, now};
 use crate::domain::html;
 use crate::error::{AppError, AppResult};
@@ -352,8 +352,30 @@ pub fn reindex(c: &mut DbConn, account_id: i64, terms: &[(String, String)]) -> Q
                 profile_terms::display.eq(display.trim()),
             ))
             .execute(c)?;
+        add_to_vocabulary(c, &term)?;
     }
     Ok(())
+}
+
+/// Remembers a term for typo-tolerant matching (once; nodes may race).
+fn add_to_vocabulary(c: &mut DbConn, term: &str) -> QueryResult<()> {
+    let insert =
+        diesel::insert_into(profile_vocabulary::table).values(profile_vocabulary::term.eq(term));
+    match c {
+        DbConn::Sqlite(lite) => insert.on_conflict_do_nothing().execute(lite)?,
+        DbConn::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg)?,
+    };
+    Ok(())
+}
+
+/// Forgets terms no profile uses any more (housekeeping).
+pub fn prune_vocabulary(c: &mut DbConn) -> QueryResult<usize> {
+    diesel::delete(
+        profile_vocabulary::table.filter(
+            profile_vocabulary::term.ne_all(profile_terms::table.select(profile_terms::term)),
+        ),
+    )
+    .execute(c)
 }
 
 /// Stored `(name, html)` pairs of an account's fields column.

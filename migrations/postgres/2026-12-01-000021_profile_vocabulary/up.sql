@@ -1,0 +1,12 @@
+-- Every distinct profile term, so "who knows X?" matches typos and word
+-- forms against a few thousand words instead of every profile's rows.
+-- Terms nobody uses any more are pruned by housekeeping.
+CREATE TABLE profile_vocabulary (
+    term TEXT PRIMARY KEY
+);
+INSERT INTO profile_vocabulary (term) SELECT DISTINCT term FROM profile_terms;
+-- Expertise search looks terms up whatever their field.
+CREATE INDEX profile_terms_term ON profile_terms (term, account_id);
+
+-- Bios, full-text (English stems).
+CREATE INDEX accounts_note_fts ON accounts USING GIN (to_tsvector('english', note));
