@@ -221,7 +221,9 @@ fn seed(c: &mut DbConn, accounts: i64) -> Result<(), DbError> {
         p += 5_000;
     }
     // As the application keeps it when it indexes a profile.
-    c.batch_execute("INSERT INTO profile_vocabulary (term) SELECT DISTINCT term FROM profile_terms; ANALYZE;")?;
+    c.batch_execute(
+        "INSERT INTO profile_vocabulary (term) SELECT DISTINCT term FROM profile_terms; ANALYZE;",
+    )?;
     Ok(())
 }
 
@@ -282,7 +284,8 @@ fn main() {
             ("directory: skill", "/api/v1/directory?skill=kubernetes"),
             ("directory: department, active", "/api/v1/directory?department=legal&order=active"),
         ];
-        for (name, path) in queries {
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        for (name, path) in queries.into_iter().filter(|(n, _)| n.contains(only.as_str())) {
             for _ in 0..5 {
                 timed(&router, &token, path).await;
             }

@@ -209,8 +209,8 @@ pub fn find(
     for (account, score) in profile_scores(c, &matched, MAX_CANDIDATES)? {
         hits.entry(account).or_default().score += score;
     }
-    // Evidence: hashtags of public posts over the last year, recent ones
-    // weighing more (a post today counts 1, one from 90 days ago about 0.7).
+    // Evidence: hashtags of the 2,000 latest public posts on the topic over
+    // the last year, recent ones weighing more (a post today counts 1, one from 90 days ago about 0.7).
     let mut tags: HashSet<String> = words.iter().cloned().collect();
     tags.extend(forms.iter().map(|f| f.replace(' ', "")));
     tags.extend(
@@ -227,7 +227,7 @@ pub fn find(
         .filter(statuses::deleted_at.is_null())
         .filter(statuses::created_at.gt(since))
         .order(statuses::id.desc())
-        .limit(5000)
+        .limit(2000)
         .select((statuses::account_id, status_tags::tag, statuses::created_at))
         .load(c)?;
     let t = now();
@@ -245,31 +245,28 @@ pub fn find(
     }
 
     // Groups on the topic: their moderators, and members who post there.
-    let mut group_filter = accounts::table
-        .filter(accounts::actor_type.eq("Group"))
-        .filter(accounts::suspended_at.is_null())
-        .select((accounts::id, accounts::username, accounts::display_name))
-        .into_boxed();
-    let mut any = false;
+    // One query per word: each stays on the actor_type index.
+    let mut groups: Vec<(i64, String, String)> = Vec::new();
     for w in words.iter().filter(|w| w.chars().count() >= 3) {
         let pattern = format!("%{}%", w.replace(['%', '_', '\\'], ""));
-        group_filter = if any {
-            group_filter.or_filter(
+        let found: Vec<(i64, String, String)> = accounts::table
+            .filter(accounts::actor_type.eq("Group"))
+            .filter(accounts::suspended_at.is_null())
+            .filter(
                 lower(accounts::username)
                     .like(pattern.clone())
                     .or(lower(accounts::display_name).like(pattern)),
             )
-        } else {
-            group_filter.filter(
-                lower(accounts::username)
-                    .like(pattern.clone())
-                    .or(lower(accounts::display_name).like(pattern)),
-            )
-        };
-        any = true;
+            .select((accounts::id, accounts::username, accounts::display_name))
+            .limit(50)
+            .load(c)?;
+        for g in found {
+            if !groups.iter().any(|x| x.0 == g.0) {
+                groups.push(g);
+            }
+        }
     }
-    if any {
-        let groups: Vec<(i64, String, String)> = group_filter.limit(50).load(c)?;
+    {
         for (gid, username, display) in &groups {
             let name = if display.is_empty() {
                 username
@@ -386,16 +383,9 @@ pub fn find(
         .collect())
 }
 
-#[derive(QueryableByName)]
-struct Scored {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    account_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Double)]
-    score: f64,
-}
-
 /// The best `limit` accounts by declared expertise: each matching term
-/// weighs by its field and by how well it matches.
+/// weighs by its field and by how well it matches. Read from the covering
+/// `(term, field, account_id)` index, summed here.
 fn profile_scores(
     c: &mut DbConn,
     matched: &[(String, f64)],
@@ -404,54 +394,20 @@ fn profile_scores(
     if matched.is_empty() {
         return Ok(Vec::new());
     }
-    // Placeholders differ: `?` on SQLite, `$n` on PostgreSQL.
-    let pg = matches!(c, DbConn::Postgres(_));
-    let mut n = 0;
-    let mut p = || {
-        n += 1;
-        if pg { format!("${n}") } else { "?".to_string() }
-    };
-    let mut strength_case = String::from("CASE term");
-    for _ in matched {
-        strength_case.push_str(&format!(" WHEN {} THEN {}", p(), p()));
+    let strengths: HashMap<&str, f64> = matched.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+    let rows: Vec<(String, String, i64)> = profile_terms::table
+        .filter(profile_terms::term.eq_any(strengths.keys().copied().collect::<Vec<_>>()))
+        .select((profile_terms::term, profile_terms::field, profile_terms::account_id))
+        .load(c)?;
+    let mut scores: HashMap<i64, f64> = HashMap::new();
+    for (term, field, account) in rows {
+        *scores.entry(account).or_default() +=
+            strengths.get(term.as_str()).copied().unwrap_or(0.0) * field_weight(&field);
     }
-    strength_case.push_str(" ELSE 0.0 END");
-    let list: Vec<String> = matched.iter().map(|_| p()).collect();
-    let field_case = format!(
-        "CASE field WHEN '{SKILLS}' THEN {} WHEN '{ROLE}' THEN {} WHEN '{DEPARTMENT}' THEN {} \
-         WHEN '{LANGUAGES}' THEN {} WHEN '{LOCATION}' THEN {} ELSE {} END",
-        field_weight(SKILLS),
-        field_weight(ROLE),
-        field_weight(DEPARTMENT),
-        field_weight(LANGUAGES),
-        field_weight(LOCATION),
-        field_weight("other"),
-    );
-    let sql = format!(
-        "SELECT account_id, CAST(SUM(({field_case}) * ({strength_case})) AS DOUBLE PRECISION) AS score \
-         FROM profile_terms WHERE term IN ({}) GROUP BY account_id \
-         ORDER BY score DESC, account_id DESC LIMIT {limit}",
-        list.join(", ")
-    );
-    macro_rules! run {
-        ($conn:expr, $backend:ty) => {{
-            let mut q = diesel::sql_query(sql.as_str()).into_boxed::<$backend>();
-            for (t, s) in matched {
-                q = q
-                    .bind::<diesel::sql_types::Text, _>(t.clone())
-                    .bind::<diesel::sql_types::Double, _>(*s);
-            }
-            for (t, _) in matched {
-                q = q.bind::<diesel::sql_types::Text, _>(t.clone());
-            }
-            q.load::<Scored>($conn)?
-        }};
-    }
-    let rows = match c {
-        DbConn::Sqlite(lite) => run!(lite, diesel::sqlite::Sqlite),
-        DbConn::Postgres(pg) => run!(pg, diesel::pg::Pg),
-    };
-    Ok(rows.into_iter().map(|r| (r.account_id, r.score)).collect())
+    let mut out: Vec<(i64, f64)> = scores.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    out.truncate(limit);
+    Ok(out)
 }
 
 #[derive(QueryableByName)]

@@ -6,7 +6,9 @@ CREATE TABLE profile_vocabulary (
 );
 INSERT INTO profile_vocabulary (term) SELECT DISTINCT term FROM profile_terms;
 -- Expertise search looks terms up whatever their field.
-CREATE INDEX profile_terms_term ON profile_terms (term, account_id);
+CREATE INDEX profile_terms_term ON profile_terms (term, field, account_id);
+-- Groups are found by name among a few actors, not among every account.
+CREATE INDEX accounts_actor_type ON accounts (actor_type);
 
 -- Bios, full-text (English stems).
 CREATE INDEX accounts_note_fts ON accounts USING GIN (to_tsvector('english', note));
