@@ -63,6 +63,25 @@ async fn mastodon_py_scenario() {
         "bob@org.example",
         "--generate-password",
     ]);
+    // The organization's profile fields; bob's are filled by the admin.
+    ok(&["admin", "profile-field", "add", "Department", "--managed"]);
+    ok(&["admin", "profile-field", "add", "Skills", "--kind", "list"]);
+    ok(&[
+        "admin",
+        "profile-field",
+        "set",
+        "bob",
+        "Department",
+        "Research",
+    ]);
+    ok(&[
+        "admin",
+        "profile-field",
+        "set",
+        "bob",
+        "Skills",
+        "Kubernetes, Go",
+    ]);
     let bob_token = ok(&["admin", "create-token", "bob"])
         .lines()
         .last()

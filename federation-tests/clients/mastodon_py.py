@@ -2,7 +2,8 @@
 running Meetfield: register an app, sign in through the OAuth page (the way a
 person would, with the form and its CSRF token), post, reply, follow, read
 timelines and notifications, paginate, lists, pins, mutes, markers, direct
-messages (conversations), a report, streaming (the library's SSE client), joining and posting to a group,
+messages (conversations), a report, profile fields, expertise search and
+the directory, streaming (the library's SSE client), joining and posting to a group,
 sign-up.
 
 Usage: mastodon_py.py BASE_URL USERNAME PASSWORD OTHER_USERNAME OTHER_TOKEN
@@ -46,6 +47,25 @@ def main():
 
     me = m.account_verify_credentials()
     assert me.username == username, me
+
+    # Profile fields: the organization's first, in its order; more than four.
+    assert m.instance_v2().configuration.accounts.max_profile_fields == 10
+    fields = [("Pronouns", "she/her"), ("skills", "Rust,  Kubernetes"), ("Site", "Lyon"), ("Team", "Grid"), ("Desk", "4.12")]
+    me = m.account_update_credentials(fields=fields, discoverable=True)
+    assert [f.name for f in me.fields] == ["Skills", "Pronouns", "Site", "Team", "Desk"], me.fields
+    assert me.fields[0].value == "Rust, Kubernetes", me.fields
+    try:
+        m.account_update_credentials(fields=[("Department", "Sales")])
+        raise AssertionError("a managed field changed")
+    except Exception as e:  # MastodonAPIError: 422
+        assert "managed" in str(e), e
+
+    # "Who knows X?" from a stock client: search and the directory.
+    found = m.account_search("kubernetes")
+    assert [a.acct for a in found] == [other], found
+    found = m.search_v2("kubernets", result_type="accounts").accounts
+    assert [a.acct for a in found] == [other], found
+    assert other in [a.acct for a in m.directory(local=True)]
 
     post = m.status_post("hello from Mastodon.py #meetfield")
     assert post.tags[0].name == "meetfield", post

@@ -397,7 +397,11 @@ fn profile_scores(
     let strengths: HashMap<&str, f64> = matched.iter().map(|(t, s)| (t.as_str(), *s)).collect();
     let rows: Vec<(String, String, i64)> = profile_terms::table
         .filter(profile_terms::term.eq_any(strengths.keys().copied().collect::<Vec<_>>()))
-        .select((profile_terms::term, profile_terms::field, profile_terms::account_id))
+        .select((
+            profile_terms::term,
+            profile_terms::field,
+            profile_terms::account_id,
+        ))
         .load(c)?;
     let mut scores: HashMap<i64, f64> = HashMap::new();
     for (term, field, account) in rows {
