@@ -222,8 +222,15 @@ fn seed(c: &mut DbConn, accounts: i64) -> Result<(), DbError> {
     }
     // As the application keeps it when it indexes a profile.
     c.batch_execute(
-        "INSERT INTO profile_vocabulary (term) SELECT DISTINCT term FROM profile_terms; ANALYZE;",
+        "INSERT INTO profile_vocabulary (term) SELECT DISTINCT term FROM profile_terms;",
     )?;
+    // Statistics (and on PostgreSQL the visibility map, as autovacuum
+    // would keep it) for the planner.
+    let analyze = match c {
+        DbConn::Postgres(_) => "VACUUM ANALYZE;",
+        DbConn::Sqlite(_) => "ANALYZE;",
+    };
+    c.batch_execute(analyze)?;
     Ok(())
 }
 

@@ -220,19 +220,29 @@ pub fn find(
             .map(|(t, _)| t.replace(' ', "")),
     );
     let since = now() - chrono::Duration::days(365);
-    let tagged: Vec<(i64, String, NaiveDateTime)> = status_tags::table
-        .inner_join(statuses::table)
+    // The latest tagged ids first (ids are time-ordered), from the tag
+    // index alone; then those posts. One join would let a planner walk all
+    // statuses backwards.
+    let latest: Vec<(i64, String)> = status_tags::table
         .filter(status_tags::tag.eq_any(tags.iter().collect::<Vec<_>>()))
+        .order(status_tags::status_id.desc())
+        .limit(2000)
+        .select((status_tags::status_id, status_tags::tag))
+        .load(c)?;
+    let tag_of: HashMap<i64, String> = latest.into_iter().collect();
+    let tagged: Vec<(i64, i64, NaiveDateTime)> = statuses::table
+        .filter(statuses::id.eq_any(tag_of.keys().copied().collect::<Vec<_>>()))
         .filter(statuses::visibility.eq_any(["public", "unlisted"]))
         .filter(statuses::deleted_at.is_null())
         .filter(statuses::created_at.gt(since))
-        .order(statuses::id.desc())
-        .limit(2000)
-        .select((statuses::account_id, status_tags::tag, statuses::created_at))
+        .select((statuses::id, statuses::account_id, statuses::created_at))
         .load(c)?;
     let t = now();
     let mut per_account: HashMap<(i64, String), (f64, i64)> = HashMap::new();
-    for (account, tag, at) in tagged {
+    for (status, account, at) in tagged {
+        let Some(tag) = tag_of.get(&status).cloned() else {
+            continue;
+        };
         let age = (t - at).num_days().max(0) as f64;
         let e = per_account.entry((account, tag)).or_default();
         e.0 += 0.5 + 0.5 * (-age / 180.0).exp();
