@@ -407,9 +407,16 @@ async fn check_signer(data: &Data<AppState>, parts: &Parts, body: &Bytes) -> App
     let Some(key_id) = signature_key_id(&parts.headers) else {
         return Ok(());
     };
-    let Some(actor) = serde_json::from_slice::<Value>(body)
+    // Only `actor` is read here (the rest is skipped, not built): this runs
+    // on every inbox POST before the library parses the whole activity.
+    #[derive(serde::Deserialize)]
+    struct ActorOf {
+        actor: Option<Value>,
+    }
+    let Some(actor) = serde_json::from_slice::<ActorOf>(body)
         .ok()
-        .and_then(|v| v.get("actor").and_then(Value::as_str).map(str::to_string))
+        .and_then(|v| v.actor)
+        .and_then(|a| a.as_str().map(str::to_string))
     else {
         return Ok(());
     };
