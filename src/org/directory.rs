@@ -28,7 +28,7 @@ pub struct DirectoryQuery {
 pub const MAX_LIMIT: i64 = 80;
 
 /// `%` and `_` are LIKE wildcards; a query means them literally.
-fn like_escaped(s: &str) -> String {
+pub(crate) fn like_escaped(s: &str) -> String {
     s.replace(['%', '_', '\\'], "")
 }
 

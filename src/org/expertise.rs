@@ -20,7 +20,7 @@ use crate::db::schema::{
     statuses,
 };
 use crate::db::{DbConn, lower, now};
-use crate::org::directory::people;
+use crate::org::directory::{like_escaped, people};
 use crate::org::profile::{self, DEPARTMENT, LANGUAGES, LOCATION, ROLE, SKILLS};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -258,7 +258,7 @@ pub fn find(
     // One query per word: each stays on the actor_type index.
     let mut groups: Vec<(i64, String, String)> = Vec::new();
     for w in words.iter().filter(|w| w.chars().count() >= 3) {
-        let pattern = format!("%{}%", w.replace(['%', '_', '\\'], ""));
+        let pattern = format!("%{}%", like_escaped(w));
         let found: Vec<(i64, String, String)> = accounts::table
             .filter(accounts::actor_type.eq("Group"))
             .filter(accounts::suspended_at.is_null())
