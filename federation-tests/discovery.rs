@@ -9,7 +9,7 @@ use meetfield::federation::resolve::resolve_account;
 use serde_json::Value;
 
 use crate::common::Backend;
-use crate::harness::{Instance, http};
+use crate::harness::{Instance, eventually, http};
 use crate::on_both_backends;
 
 async fn get_json(url: &str, accept: &str) -> (u16, Value) {
@@ -336,6 +336,16 @@ on_both_backends!(
         )
         .await
         .unwrap();
+        let (who, base) = (alice.clone(), alpha.app.state.base_url());
+        alpha
+            .app
+            .state
+            .db
+            .transaction(move |c| {
+                meetfield::domain::tags::feature(c, &who, "#Terraform", false, &base)
+            })
+            .await
+            .unwrap();
 
         // Fields stay PropertyValues; schema.org terms ride alongside.
         let (status, doc) = get_json(&alice.uri, AP).await;
@@ -347,6 +357,13 @@ on_both_backends!(
         assert_eq!(doc["memberOf"][0]["name"], "Research");
         assert_eq!(doc["indexable"], true);
         assert_eq!(doc["discoverable"], true);
+        // Featured tags as Mastodon publishes them.
+        let tags_url = doc["featuredTags"].as_str().unwrap().to_string();
+        let (status, tags) = get_json(&tags_url, AP).await;
+        assert_eq!(status, 200);
+        assert_eq!(tags["type"], "Collection");
+        assert_eq!(tags["items"][0]["type"], "Hashtag");
+        assert_eq!(tags["items"][0]["name"], "#Terraform");
 
         // Once beta knows alice, its directory finds her by skill and department.
         resolve_account(&beta.data(), &alice.uri).await.unwrap();
@@ -393,5 +410,34 @@ on_both_backends!(
         assert_eq!(experts[0].account.uri, alice.uri);
         assert_eq!(experts[0].reasons[0].kind, "skill");
         assert_eq!(experts[0].reasons[0].detail, "Kubernetes");
+
+        // Her featured tags are read from the collection after the actor.
+        let own = beta.domain.clone();
+        let uri = alice.uri.clone();
+        let at = &beta;
+        eventually("beta finds alice by her featured tag", || {
+            let own = own.clone();
+            let uri = uri.clone();
+            async move {
+                let found = at
+                    .query(move |c| {
+                        meetfield::org::expertise::find(
+                            c,
+                            None,
+                            &own,
+                            &meetfield::org::expertise::ExpertQuery {
+                                q: Some("terraform".into()),
+                                ..Default::default()
+                            },
+                        )
+                    })
+                    .await;
+                found.len() == 1
+                    && found[0].account.uri == uri
+                    && found[0].reasons[0].kind == "featured_tag"
+                    && found[0].reasons[0].detail == "#Terraform"
+            }
+        })
+        .await;
     }
 );

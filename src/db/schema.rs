@@ -560,10 +560,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    featured_tags (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        name -> Text,
+        display_name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(profile_terms -> accounts (account_id));
+diesel::joinable!(featured_tags -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     instance_settings,
+    featured_tags,
+    tags,
     accounts,
     users,
     follows,

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::app::AppState;
+use crate::db::DbConn;
 use crate::db::models::Account;
 use crate::db::schema::{accounts, follows, statuses};
 use crate::error::{AppError, AppResult};
@@ -172,28 +173,33 @@ pub async fn update_profile(
             diesel::update(accounts::table.find(id))
                 .set(accounts::updated_at.eq(t))
                 .execute(c)?;
-            let account = Account::by_id(c, id)?;
-            let group = crate::domain::groups::settings(c, id)?;
-            let actor = crate::federation::objects::account::local_actor_json(
-                &account,
-                group.as_ref(),
-                &base,
-            );
-            let activity = crate::federation::protocol::activities::wrap_json(
-                "Update",
-                &format!("{}#updates/{}", account.uri, t.and_utc().timestamp_millis()),
-                &account.uri,
-                serde_json::to_value(&actor).map_err(|e| AppError::Internal(e.into()))?,
-                &serde_json::json!([crate::federation::protocol::note::PUBLIC]),
-                &serde_json::json!([crate::federation::urls::followers(&account.uri)]),
-            );
-            let inboxes = crate::db::models::Follow::follower_inboxes(c, id)?;
-            crate::delivery::enqueue(c, id, &activity, &inboxes)?;
+            let account = send_actor_update(c, id, &base)?;
             Ok::<_, AppError>(account)
         })
         .await?;
     state.delivery_wake.notify_one();
     Ok(updated)
+}
+
+/// Tells the followers' servers that a local actor changed (`Update` of
+/// the actor document), in the caller's transaction. Wake the delivery
+/// workers after it commits.
+pub fn send_actor_update(c: &mut DbConn, id: i64, base: &str) -> AppResult<Account> {
+    let account = Account::by_id(c, id)?;
+    let group = crate::domain::groups::settings(c, id)?;
+    let actor =
+        crate::federation::objects::account::local_actor_json(&account, group.as_ref(), base);
+    let activity = crate::federation::protocol::activities::wrap_json(
+        "Update",
+        &format!("{}#updates/{}", account.uri, crate::db::id::next_id()),
+        &account.uri,
+        serde_json::to_value(&actor).map_err(|e| AppError::Internal(e.into()))?,
+        &serde_json::json!([crate::federation::protocol::note::PUBLIC]),
+        &serde_json::json!([crate::federation::urls::followers(&account.uri)]),
+    );
+    let inboxes = crate::db::models::Follow::follower_inboxes(c, id)?;
+    crate::delivery::enqueue(c, id, &activity, &inboxes)?;
+    Ok(account)
 }
 
 /// An admin deletes a local account: its posts and relations go, the

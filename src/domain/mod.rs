@@ -22,6 +22,7 @@ pub mod polls;
 pub mod registrations;
 pub mod reports;
 pub mod statuses;
+pub mod tags;
 pub mod text;
 pub mod timelines;
 pub mod users;

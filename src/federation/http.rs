@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/followers", get(followers))
         .route("/users/{username}/following", get(following))
         .route("/users/{username}/collections/featured", get(featured))
+        .route("/users/{username}/collections/tags", get(featured_tags))
         .route("/users/{username}/moderators", get(moderators))
         .route("/users/{username}/statuses/{id}", get(note))
         .route("/actor", get(instance_actor))
@@ -292,6 +293,40 @@ async fn featured(
         .await?;
     let mut v = ordered_collection(&urls::featured(&account.uri), notes.len() as i64);
     v["orderedItems"] = Value::Array(notes);
+    Ok(activity_json(v))
+}
+
+/// Featured hashtags, as Mastodon publishes them (a `Collection` of
+/// `Hashtag`s whose `href` lists the owner's posts with the tag).
+async fn featured_tags(
+    Path(username): Path<String>,
+    parts: Parts,
+    data: Data<AppState>,
+) -> AppResult<Response> {
+    let account = local_account(&data, &username).await?;
+    signed_fetch::check(&data, &parts).await?;
+    let id = account.id;
+    let list = data
+        .db
+        .run(move |c| Ok::<_, AppError>(crate::domain::tags::featured(c, id)?))
+        .await?;
+    let base = data.base_url();
+    let items: Vec<Value> = list
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "type": "Hashtag",
+                "href": format!("{base}/@{}/tagged/{}", account.username, t.name),
+                "name": format!("#{}", t.display_name),
+            })
+        })
+        .collect();
+    let v = serde_json::json!({
+        "id": urls::featured_tags(&account.uri),
+        "type": "Collection",
+        "totalItems": items.len(),
+        "items": items,
+    });
     Ok(activity_json(v))
 }
 

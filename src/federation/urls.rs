@@ -41,6 +41,10 @@ pub fn activity(base: &str, id: i64) -> String {
     format!("{base}/activities/{id}")
 }
 
+pub fn featured_tags(actor_uri: &str) -> String {
+    format!("{actor_uri}/collections/tags")
+}
+
 pub fn featured(actor_uri: &str) -> String {
     format!("{actor_uri}/collections/featured")
 }

@@ -21,7 +21,7 @@ use crate::db::schema::{
 };
 use crate::db::{DbConn, lower, now};
 use crate::org::directory::{like_escaped, people};
-use crate::org::profile::{self, DEPARTMENT, LANGUAGES, LOCATION, ROLE, SKILLS};
+use crate::org::profile::{self, DEPARTMENT, FEATURED_TAG, LANGUAGES, LOCATION, ROLE, SKILLS};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ExpertQuery {
@@ -92,7 +92,8 @@ fn strength(term: &str, phrase: &str, words: &[String], forms: &HashSet<String>)
     if term == phrase {
         return 1.0;
     }
-    if forms.contains(term) {
+    // Hashtags run words together: #MachineLearning is "machine learning".
+    if forms.contains(term) || (phrase.contains(' ') && term == phrase.replace(' ', "")) {
         return 0.95;
     }
     let term_words: Vec<&str> = term.split(' ').collect();
@@ -133,6 +134,7 @@ fn strength(term: &str, phrase: &str, words: &[String], forms: &HashSet<String>)
 fn field_weight(field: &str) -> f64 {
     match field {
         SKILLS => 10.0,
+        FEATURED_TAG => 8.0,
         ROLE => 6.0,
         DEPARTMENT => 4.0,
         LANGUAGES => 2.0,
@@ -368,6 +370,8 @@ pub fn find(
     for (account, field, _, display) in rows {
         let (kind, detail) = if field == SKILLS {
             ("skill", display)
+        } else if field == FEATURED_TAG {
+            ("featured_tag", format!("#{display}"))
         } else {
             ("field", format!("{}: {display}", field_label(&field)))
         };
@@ -484,6 +488,8 @@ mod tests {
             "short words need an exact match"
         );
         assert_eq!(strength("rust", &q.join(" "), &q, &forms), 0.0);
+        let q = w("Machine Learning");
+        assert!(strength("machinelearning", &q.join(" "), &q, &forms) >= 0.9);
         let q = w("#Rust, C++");
         assert_eq!(q, ["rust", "c++"]);
         assert_eq!(words(&"x".repeat(10_000)).len(), 1);

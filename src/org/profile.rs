@@ -263,6 +263,8 @@ pub const SKILLS: &str = "skills";
 pub const LOCATION: &str = "location";
 pub const LANGUAGES: &str = "languages";
 const LIST_FACETS: &[&str] = &[SKILLS, LANGUAGES];
+/// The index's key for featured hashtags (no field name normalizes to it).
+pub const FEATURED_TAG: &str = "#tag";
 
 /// The facet a field name stands for, if it is a well-known one.
 pub fn facet_of(name: &str) -> Option<&'static str> {
@@ -299,7 +301,7 @@ pub fn terms_of(
         let key = facet_of(name)
             .map(str::to_string)
             .unwrap_or_else(|| normalize(name));
-        if key.is_empty() {
+        if key.is_empty() || key.starts_with('#') {
             continue;
         }
         let is_list = schema
@@ -392,7 +394,8 @@ pub fn stored_fields(fields_json: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Rebuilds an account's terms from its stored fields (and what else it said).
+/// Rebuilds an account's terms from its stored fields, its featured tags
+/// (and what else it said).
 pub fn reindex_account(
     c: &mut DbConn,
     account_id: i64,
@@ -400,7 +403,12 @@ pub fn reindex_account(
     extra: &SchemaOrg,
 ) -> QueryResult<()> {
     let schema = schema(c)?;
-    let terms = terms_of(&schema, &stored_fields(fields_json), extra);
+    let mut terms = terms_of(&schema, &stored_fields(fields_json), extra);
+    terms.extend(
+        crate::domain::tags::featured_names(c, account_id)?
+            .into_iter()
+            .map(|(_, display)| (FEATURED_TAG.to_string(), display)),
+    );
     reindex(c, account_id, &terms)
 }
 

@@ -22,3 +22,4 @@ mod social;
 mod statuses;
 mod streaming;
 mod support;
+mod tags;

@@ -195,6 +195,18 @@ both_backends!(
             .json;
         check("Token", &token);
         check("V1Instance", &api.get("/api/v1/instance", None).await.json);
+        let featured = api
+            .post("/api/v1/featured_tags", Some(&a), B::Form("name=tag"))
+            .await
+            .json;
+        check("FeaturedTag", &featured);
+        check(
+            "Tag",
+            &api.post("/api/v1/tags/tag/feature", Some(&a), B::None)
+                .await
+                .json,
+        );
+        check("Tag", &api.get("/api/v1/tags/tag", None).await.json);
         check(
             "Application",
             &api.get(

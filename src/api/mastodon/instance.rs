@@ -23,7 +23,7 @@ fn configuration(state: &AppState) -> Value {
     json!({
         "urls": { "streaming": streaming_url(state), "status": null },
         "accounts": {
-            "max_featured_tags": 0,
+            "max_featured_tags": crate::domain::tags::MAX_FEATURED,
             "max_pinned_statuses": 5,
             "max_profile_fields": state.config.max_profile_fields,
         },

@@ -17,6 +17,7 @@ pub mod polls;
 pub mod reports;
 pub mod search;
 pub mod statuses;
+pub mod tags;
 pub mod timelines;
 
 use axum::Router;
@@ -232,11 +233,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/trends/links", get(collections::empty_list))
         .route("/api/v2/suggestions", get(collections::empty_list))
         .route("/api/v1/followed_tags", get(collections::empty_list))
-        .route("/api/v1/featured_tags", get(collections::empty_list))
+        .route("/api/v1/featured_tags", get(tags::mine).post(tags::create))
+        .route("/api/v1/featured_tags/suggestions", get(tags::suggestions))
         .route(
-            "/api/v1/accounts/{id}/featured_tags",
-            get(collections::empty_list),
+            "/api/v1/featured_tags/{id}",
+            axum::routing::delete(tags::delete),
         )
+        .route("/api/v1/accounts/{id}/featured_tags", get(tags::of_account))
+        .route("/api/v1/tags/{name}", get(tags::show))
+        .route("/api/v1/tags/{name}/feature", post(tags::feature))
+        .route("/api/v1/tags/{name}/unfeature", post(tags::unfeature))
         .route("/api/v1/reports", post(reports::create))
         .route("/api/v1/conversations", get(conversations::list))
         .route(

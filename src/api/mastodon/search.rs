@@ -207,17 +207,36 @@ pub async fn search(
             let mut statuses_json = Vec::new();
             for s in &found_statuses {
                 if can_view(c, viewer.as_ref(), s)? {
-                    statuses_json.push(entities::status(c, &ctx, s, viewer.as_ref().map(|v| v.id))?);
+                    statuses_json.push(entities::status(
+                        c,
+                        &ctx,
+                        s,
+                        viewer.as_ref().map(|v| v.id),
+                    )?);
                 }
             }
             let mut tags: Vec<String> = Vec::new();
             if want_tags && !tag_prefix.is_empty() {
                 tags = status_tags::table
-                    .filter(status_tags::tag.like(format!("{}%", tag_prefix.replace(['%', '_'], ""))))
+                    .filter(
+                        status_tags::tag.like(format!("{}%", tag_prefix.replace(['%', '_'], ""))),
+                    )
                     .select(status_tags::tag)
                     .distinct()
                     .limit(limit)
                     .load(c)?;
+            }
+            let mut hashtags = Vec::new();
+            for t in tags
+                .iter()
+                .filter(|t| crate::domain::tags::parse_name(t).is_ok())
+            {
+                hashtags.push(super::tags::tag_json(
+                    c,
+                    &ctx.base,
+                    t,
+                    viewer.as_ref().map(|v| v.id),
+                )?);
             }
             let accounts_json = found_accounts
                 .iter()
@@ -226,7 +245,7 @@ pub async fn search(
             Ok::<_, AppError>(json!({
                 "accounts": accounts_json,
                 "statuses": statuses_json,
-                "hashtags": tags.iter().map(|t| json!({ "name": t, "url": format!("{}/tags/{t}", ctx.base), "history": [] })).collect::<Vec<_>>(),
+                "hashtags": hashtags,
             }))
         })
         .await?;

@@ -249,6 +249,7 @@ impl Status {
                     status_tags::tag.eq(tag),
                 ))
                 .execute(conn)?;
+            tag_id(conn, tag)?;
         }
         Ok(())
     }
@@ -318,4 +319,30 @@ impl Status {
             .first(conn)
             .optional()
     }
+}
+
+/// The id of a hashtag (lower case, no '#'), created on first use; two
+/// writers racing on a new tag both get the one row.
+pub fn tag_id(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
+    use crate::db::schema::tags;
+    let find = |conn: &mut DbConn| {
+        tags::table
+            .filter(tags::name.eq(name))
+            .select(tags::id)
+            .first::<i64>(conn)
+            .optional()
+    };
+    if let Some(id) = find(conn)? {
+        return Ok(id);
+    }
+    let insert = diesel::insert_into(tags::table).values((
+        tags::id.eq(crate::db::id::next_id()),
+        tags::name.eq(name),
+        tags::created_at.eq(crate::db::now()),
+    ));
+    match conn {
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Postgres(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    find(conn)?.ok_or(diesel::result::Error::NotFound)
 }

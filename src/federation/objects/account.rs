@@ -10,7 +10,7 @@ use crate::db::models::Account;
 use crate::db::models::account::RemoteActorData;
 use crate::domain::html;
 use crate::error::{AppError, AppResult};
-use crate::federation::protocol::actor::ActorJson;
+use crate::federation::protocol::actor::{ActorJson, FeaturedTagsSource};
 use crate::federation::protocol::helpers::{authority, href_of};
 use crate::federation::urls;
 
@@ -99,14 +99,35 @@ impl Object for ApubAccount {
         let row = remote_actor_row(&json)?;
         let moderators = json.moderators_collection();
         let extra = json.schema_org();
+        let tags = json.featured_tags_source();
+        let listed = match &tags {
+            Some(FeaturedTagsSource::Listed(names)) => Some(names.clone()),
+            _ => None,
+        };
+        let keep = extra.clone();
         let account = data
             .db
             .transaction(move |c| {
                 let a = Account::upsert_remote(c, &row)?;
+                if let Some(names) = &listed {
+                    crate::domain::tags::store_remote(c, a.id, names)?;
+                }
                 crate::org::profile::reindex_account(c, a.id, &a.fields, &extra)?;
                 Ok::<_, AppError>(a)
             })
             .await?;
+        if let Some(FeaturedTagsSource::Fetch(collection)) = tags
+            && !account.is_local()
+        {
+            let (data, owner) = (data.reset_request_count(), account.clone());
+            tokio::spawn(async move {
+                if let Err(e) =
+                    crate::domain::tags::sync_remote(&data, &owner, &collection, keep).await
+                {
+                    tracing::debug!(account = %owner.uri, error = %e, "featured tags not read");
+                }
+            });
+        }
         if let Some(collection) = moderators
             && !account.is_local()
         {
@@ -197,6 +218,7 @@ pub fn local_actor_json(
             .then(|| Url::parse(&urls::following(&a.uri)).ok())
             .flatten(),
         featured: (!is_instance).then(|| json!(urls::featured(&a.uri))),
+        featured_tags: (!is_instance).then(|| json!(urls::featured_tags(&a.uri))),
         endpoints: Some(json!({ "sharedInbox": urls::shared_inbox(base) })),
         public_key: a.public_key_pem.as_ref().map(|pem| {
             json!({

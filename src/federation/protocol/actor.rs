@@ -67,6 +67,9 @@ pub struct ActorJson {
     pub following: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub featured: Option<Value>,
+    /// Mastodon's featured hashtags: a collection, by id or embedded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub featured_tags: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Value>,
     /// Usually an object; a few servers send a list.
@@ -127,6 +130,29 @@ pub struct ActorJson {
     pub member_of: Option<Value>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeaturedTagsSource {
+    Listed(Vec<String>),
+    Fetch(url::Url),
+}
+
+/// Names (without '#') of the `Hashtag`s in a collection document.
+pub fn hashtag_names(collection: &Value) -> Vec<String> {
+    collection
+        .get("orderedItems")
+        .or_else(|| collection.get("items"))
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i.get("type").and_then(Value::as_str) == Some("Hashtag"))
+                .filter_map(|i| i.get("name").and_then(Value::as_str))
+                .map(|n| n.trim_start_matches('#').to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl ActorJson {
     /// A group's moderators collection: `moderators`, or `attributedTo`
     /// when it names a collection (Lemmy's `…/moderators`, Mitra's
@@ -171,6 +197,16 @@ impl ActorJson {
 
     /// The schema.org terms, read leniently: strings, or objects with a
     /// `name` (a DefinedTerm, an Organization).
+    /// The featured hashtags: listed in the document when the collection is
+    /// embedded, else the collection to fetch.
+    pub fn featured_tags_source(&self) -> Option<FeaturedTagsSource> {
+        let v = self.featured_tags.as_ref()?;
+        if v.get("items").is_some() || v.get("orderedItems").is_some() {
+            return Some(FeaturedTagsSource::Listed(hashtag_names(v)));
+        }
+        super::helpers::id_of(v).map(FeaturedTagsSource::Fetch)
+    }
+
     pub fn schema_org(&self) -> crate::org::profile::SchemaOrg {
         let names = |v: Option<&Value>| -> Vec<String> {
             let items = match v {

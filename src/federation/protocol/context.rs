@@ -18,6 +18,7 @@ pub fn context() -> Value {
             "worksFor": "schema:worksFor",
             "memberOf": "schema:memberOf",
             "featured": { "@id": "toot:featured", "@type": "@id" },
+            "featuredTags": { "@id": "toot:featuredTags", "@type": "@id" },
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
             "value": "schema:value",
