@@ -441,3 +441,85 @@ on_both_backends!(
         .await;
     }
 );
+
+on_both_backends!(
+    partner_posts_are_searched_once_stored,
+    |backend: Backend| async move {
+        use meetfield::domain::accounts::{ProfileChange, update_profile};
+        let alpha = Instance::start("alpha", backend, FederationMode::Open).await;
+        let beta = Instance::start("beta", backend, FederationMode::Open).await;
+        let reader = alpha.create_user("reader").await;
+        let bea = beta.create_user("bea").await;
+        let bea = update_profile(
+            &beta.app.state,
+            &bea,
+            ProfileChange {
+                indexable: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        crate::harness::follow(&alpha, &reader, &bea).await;
+        let note = posts::post_status(
+            &beta.data(),
+            &bea,
+            PostInput::public("the quarterly logistics review is done"),
+        )
+        .await
+        .unwrap();
+        let private = posts::post_status(
+            &beta.data(),
+            &bea,
+            PostInput {
+                visibility: Visibility::Private,
+                ..PostInput::public("logistics for followers")
+            },
+        )
+        .await
+        .unwrap();
+        let (uri, private_uri) = (note.uri.clone(), private.uri.clone());
+        let at = &alpha;
+        eventually("both posts reach alpha", || {
+            let (u, p) = (uri.clone(), private_uri.clone());
+            async move {
+                at.query(move |c| {
+                    Ok(meetfield::db::models::Status::by_uri(c, &u)?.is_some()
+                        && meetfield::db::models::Status::by_uri(c, &p)?.is_some())
+                })
+                .await
+            }
+        })
+        .await;
+        let own = alpha.domain.clone();
+        let r = reader.clone();
+        let found = alpha
+            .app
+            .state
+            .db
+            .run(move |c| meetfield::domain::search::statuses(c, &r, &own, "logistic", None, 20, 0))
+            .await
+            .unwrap();
+        let mut got: Vec<String> = found.into_iter().map(|s| s.uri).collect();
+        got.sort();
+        let mut want = vec![note.uri.clone(), private.uri.clone()];
+        want.sort();
+        assert_eq!(got, want, "the follower finds both, stemmed");
+        // Someone on alpha who does not follow bea finds only the public one.
+        let other = alpha.create_user("other").await;
+        let own = alpha.domain.clone();
+        let found = alpha
+            .app
+            .state
+            .db
+            .run(move |c| {
+                meetfield::domain::search::statuses(c, &other, &own, "logistics", None, 20, 0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            found.into_iter().map(|s| s.uri).collect::<Vec<_>>(),
+            [note.uri]
+        );
+    }
+);

@@ -561,6 +561,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    status_search (status_id) {
+        status_id -> BigInt,
+        body -> Text,
+        has_link -> Bool,
+    }
+}
+
+diesel::table! {
     tags (id) {
         id -> BigInt,
         name -> Text,
@@ -585,6 +593,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instance_settings,
     featured_tags,
     tags,
+    status_search,
     accounts,
     users,
     follows,

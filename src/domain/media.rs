@@ -381,7 +381,12 @@ pub async fn update(
             diesel::update(m::table.find(aid))
                 .set(m::updated_at.eq(now()))
                 .execute(c)?;
-            by_id(c, aid).map_err(AppError::from)
+            let a = by_id(c, aid)?;
+            if let Some(sid) = a.status_id {
+                // Alt text is searched with the post.
+                crate::domain::search::index_status(c, sid)?;
+            }
+            Ok::<_, AppError>(a)
         })
         .await
 }

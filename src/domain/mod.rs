@@ -21,6 +21,7 @@ pub mod policy;
 pub mod polls;
 pub mod registrations;
 pub mod reports;
+pub mod search;
 pub mod statuses;
 pub mod tags;
 pub mod text;

@@ -225,6 +225,7 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
                 crate::domain::polls::create(c, status.id, poll)?;
             }
             crate::domain::media::attach(c, author.id, status.id, &input.media_ids)?;
+            crate::domain::search::index_status(c, status.id)?;
             if let Some(p) = &parent {
                 Status::bump(c, p.id, Counter::Replies, 1)?;
             }
@@ -360,6 +361,7 @@ pub async fn edit_status(
             for tag in &tags {
                 Status::add_tag(c, updated.id, tag)?;
             }
+            crate::domain::search::index_status(c, updated.id)?;
             notify_boosters_of_edit(c, &updated)?;
             send_about(c, &updated, &author, &base, "Update")?;
             Ok::<_, AppError>(updated)
@@ -716,6 +718,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
                 status.account_id,
                 attachment.as_ref(),
             )?;
+            crate::domain::search::index_status(c, status.id)?;
             if let Some(p) = status.in_reply_to_id {
                 Status::bump(c, p, Counter::Replies, 1)?;
             }
@@ -825,7 +828,8 @@ pub async fn receive_note_update(data: &FedData, actor: &Account, json: NoteJson
         let sid = current.id;
         data.db
             .transaction(move |c| {
-                crate::domain::polls::store_remote(c, sid, &q).map_err(AppError::from)
+                crate::domain::polls::store_remote(c, sid, &q)?;
+                crate::domain::search::index_status(c, sid).map_err(AppError::from)
             })
             .await?;
     }
@@ -838,6 +842,7 @@ pub async fn receive_note_update(data: &FedData, actor: &Account, json: NoteJson
     data.db
         .transaction(move |c| {
             let updated = Status::edit(c, &current, None, &content, &spoiler, sensitive)?;
+            crate::domain::search::index_status(c, updated.id)?;
             notify_boosters_of_edit(c, &updated)?;
             Ok::<_, AppError>(())
         })

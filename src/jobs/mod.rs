@@ -49,6 +49,11 @@ fn jobs() -> Vec<Job> {
             },
         },
         Job {
+            name: "search index backfill",
+            every: TICK,
+            run: |data| Box::pin(search_backfill(data)),
+        },
+        Job {
             name: "remote media retry",
             every: Duration::from_secs(60),
             run: |data| {
@@ -62,6 +67,21 @@ async fn close_ended_polls(data: &FedData) -> AppResult<()> {
     crate::domain::polls::close_ended_polls(data)
         .await
         .map(drop)
+}
+
+/// Posts written before the search index existed, 500 a turn until none
+/// is left (then the turn costs one indexed lookup).
+async fn search_backfill(data: &FedData) -> AppResult<()> {
+    let n = data
+        .db
+        .transaction(|c| {
+            crate::domain::search::backfill(c, 500).map_err(crate::error::AppError::from)
+        })
+        .await?;
+    if n > 0 {
+        tracing::info!(indexed = n, "search index backfill");
+    }
+    Ok(())
 }
 
 /// Orphaned uploads and interrupted processing.

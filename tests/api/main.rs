@@ -18,6 +18,7 @@ mod openapi;
 mod polls;
 mod registrations;
 mod reports;
+mod search;
 mod social;
 mod statuses;
 mod streaming;

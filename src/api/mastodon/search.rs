@@ -30,6 +30,7 @@ pub struct SearchQuery {
     offset: Option<i64>,
     #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
     following: Option<bool>,
+    account_id: Option<String>,
 }
 
 /// Accounts matching `q`: a remote one looked up through WebFinger when
@@ -196,6 +197,26 @@ pub async fn search(
         && let Ok(n) = ObjectId::<ApubNote>::from(url).dereference(&data).await
     {
         found_statuses.push(n.status);
+    }
+    // Full text, for signed-in users (as Mastodon): what they may see.
+    if want("statuses")
+        && found_statuses.is_empty()
+        && !is_url
+        && !q.is_empty()
+        && let Some(viewer) = auth.viewer().cloned()
+    {
+        let own = state.config.domain.clone();
+        let (text, offset) = (q.clone(), p.offset.unwrap_or(0));
+        let account = match p.account_id.as_deref() {
+            Some(id) => Some(super::parse_id(id)?),
+            None => None,
+        };
+        found_statuses = state
+            .db
+            .run(move |c| {
+                crate::domain::search::statuses(c, &viewer, &own, &text, account, limit, offset)
+            })
+            .await?;
     }
     let viewer = auth.viewer().cloned();
     let ctx = ctx(&state);
