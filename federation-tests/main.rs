@@ -7,6 +7,7 @@ mod common;
 mod clients;
 mod corpus;
 mod delivery;
+mod directory;
 mod discovery;
 mod follows;
 mod groups;

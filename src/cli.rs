@@ -121,6 +121,36 @@ pub enum AdminCommand {
     /// Skill aliases for the directory and expertise search ("k8s" = "Kubernetes").
     #[command(subcommand, name = "skill-synonym")]
     SkillSynonym(SkillSynonymCommand),
+    /// Partners' directories: read them now, see how each stands.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Read partners' directories now (all partners, or DOMAIN); returns
+    /// when done and prints what was added, changed and removed.
+    Sync {
+        domain: Option<String>,
+        /// Read everything, not only what changed since the last read.
+        #[arg(long)]
+        full: bool,
+    },
+    /// The partners, whether their directory is shared and read, and the
+    /// last sync.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DirectoryShare {
+    /// Serve our directory to the partner.
+    Share,
+    /// Stop serving our directory to the partner.
+    NoShare,
+    /// Read the partner's directory.
+    Read,
+    /// Stop reading the partner's directory.
+    NoRead,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +253,12 @@ pub enum DomainCommand {
     RejectMedia { domain: String },
     /// Download a domain's media again.
     AcceptMedia { domain: String },
+    /// Share our directory with a partner (or not), read theirs (or not).
+    Directory {
+        domain: String,
+        #[arg(value_enum)]
+        action: DirectoryShare,
+    },
     /// List the entries and the mode.
     List,
 }
@@ -525,6 +561,7 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         }
         AdminCommand::ProfileField(cmd) => run_profile_field(cmd, &db, &config).await?,
         AdminCommand::SkillSynonym(cmd) => run_skill_synonym(cmd, &db).await?,
+        AdminCommand::Directory(cmd) => run_directory(cmd, db.clone(), config.clone()).await?,
         AdminCommand::CreateToken { username, scopes } => {
             let scopes =
                 crate::domain::oauth::Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!(e))?;
@@ -725,9 +762,80 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
     Ok(())
 }
 
+async fn run_directory(
+    cmd: DirectoryCommand,
+    db: crate::db::Db,
+    config: Config,
+) -> anyhow::Result<()> {
+    use crate::org::partners;
+    match cmd {
+        DirectoryCommand::Sync { domain, full } => {
+            // The fetches are signed by the instance actor, as the server's.
+            let app = crate::app::App::new(config, db).await?;
+            let data = app.data();
+            let results = match domain {
+                Some(d) => vec![(d.clone(), partners::sync(&data, &d, full).await)],
+                None => partners::sync_all(&data, full).await,
+            };
+            if results.is_empty() {
+                println!("no partners (meetfield admin domain allow DOMAIN, or sync DOMAIN)");
+            }
+            let mut failed = 0;
+            for (domain, r) in results {
+                match r {
+                    Ok(report) => println!("{report}"),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{domain}: failed: {e}");
+                    }
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} directory sync(s) failed");
+            }
+        }
+        DirectoryCommand::List => {
+            let peers = db
+                .run(|c| partners::peers(c).map_err(crate::db::DbError::from))
+                .await?;
+            println!("# domain\tshare\tread\tlast sync\tresult");
+            for p in peers {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    p.domain,
+                    if p.share { "share" } else { "no-share" },
+                    if p.read { "read" } else { "no-read" },
+                    p.last_sync_at
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| "never".into()),
+                    p.last_result
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn run_domain(cmd: DomainCommand, db: &crate::db::Db, config: &Config) -> anyhow::Result<()> {
     use crate::domain::policy::{self, PolicyKind};
     match cmd {
+        DomainCommand::Directory { domain, action } => {
+            let (share, read) = match action {
+                DirectoryShare::Share => (Some(true), None),
+                DirectoryShare::NoShare => (Some(false), None),
+                DirectoryShare::Read => (None, Some(true)),
+                DirectoryShare::NoRead => (None, Some(false)),
+            };
+            let p = db
+                .transaction(move |c| crate::org::partners::set_peer(c, &domain, share, read))
+                .await?;
+            println!(
+                "{}: directory {}, {}",
+                p.domain,
+                if p.share { "shared" } else { "not shared" },
+                if p.read { "read" } else { "not read" }
+            );
+        }
         DomainCommand::Allow { domain, comment } => {
             let d = policy::set_domain_policy(db, &domain, PolicyKind::Allow, &comment).await?;
             println!("allowed {d}");

@@ -88,6 +88,8 @@ pub struct Config {
     pub media_max_video_bytes: usize,
     /// Profile fields one account may have (the organization's and free ones).
     pub max_profile_fields: usize,
+    /// Seconds between reads of the partners' directories (0: only on demand).
+    pub directory_sync_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -176,6 +178,7 @@ impl Default for Config {
             media_max_image_bytes: 16 * 1024 * 1024,
             media_max_video_bytes: 99 * 1024 * 1024,
             max_profile_fields: 10,
+            directory_sync_secs: 3600,
         }
     }
 }

@@ -839,3 +839,83 @@ both_backends!(
         assert!(!list.contains("Location"), "{list}");
     }
 );
+
+both_backends!(partner_directory_settings, |tdb: TestDb| async move {
+    let out = ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "domain",
+            "directory",
+            "Sales.Partner.example",
+            "no-share",
+        ],
+    ));
+    assert_eq!(
+        out.trim(),
+        "sales.partner.example: directory not shared, read"
+    );
+    ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "domain",
+            "directory",
+            "sales.partner.example",
+            "no-read",
+        ],
+    ));
+    ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "domain",
+            "directory",
+            "research.partner.example:8443",
+            "share",
+        ],
+    ));
+    let list = ok(&meetfield(&tdb, &["admin", "directory", "list"]));
+    let rows: Vec<&str> = list.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert!(
+        rows[0].starts_with("research.partner.example:8443\tshare\tread\tnever"),
+        "{list}"
+    );
+    assert!(
+        rows[1].starts_with("sales.partner.example\tno-share\tno-read\tnever"),
+        "{list}"
+    );
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "domain", "directory", "not a domain", "share"],
+    ));
+    assert!(err.contains("not a domain"), "{err}");
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "domain", "directory", "x.example", "sideways"],
+    ));
+    assert!(err.contains("sideways"), "{err}");
+    // Reading needs a partner, and reading turned on; neither touches the network.
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "directory", "sync", "sales.partner.example"],
+    ));
+    assert!(err.contains("not a partner"), "{err}");
+    ok(&meetfield(
+        &tdb,
+        &["admin", "domain", "allow", "sales.partner.example"],
+    ));
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "directory", "sync", "sales.partner.example"],
+    ));
+    assert!(err.contains("turned off"), "{err}");
+    // All partners: sales is not read; research is not allowed by the policy.
+    let err = failed(&meetfield(&tdb, &["admin", "directory", "sync"]));
+    assert!(
+        err.contains("research.partner.example:8443: failed") && err.contains("not a partner"),
+        "{err}"
+    );
+    assert!(!err.contains("sales"), "{err}");
+});

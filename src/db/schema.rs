@@ -561,6 +561,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    directory_peers (domain) {
+        domain -> Text,
+        share -> Bool,
+        read -> Bool,
+        collection_url -> Nullable<Text>,
+        cursor -> Nullable<Text>,
+        last_full_at -> Nullable<Timestamp>,
+        last_sync_at -> Nullable<Timestamp>,
+        last_result -> Text,
+    }
+}
+
+diesel::table! {
+    directory_entries (account_id) {
+        account_id -> BigInt,
+        domain -> Text,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     status_search (status_id) {
         status_id -> BigInt,
         body -> Text,
@@ -594,6 +615,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     featured_tags,
     tags,
     status_search,
+    directory_peers,
+    directory_entries,
     accounts,
     users,
     follows,

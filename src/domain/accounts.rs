@@ -31,7 +31,11 @@ pub async fn receive_actor_deleted(state: &AppState, actor: &ApubAccount) -> App
             )
             .execute(c)?;
             diesel::update(accounts::table.find(id))
-                .set(accounts::suspended_at.eq(crate::db::now()))
+                // updated_at: partners reading our directory see who left.
+                .set((
+                    accounts::suspended_at.eq(crate::db::now()),
+                    accounts::updated_at.eq(crate::db::now()),
+                ))
                 .execute(c)?;
             Ok::<_, AppError>(())
         })
@@ -242,7 +246,11 @@ pub async fn delete_local_account(state: &AppState, account: &Account) -> AppRes
             )
             .execute(c)?;
             diesel::update(accounts::table.find(id))
-                .set(accounts::suspended_at.eq(crate::db::now()))
+                // updated_at: partners reading our directory see who left.
+                .set((
+                    accounts::suspended_at.eq(crate::db::now()),
+                    accounts::updated_at.eq(crate::db::now()),
+                ))
                 .execute(c)?;
             diesel::update(
                 crate::db::schema::users::table.filter(crate::db::schema::users::account_id.eq(id)),

@@ -26,9 +26,11 @@ use crate::error::{AppError, AppResult};
 /// Longer queries are cut, as are queries with more parts.
 const MAX_QUERY_CHARS: usize = 500;
 const MAX_PARTS: usize = 16;
-/// The most recent matching posts the viewer may see, ranked in full.
-const CANDIDATES: i64 = 1000;
+/// The most recent matching posts the viewer may see, ranked in full
+/// (more when a later page is asked for).
+const CANDIDATES: i64 = 200;
 pub const MAX_LIMIT: i64 = 40;
+const MAX_OFFSET: i64 = 1000;
 
 // ---------------------------------------------------------------- indexing
 
@@ -669,7 +671,8 @@ pub fn statuses(
             .push(" AND s.created_at < ")
             .bind(Bind::Time(midnight(next_day(d))));
     }
-    sql.push(" ORDER BY s.id DESC LIMIT ").id(CANDIDATES);
+    let wanted = CANDIDATES.max(offset.clamp(0, MAX_OFFSET) + limit.clamp(1, MAX_LIMIT));
+    sql.push(" ORDER BY s.id DESC LIMIT ").id(wanted);
 
     let candidates = load(c, sql)?;
     let words: Vec<String> = positive
@@ -699,7 +702,7 @@ pub fn statuses(
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
     let page: Vec<i64> = ranked
         .into_iter()
-        .skip(offset.clamp(0, CANDIDATES) as usize)
+        .skip(offset.clamp(0, MAX_OFFSET) as usize)
         .take(limit.clamp(1, MAX_LIMIT) as usize)
         .map(|(_, id)| id)
         .collect();

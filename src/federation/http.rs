@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/moderators", get(moderators))
         .route("/users/{username}/statuses/{id}", get(note))
         .route("/actor", get(instance_actor))
+        .route("/directory", get(directory))
         .route("/actor/inbox", post(inbox))
         .route("/actor/outbox", get(instance_outbox))
         .route("/inbox", post(inbox))
@@ -101,6 +102,50 @@ async fn instance_actor(data: Data<AppState>) -> AppResult<Response> {
         .ok_or_else(AppError::not_found)?;
     let json = ApubAccount::new(account)?.into_json(&data).await?;
     Ok(activity_json(json))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct DirectoryQuery {
+    page: Option<String>,
+    since: Option<String>,
+    after: Option<i64>,
+}
+
+/// The organization's directory for partner instances (`meetfield:directory`):
+/// signed fetches from partners only, whatever authorized fetch says.
+async fn directory(
+    axum::extract::Query(q): axum::extract::Query<DirectoryQuery>,
+    parts: Parts,
+    data: Data<AppState>,
+) -> AppResult<Response> {
+    let host = signed_fetch::verify(&data, &parts).await?;
+    let h = host.clone();
+    let shared = data
+        .db
+        .run(move |c| Ok::<_, AppError>(crate::org::partners::shared_with(c, &h)?))
+        .await?;
+    if !shared {
+        return Err(AppError::Forbidden(format!(
+            "The directory is not shared with {host}"
+        )));
+    }
+    let since = q
+        .since
+        .as_deref()
+        .map(crate::org::partners::parse_since)
+        .transpose()?;
+    let base = data.base_url();
+    let v = data
+        .db
+        .run(move |c| {
+            if q.page.is_some() {
+                crate::org::partners::page(c, &base, since, q.after)
+            } else {
+                Ok(crate::org::partners::collection(c, &base, since)?)
+            }
+        })
+        .await?;
+    Ok(activity_json(v))
 }
 
 /// A local post, to anyone only if it is public or unlisted; other

@@ -86,7 +86,9 @@ pub async fn nodeinfo(Path(version): Path<String>, data: Data<AppState>) -> AppR
         },
         "metadata": {
             "nodeName": data.config.domain,
-            "federationMode": data.config.federation_mode.as_str()
+            "federationMode": data.config.federation_mode.as_str(),
+            // Meetfield partners read the organization's directory here.
+            "directory": crate::org::partners::collection_url(&data.base_url())
         }
     });
     let profile = format!(

@@ -29,6 +29,13 @@ pub async fn check(data: &Data<AppState>, parts: &Parts) -> AppResult<()> {
     if !data.config.authorized_fetch {
         return Ok(());
     }
+    verify(data, parts).await.map(drop)
+}
+
+/// The host of the allowed actor that signed the request (401 unsigned or
+/// badly signed, 403 from a domain the policy refuses), whatever the
+/// authorized-fetch setting.
+pub async fn verify(data: &Data<AppState>, parts: &Parts) -> AppResult<String> {
     let unauthorized = |why: &str| AppError::Unauthorized(format!("Request not signed: {why}"));
     let mut headers = BTreeMap::new();
     for (name, value) in &parts.headers {
@@ -55,6 +62,7 @@ pub async fn check(data: &Data<AppState>, parts: &Parts) -> AppResult<()> {
         .unwrap_or_default()
         .to_string();
     let actor_url = url::Url::parse(&actor_id).map_err(|_| unauthorized("bad keyId"))?;
+    let actor_host = actor_url.host_str().unwrap_or_default().to_string();
     if !data
         .policy
         .allows(actor_url.host_str().unwrap_or_default())
@@ -89,7 +97,7 @@ pub async fn check(data: &Data<AppState>, parts: &Parts) -> AppResult<()> {
         .is_ok()
     });
     if ok {
-        Ok(())
+        Ok(actor_host)
     } else {
         Err(AppError::Unauthorized("Invalid signature".into()))
     }

@@ -18,27 +18,32 @@ type JobFuture<'a> = Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
 struct Job {
     name: &'static str,
     every: Duration,
+    /// First run after one interval rather than at start.
+    delayed: bool,
     run: for<'a> fn(&'a FedData) -> JobFuture<'a>,
 }
 
 /// How often the scheduler looks for a job that is due.
 const TICK: Duration = Duration::from_secs(5);
 
-fn jobs() -> Vec<Job> {
-    vec![
+fn jobs(config: &crate::config::Config) -> Vec<Job> {
+    let mut jobs = vec![
         Job {
             name: "poll ends",
             every: TICK,
+            delayed: false,
             run: |data| Box::pin(close_ended_polls(data)),
         },
         Job {
             name: "media housekeeping",
             every: Duration::from_secs(60),
+            delayed: false,
             run: |data| Box::pin(media_housekeeping(data)),
         },
         Job {
             name: "profile vocabulary",
             every: Duration::from_secs(3600),
+            delayed: false,
             run: |data| {
                 Box::pin(async {
                     data.db
@@ -51,16 +56,38 @@ fn jobs() -> Vec<Job> {
         Job {
             name: "search index backfill",
             every: TICK,
+            delayed: false,
             run: |data| Box::pin(search_backfill(data)),
         },
         Job {
             name: "remote media retry",
             every: Duration::from_secs(60),
+            delayed: false,
             run: |data| {
                 Box::pin(async { crate::domain::media::retry_uncached(data).await.map(drop) })
             },
         },
-    ]
+    ];
+    if config.directory_sync_secs > 0 {
+        jobs.push(Job {
+            name: "directory sync",
+            every: Duration::from_secs(config.directory_sync_secs),
+            delayed: true,
+            run: |data| Box::pin(directory_sync(data)),
+        });
+    }
+    jobs
+}
+
+/// Partners' directories, each read for what changed (a full read daily).
+async fn directory_sync(data: &FedData) -> AppResult<()> {
+    for (domain, r) in crate::org::partners::sync_all(data, false).await {
+        match r {
+            Ok(report) => tracing::info!(%report, "directory sync"),
+            Err(e) => tracing::warn!(%domain, error = %e, "directory sync failed"),
+        }
+    }
+    Ok(())
 }
 
 async fn close_ended_polls(data: &FedData) -> AppResult<()> {
@@ -99,8 +126,9 @@ pub async fn run(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let data = federation.to_request_data();
-    let jobs = jobs();
-    let mut last: Vec<Option<Instant>> = vec![None; jobs.len()];
+    let jobs = jobs(&data.config);
+    let mut last: Vec<Option<Instant>> =
+        jobs.iter().map(|j| j.delayed.then(Instant::now)).collect();
     loop {
         if *shutdown.borrow() {
             break;

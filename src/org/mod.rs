@@ -1,9 +1,11 @@
 //! The organization layer: what makes Meetfield an organization's network
 //! rather than one more fediverse server. The organization's profile schema
 //! and the searchable terms of every profile (`profile`), the directory
-//! (`directory`); expertise ranking, partner directory sync and insights
-//! join them here.
+//! (`directory`), "who knows X?" (`expertise`) and partners' directories
+//! read and served without a central host (`partners`); insights join them
+//! here.
 
 pub mod directory;
 pub mod expertise;
+pub mod partners;
 pub mod profile;

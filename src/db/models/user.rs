@@ -119,11 +119,20 @@ impl User {
     }
 
     pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool) -> QueryResult<usize> {
-        diesel::update(users::table.find(id))
+        let n = diesel::update(users::table.find(id))
             .set((
                 users::disabled.eq(disabled),
                 users::updated_at.eq(crate::db::now()),
             ))
-            .execute(conn)
+            .execute(conn)?;
+        // The account changed for partners reading our directory.
+        let account: i64 = users::table
+            .find(id)
+            .select(users::account_id)
+            .first(conn)?;
+        diesel::update(crate::db::schema::accounts::table.find(account))
+            .set(crate::db::schema::accounts::updated_at.eq(crate::db::now()))
+            .execute(conn)?;
+        Ok(n)
     }
 }

@@ -219,6 +219,7 @@ pub fn local_actor_json(
             .flatten(),
         featured: (!is_instance).then(|| json!(urls::featured(&a.uri))),
         featured_tags: (!is_instance).then(|| json!(urls::featured_tags(&a.uri))),
+        directory: is_instance.then(|| json!(crate::org::partners::collection_url(base))),
         endpoints: Some(json!({ "sharedInbox": urls::shared_inbox(base) })),
         public_key: a.public_key_pem.as_ref().map(|pem| {
             json!({

@@ -67,6 +67,9 @@ pub struct ActorJson {
     pub following: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub featured: Option<Value>,
+    /// On a Meetfield instance actor: the organization's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<Value>,
     /// Mastodon's featured hashtags: a collection, by id or embedded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub featured_tags: Option<Value>,

@@ -19,6 +19,8 @@ pub fn context() -> Value {
             "memberOf": "schema:memberOf",
             "featured": { "@id": "toot:featured", "@type": "@id" },
             "featuredTags": { "@id": "toot:featuredTags", "@type": "@id" },
+            "meetfield": "https://meetfield.dev/ns#",
+            "directory": { "@id": "meetfield:directory", "@type": "@id" },
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
             "value": "schema:value",
