@@ -343,3 +343,33 @@ both_backends!(finished_queue_rows_are_pruned, |tdb: TestDb| async move {
     assert_eq!(kept_r, vec!["https://x.example/r/0"]);
     assert_eq!(removed, 3 + 3 + 1);
 });
+
+both_backends!(one_node_runs_each_job_turn, |tdb: TestDb| async move {
+    use std::time::Duration;
+    let db = tdb.open().await;
+    let claim = |job: &'static str, every: u64, node: &'static str| {
+        let db = db.clone();
+        async move {
+            db.transaction(move |c| {
+                meetfield::jobs::claim(c, job, Duration::from_secs(every), node)
+                    .map_err(meetfield::db::DbError::from)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(claim("poll ends", 60, "a").await, "the first node runs it");
+    assert!(
+        !claim("poll ends", 60, "b").await,
+        "another node skips the turn"
+    );
+    assert!(
+        !claim("poll ends", 60, "a").await,
+        "and so does the same node, early"
+    );
+    assert!(claim("media", 60, "b").await, "leases are per job");
+    // An interval of at most a second is due again at once.
+    assert!(claim("tick", 1, "a").await);
+    assert!(claim("tick", 1, "b").await);
+    db.close();
+});

@@ -561,6 +561,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        until -> Timestamp,
+    }
+}
+
+diesel::table! {
     directory_peers (domain) {
         domain -> Text,
         share -> Bool,
@@ -617,6 +625,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_search,
     directory_peers,
     directory_entries,
+    job_leases,
     accounts,
     users,
     follows,

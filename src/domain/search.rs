@@ -672,7 +672,17 @@ pub fn statuses(
             .bind(Bind::Time(midnight(next_day(d))));
     }
     let wanted = CANDIDATES.max(offset.clamp(0, MAX_OFFSET) + limit.clamp(1, MAX_LIMIT));
-    sql.push(" ORDER BY s.id DESC LIMIT ").id(wanted);
+    // SQLite walks the full-text matches newest first and stops at the
+    // limit only when ordering by the FTS table's own rowid.
+    let order = if !pg && !positive.is_empty() {
+        "f.rowid"
+    } else {
+        "s.id"
+    };
+    sql.push(" ORDER BY ")
+        .push(order)
+        .push(" DESC LIMIT ")
+        .id(wanted);
 
     let candidates = load(c, sql)?;
     let words: Vec<String> = positive

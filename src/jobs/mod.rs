@@ -1,7 +1,8 @@
 //! Periodic work, one scheduler for all of it: each job has a name and an
-//! interval, runs on the nodes that run workers, and logs its own failures
-//! (a failed run waits for its next turn; nothing it owns is lost, since
-//! every job reads its work from the database).
+//! interval, runs on one of the nodes that run workers each turn (a lease
+//! in the database decides which), and logs its own failures (a failed run
+//! waits for its next turn; nothing it owns is lost, since every job reads
+//! its work from the database).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,8 +10,12 @@ use std::time::{Duration, Instant};
 
 use activitypub_federation::config::FederationConfig;
 
+use diesel::prelude::*;
+
 use crate::app::AppState;
-use crate::error::AppResult;
+use crate::db::DbConn;
+use crate::db::schema::job_leases;
+use crate::error::{AppError, AppResult};
 use crate::federation::FedData;
 
 type JobFuture<'a> = Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
@@ -120,6 +125,31 @@ async fn media_housekeeping(data: &FedData) -> AppResult<()> {
     Ok(())
 }
 
+/// Whether `node` runs `job` this turn: true for the node that moves the
+/// job's lease past now (to one interval ahead, less a second so the same
+/// node keeps its rhythm); every other node skips the turn.
+pub fn claim(c: &mut DbConn, job: &str, every: Duration, node: &str) -> QueryResult<bool> {
+    let t = crate::db::now();
+    let ahead = chrono::Duration::from_std(every.saturating_sub(Duration::from_secs(1)))
+        .unwrap_or(chrono::Duration::zero());
+    let insert = diesel::insert_into(job_leases::table).values((
+        job_leases::name.eq(job),
+        job_leases::until.eq(chrono::DateTime::UNIX_EPOCH.naive_utc()),
+    ));
+    match c {
+        DbConn::Sqlite(lite) => insert.on_conflict_do_nothing().execute(lite)?,
+        DbConn::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg)?,
+    };
+    let n = diesel::update(
+        job_leases::table
+            .filter(job_leases::name.eq(job))
+            .filter(job_leases::until.le(t)),
+    )
+    .set((job_leases::holder.eq(node), job_leases::until.eq(t + ahead)))
+    .execute(c)?;
+    Ok(n == 1)
+}
+
 /// Runs every job when it is due, until shutdown.
 pub async fn run(
     federation: FederationConfig<AppState>,
@@ -127,6 +157,14 @@ pub async fn run(
 ) {
     let data = federation.to_request_data();
     let jobs = jobs(&data.config);
+    // This node, in the leases (for an admin reading the table).
+    let node = format!(
+        "{}-{}",
+        std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "node".into()),
+        std::process::id()
+    );
     let mut last: Vec<Option<Instant>> =
         jobs.iter().map(|j| j.delayed.then(Instant::now)).collect();
     loop {
@@ -138,6 +176,19 @@ pub async fn run(
                 continue;
             }
             *at = Some(Instant::now());
+            let (name, every, me) = (job.name, job.every, node.clone());
+            match data
+                .db
+                .transaction(move |c| claim(c, name, every, &me).map_err(AppError::from))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(job = job.name, error = %e, "job lease not read");
+                    continue;
+                }
+            }
             if let Err(e) = (job.run)(&data).await {
                 tracing::warn!(job = job.name, error = %e, "periodic job failed");
             }

@@ -245,3 +245,59 @@ both_backends!(who_knows_x_with_reasons, |tdb: TestDb| async move {
         assert_eq!(r.status, 200, "{}", r.json);
     }
 });
+
+both_backends!(
+    opted_out_people_are_not_found_by_name,
+    |tdb: TestDb| async move {
+        let api = Api::new(tdb).await;
+        let (_, v) = api.user("viewer", "read write follow").await;
+        let (quiet, q) = api.user("quietbob", "read write").await;
+        let (_, f) = api.user("friend", "read write follow").await;
+        profile(
+            &api,
+            &q,
+            false,
+            "",
+            json!([{"name": "Skills", "value": "Kubernetes"}]),
+        )
+        .await;
+        api.ok(
+            &format!("/api/v1/accounts/{}/follow", quiet.id),
+            &f,
+            B::None,
+        )
+        .await;
+        let search = |token: &str, q: &str| {
+            let (token, q) = (token.to_string(), q.to_string());
+            let api = &api;
+            async move {
+                names(
+                    &api.get(&format!("/api/v1/accounts/search?q={q}"), Some(&token))
+                        .await,
+                )
+            }
+        };
+        assert!(
+            search(&v, "quiet").await.is_empty(),
+            "not by a part of the name"
+        );
+        assert!(search(&v, "kubernetes").await.is_empty(), "nor by skill");
+        assert_eq!(
+            search(&v, "quietbob").await,
+            ["quietbob"],
+            "the exact handle, to mention"
+        );
+        assert_eq!(
+            search(&f, "quiet").await,
+            ["quietbob"],
+            "whoever follows them"
+        );
+        assert_eq!(search(&q, "quiet").await, ["quietbob"], "themselves");
+        let r = api
+            .get("/api/v2/search?q=quiet&type=accounts", Some(&v))
+            .await;
+        assert_eq!(r.json["accounts"], json!([]));
+        let r = api.get("/api/v1/directory", Some(&v)).await;
+        assert!(!names(&r).contains(&"quietbob".to_string()));
+    }
+);

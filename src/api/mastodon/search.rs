@@ -87,6 +87,27 @@ async fn find_accounts(
                 .filter(accounts::actor_type.ne("Application"))
                 .select(Account::as_select())
                 .into_boxed();
+            // People who opted out of discovery are found by their exact
+            // handle (to mention or follow them) and by who follows them,
+            // never by a part of their name.
+            {
+                use crate::db::schema::follows;
+                let exact = crate::db::lower(accounts::username).eq(name.clone());
+                query = match viewer_id {
+                    Some(me) => query.filter(
+                        accounts::discoverable
+                            .eq(true)
+                            .or(exact)
+                            .or(accounts::id.eq(me))
+                            .or(accounts::id.eq_any(
+                                follows::table
+                                    .filter(follows::account_id.eq(me))
+                                    .select(follows::target_account_id),
+                            )),
+                    ),
+                    None => query.filter(accounts::discoverable.eq(true).or(exact)),
+                };
+            }
             match host {
                 Some(h) if h == own => query = query.filter(accounts::domain.is_null()),
                 Some(h) => {
