@@ -146,7 +146,7 @@ fn seed(c: &mut DbConn, viewer: i64, statuses: i64, pg: bool) -> Result<(), DbEr
     }
     if pg {
         c.batch_execute(
-            "CREATE INDEX status_search_fts ON status_search USING GIN (to_tsvector('english', body)); ANALYZE;",
+            "CREATE INDEX status_search_fts ON status_search USING GIN (document); ANALYZE;",
         )?;
     } else {
         c.batch_execute("ANALYZE;")?;

@@ -93,6 +93,16 @@ def main():
     older = m.fetch_next(home)
     assert older and older[0].id == post.id, older
 
+    # Featured tags, and post search: our own posts are always searchable.
+    feat = m.featured_tag_create("meetfield")
+    assert feat.name == "meetfield" and feat.statuses_count in (1, "1"), feat
+    assert [t.name for t in m.featured_tags()] == ["meetfield"]
+    found = m.search_v2("hello from:me", result_type="statuses").statuses
+    assert [s.id for s in found] == [post.id], found
+    assert m.search_v2("hello -mastodon", result_type="statuses").statuses == []
+    m.featured_tag_delete(feat.id)
+    assert m.featured_tags() == []
+
     m.status_favourite(post.id)
     assert m.status(post.id).favourites_count == 1
     m.status_delete(reply.id)

@@ -520,7 +520,7 @@ pub fn statuses(
             sql.push(
                 "status_search ss JOIN statuses s ON s.id = ss.status_id \
                  JOIN accounts a ON a.id = s.account_id \
-                 WHERE to_tsvector('english', ss.body) @@ ",
+                 WHERE ss.document @@ ",
             );
             ts_query(&mut sql, &positive, &negated);
         }
@@ -532,7 +532,7 @@ pub fn statuses(
             if !negated.is_empty() {
                 sql.push(" AND s.id NOT IN (");
                 if pg {
-                    sql.push("SELECT status_id FROM status_search WHERE to_tsvector('english', body) @@ ");
+                    sql.push("SELECT status_id FROM status_search WHERE document @@ ");
                     ts_query(&mut sql, &negated, &[]);
                 } else {
                     sql.push("SELECT rowid FROM status_search_fts WHERE status_search_fts MATCH ")
