@@ -267,3 +267,27 @@ on_both_backends!(
         assert_eq!(r.added, 1, "{r}");
     }
 );
+
+on_both_backends!(
+    a_long_directory_is_read_to_its_last_page,
+    |backend: Backend| async move {
+        // One person a page: more pages than the federation library lets
+        // one request chain fetch.
+        let beta = Instance::start_with("beta", backend, FederationMode::Open, |c| {
+            c.directory_page_size = 1
+        })
+        .await;
+        let alpha = Instance::start("alpha", backend, FederationMode::Open).await;
+        for i in 0..30 {
+            person(&beta, &format!("p{i}"), true, "Kubernetes").await;
+        }
+        let r = sync(&alpha.data(), &beta.domain, true).await.unwrap();
+        assert_eq!(r.added, 30, "{r}");
+        assert!(r.pages >= 30, "{r:?}");
+        assert_eq!(
+            experts(&alpha, "kubernetes").await.len(),
+            20,
+            "the first page of experts"
+        );
+    }
+);

@@ -90,6 +90,8 @@ pub struct Config {
     pub max_profile_fields: usize,
     /// Seconds between reads of the partners' directories (0: only on demand).
     pub directory_sync_secs: u64,
+    /// People per page of the directory we serve to partners.
+    pub directory_page_size: i64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -179,6 +181,7 @@ impl Default for Config {
             media_max_video_bytes: 99 * 1024 * 1024,
             max_profile_fields: 10,
             directory_sync_secs: 3600,
+            directory_page_size: 200,
         }
     }
 }
@@ -316,6 +319,9 @@ impl Config {
                 "streaming_heartbeat_secs",
                 "must be between 1 and 3600",
             ));
+        }
+        if !(1..=1000).contains(&self.directory_page_size) {
+            return Err(err("directory_page_size", "must be between 1 and 1000"));
         }
         if !(1..=50).contains(&self.max_profile_fields) {
             return Err(err("max_profile_fields", "must be between 1 and 50"));

@@ -506,7 +506,36 @@ pub fn statuses(
     let v = viewer.id;
 
     sql.push("SELECT s.id AS id, s.created_at AS created_at, ss.body AS body FROM ");
-    match (pg, positive.is_empty()) {
+    let library = parsed.scope == In::Library;
+    if library {
+        // One's library is small: it drives, each post checked for the words.
+        sql.push("(SELECT id AS lid FROM statuses WHERE account_id = ")
+            .id(v)
+            .push(" UNION SELECT status_id FROM favourites WHERE account_id = ")
+            .id(v)
+            .push(" UNION SELECT status_id FROM bookmarks WHERE account_id = ")
+            .id(v)
+            .push(
+                ") lib CROSS JOIN statuses s CROSS JOIN accounts a \
+                 LEFT JOIN status_search ss ON ss.status_id = s.id \
+                 WHERE s.id = lib.lid AND a.id = s.account_id",
+            );
+        match (pg, positive.is_empty()) {
+            (true, false) => {
+                sql.push(" AND ss.document @@ ");
+                ts_query(&mut sql, &positive, &negated);
+            }
+            (false, false) => {
+                sql.push(
+                    " AND EXISTS (SELECT 1 FROM status_search_fts WHERE status_search_fts MATCH ",
+                )
+                .bind(Bind::Str(fts5_query(&positive, &negated)))
+                .push(" AND rowid = s.id)");
+            }
+            (_, true) => {}
+        }
+    }
+    match (pg, positive.is_empty() || library) {
         (false, false) => {
             // The full-text table drives, newest match first.
             sql.push(
@@ -525,11 +554,13 @@ pub fn statuses(
             ts_query(&mut sql, &positive, &negated);
         }
         (_, true) => {
-            sql.push(
-                "statuses s JOIN accounts a ON a.id = s.account_id \
-                 LEFT JOIN status_search ss ON ss.status_id = s.id WHERE TRUE",
-            );
-            if !negated.is_empty() {
+            if !library {
+                sql.push(
+                    "statuses s JOIN accounts a ON a.id = s.account_id \
+                     LEFT JOIN status_search ss ON ss.status_id = s.id WHERE TRUE",
+                );
+            }
+            if !negated.is_empty() && positive.is_empty() {
                 sql.push(" AND s.id NOT IN (");
                 if pg {
                     sql.push("SELECT status_id FROM status_search WHERE document @@ ");
@@ -674,7 +705,7 @@ pub fn statuses(
     let wanted = CANDIDATES.max(offset.clamp(0, MAX_OFFSET) + limit.clamp(1, MAX_LIMIT));
     // SQLite walks the full-text matches newest first and stops at the
     // limit only when ordering by the FTS table's own rowid.
-    let order = if !pg && !positive.is_empty() {
+    let order = if !pg && !positive.is_empty() && !library {
         "f.rowid"
     } else {
         "s.id"

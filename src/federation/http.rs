@@ -134,12 +134,12 @@ async fn directory(
         .as_deref()
         .map(crate::org::partners::parse_since)
         .transpose()?;
-    let base = data.base_url();
+    let (base, size) = (data.base_url(), data.config.directory_page_size);
     let v = data
         .db
         .run(move |c| {
             if q.page.is_some() {
-                crate::org::partners::page(c, &base, since, q.after)
+                crate::org::partners::page(c, &base, since, q.after, size)
             } else {
                 Ok(crate::org::partners::collection(c, &base, since)?)
             }

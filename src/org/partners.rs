@@ -24,8 +24,6 @@ use crate::federation::protocol::actor::{ActorJson, FeaturedTagsSource};
 use crate::federation::protocol::helpers::authority;
 use crate::federation::urls;
 
-/// People per collection page.
-pub const PAGE_SIZE: i64 = 200;
 /// A partner's directory is read to this many pages at most (200,000 people).
 const MAX_PAGES: usize = 1000;
 /// A full read (which notices who left) at least this often.
@@ -203,10 +201,11 @@ pub fn page(
     base: &str,
     since: Option<NaiveDateTime>,
     after: Option<i64>,
+    page_size: i64,
 ) -> AppResult<Value> {
     let mut q = listed(since)
         .order(accounts::id.asc())
-        .limit(PAGE_SIZE)
+        .limit(page_size)
         .select(Account::as_select());
     if let Some(a) = after {
         q = q.filter(accounts::id.gt(a));
@@ -261,7 +260,7 @@ pub fn page(
         "partOf": page_url(base, since, None, false),
         "orderedItems": items,
     });
-    if people.len() as i64 == PAGE_SIZE
+    if people.len() as i64 == page_size
         && let Some(last) = people.last()
     {
         out["next"] = json!(page_url(base, since, Some(last.id), true));
@@ -480,7 +479,10 @@ async fn fetch(data: &FedData, url: &str) -> AppResult<Value> {
     let u = url::Url::parse(url)?;
     // A refusal (401, 403) comes back as JSON, which the library reports
     // as a wrong content type: say what it most likely means.
-    activitypub_federation::fetch::fetch_object_http::<crate::app::AppState, Value>(&u, data)
+    // Each page is its own request chain: the library's per-request fetch
+    // limit would stop a long directory after a few dozen pages.
+    let data = data.reset_request_count();
+    activitypub_federation::fetch::fetch_object_http::<crate::app::AppState, Value>(&u, &data)
         .await
         .map(|r| r.object)
         .map_err(|e| {
