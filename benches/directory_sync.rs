@@ -256,13 +256,15 @@ fn main() {
         );
         db.run(|c| {
             c.batch_execute(&format!(
-                "UPDATE accounts SET note = '<p>changed</p>', updated_at = datetime('now') WHERE id < {}",
+                "UPDATE accounts SET note = '<p>changed</p>', updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id < {}",
                 (1i64 << 45) + 100
             ))
             .map_err(DbError::from)
         })
         .await
         .unwrap();
+        let peers = alpha.command("alpha").args(["admin", "directory", "list"]).output().unwrap();
+        print!("{}", String::from_utf8_lossy(&peers.stdout));
         let (out, wall, rss) = measured(sync(&alpha));
         println!(
             "sync after 100 profiles changed: {:.2} s, peak RSS {rss:.0} MiB; {}",

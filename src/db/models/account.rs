@@ -141,9 +141,14 @@ impl Account {
     pub fn upsert_remote(conn: &mut DbConn, data: &RemoteActorData) -> QueryResult<Account> {
         let existing = match Self::by_uri(conn, &data.uri)? {
             Some(a) => Some(a),
+            // Spelled as the unique index is, so the lookup stays on it
+            // (by domain alone it would read every account of the host).
             None => accounts::table
                 .filter(lower(accounts::username).eq(data.username.to_lowercase()))
-                .filter(accounts::domain.eq(&data.domain))
+                .filter(
+                    diesel::dsl::sql::<diesel::sql_types::Text>("COALESCE(domain, '')")
+                        .eq(data.domain.clone().unwrap_or_default()),
+                )
                 .select(Account::as_select())
                 .first(conn)
                 .optional()?,
