@@ -127,6 +127,60 @@ pub fn backfill(c: &mut DbConn, batch: i64) -> QueryResult<usize> {
     Ok(ids.len())
 }
 
+// ------------------------------------------------------- accounts by name
+
+/// The words of a name query ("@Ana_B" → ["ana", "b"]), at most four.
+pub fn name_words(q: &str) -> Vec<String> {
+    q.split(|ch: char| !ch.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(4)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Accounts (at most `limit`) with a word of their username or display
+/// name starting with each word of `q`: "ana b" finds "Ana Berg" and
+/// `ana_bo`; "jones" finds "Carol Jones".
+pub fn accounts_named(c: &mut DbConn, q: &str, limit: i64) -> QueryResult<Vec<i64>> {
+    let words = name_words(q);
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    // Only letters and digits reach the query: no FTS or tsquery syntax.
+    let rows = match c {
+        DbConn::Sqlite(lite) => diesel::sql_query(
+            "SELECT rowid AS id FROM account_names_fts WHERE account_names_fts MATCH ? LIMIT ?",
+        )
+        .bind::<Text, _>(
+            words
+                .iter()
+                .map(|w| format!("\"{w}\"*"))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+        )
+        .bind::<BigInt, _>(limit)
+        .load::<Row>(lite)?,
+        DbConn::Postgres(pg) => diesel::sql_query(
+            "SELECT id FROM accounts WHERE to_tsvector('simple', username || ' ' || display_name) @@ to_tsquery('simple', $1) LIMIT $2",
+        )
+        .bind::<Text, _>(
+            words
+                .iter()
+                .map(|w| format!("{w}:*"))
+                .collect::<Vec<_>>()
+                .join(" & "),
+        )
+        .bind::<BigInt, _>(limit)
+        .load::<Row>(pg)?,
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 // ----------------------------------------------------------------- parsing
 
 #[derive(Debug, Clone, PartialEq)]

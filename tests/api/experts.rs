@@ -301,3 +301,36 @@ both_backends!(
         assert!(!names(&r).contains(&"quietbob".to_string()));
     }
 );
+
+both_backends!(names_match_by_word_starts, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let (_, v) = api.user("viewer", "read write follow").await;
+    let (_, a) = api.user("ana_bo", "read write").await;
+    let r = api
+        .call(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&a),
+            B::Json(json!({ "display_name": "Ána Berg-Lund" })),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let search = |q: &str| {
+        let q = url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
+        let (api, v) = (&api, v.clone());
+        async move {
+            names(
+                &api.get(&format!("/api/v1/accounts/search?q={q}"), Some(&v))
+                    .await,
+            )
+        }
+    };
+    for q in [
+        "ana", "ANA_B", "@ana_bo", "berg", "lund", "ana berg", "b", "ána",
+    ] {
+        assert_eq!(search(q).await, ["ana_bo"], "{q}");
+    }
+    for q in ["erg", "nab", "ana zed", "%", "_", "\"*"] {
+        assert!(search(q).await.is_empty(), "{q}");
+    }
+});

@@ -62,8 +62,7 @@ async fn find_accounts(
         Some((n, h)) => (n.to_lowercase(), Some(h.to_lowercase())),
         None => (handle.to_lowercase(), None),
     };
-    let name = name.replace(['%', '_', '\\'], "");
-    if name.is_empty() {
+    if crate::domain::search::name_words(&name).is_empty() {
         return Ok(Vec::new());
     }
     let own = state.config.domain.to_lowercase();
@@ -77,12 +76,11 @@ async fn find_accounts(
     state
         .db
         .run(move |c| {
+            // Words of the username or display name that start with the
+            // query's words, from the name index.
+            let named = crate::domain::search::accounts_named(c, &name, 2000)?;
             let mut query = accounts::table
-                .filter(
-                    crate::db::lower(accounts::username)
-                        .like(format!("{name}%"))
-                        .or(crate::db::lower(accounts::display_name).like(format!("%{name}%"))),
-                )
+                .filter(accounts::id.eq_any(named))
                 .filter(accounts::suspended_at.is_null())
                 .filter(accounts::actor_type.ne("Application"))
                 .select(Account::as_select())
