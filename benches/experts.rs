@@ -288,6 +288,8 @@ fn main() {
             ("experts: rare skill", "/api/v1/meetfield/experts?q=quantum%20audit"),
             ("experts: department filter", "/api/v1/meetfield/experts?q=rust&department=research"),
             ("account search (names, then experts)", "/api/v2/search?type=accounts&q=terraform"),
+            ("account search: name prefix (autocomplete)", "/api/v1/accounts/search?q=user12&limit=5"),
+            ("account search: a word of every name", "/api/v1/accounts/search?q=user&limit=5"),
             ("directory: skill", "/api/v1/directory?skill=kubernetes"),
             ("directory: department, active", "/api/v1/directory?department=legal&order=active"),
         ];
