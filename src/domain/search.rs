@@ -26,6 +26,9 @@ use crate::error::{AppError, AppResult};
 /// Longer queries are cut, as are queries with more parts.
 const MAX_QUERY_CHARS: usize = 500;
 const MAX_PARTS: usize = 16;
+/// Posts mentioning a topic read for answers, newest first: a common word
+/// costs the same as a rare one (unbounded, 100,000 matches took 3 s).
+const RECENT_MATCHES: i64 = 2000;
 /// The most recent matching posts the viewer may see, ranked in full
 /// (more when a later page is asked for).
 const CANDIDATES: i64 = 200;
@@ -179,6 +182,80 @@ pub fn accounts_named(c: &mut DbConn, q: &str, limit: i64) -> QueryResult<Vec<i6
         .load::<Row>(pg)?,
     };
     Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// `(author, favourites by others)` for public or unlisted replies (at
+/// most `limit`, of the last year, among the newest posts that mention any
+/// of `words`) that someone other than their author favourited: "who
+/// knows X?" counts them as answers.
+pub fn favourited_replies(
+    c: &mut DbConn,
+    words: &[String],
+    limit: i64,
+) -> QueryResult<Vec<(i64, i64)>> {
+    let words: Vec<String> = words.iter().flat_map(|w| name_words(w)).collect();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        account_id: i64,
+    }
+    let since = now() - chrono::Duration::days(365);
+    let filters = "s.in_reply_to_id IS NOT NULL AND s.favourites_count > 0 \
+                   AND s.visibility IN ('public', 'unlisted') AND s.deleted_at IS NULL";
+    // Letters and digits only reach the query.
+    let rows: Vec<Row> = match c {
+        DbConn::Sqlite(lite) => diesel::sql_query(format!(
+            "SELECT s.id AS id, s.account_id AS account_id FROM \
+             (SELECT rowid AS rid FROM status_search_fts WHERE status_search_fts MATCH ? \
+              ORDER BY rowid DESC LIMIT {RECENT_MATCHES}) f \
+             CROSS JOIN statuses s WHERE s.id = f.rid AND {filters} AND s.created_at > ? LIMIT ?"
+        ))
+        .bind::<Text, _>(
+            words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        )
+        .bind::<Timestamp, _>(since)
+        .bind::<BigInt, _>(limit)
+        .load(lite)?,
+        DbConn::Postgres(pg) => diesel::sql_query(format!(
+            "SELECT s.id AS id, s.account_id AS account_id FROM \
+             (SELECT status_id FROM status_search WHERE document @@ to_tsquery('english', $1) \
+              ORDER BY status_id DESC LIMIT {RECENT_MATCHES}) m \
+             JOIN statuses s ON s.id = m.status_id WHERE {filters} AND s.created_at > $2 LIMIT $3"
+        ))
+        .bind::<Text, _>(words.join(" | "))
+        .bind::<Timestamp, _>(since)
+        .bind::<BigInt, _>(limit)
+        .load(pg)?,
+    };
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    use crate::db::schema::favourites;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let likes: Vec<(i64, i64)> = favourites::table
+        .filter(favourites::status_id.eq_any(&ids))
+        .select((favourites::status_id, favourites::account_id))
+        .load(c)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let by_others = likes
+                .iter()
+                .filter(|(sid, who)| *sid == r.id && *who != r.account_id)
+                .count() as i64;
+            (r.account_id, by_others)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect())
 }
 
 // ----------------------------------------------------------------- parsing

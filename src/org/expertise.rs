@@ -324,6 +324,27 @@ pub fn find(
         }
     }
 
+    // Answers: their public replies on the topic that others favourited.
+    let topic: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() >= 3)
+        .cloned()
+        .collect();
+    let mut answers: HashMap<i64, (f64, i64)> = HashMap::new();
+    for (account, liked_by_others) in crate::domain::search::favourited_replies(c, &topic, 500)? {
+        let e = answers.entry(account).or_default();
+        e.0 += 0.5 * liked_by_others.min(5) as f64;
+        e.1 += 1;
+    }
+    for (account, (weight, n)) in answers {
+        hits.entry(account).or_default().add(
+            weight.min(4.0),
+            "answer",
+            format!("replies on {phrase} that others favourited"),
+            n,
+        );
+    }
+
     // Only people the viewer may see, then in order.
     let mut ranked: Vec<(i64, Hit)> = hits.into_iter().collect();
     ranked.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(b.0.cmp(&a.0)));

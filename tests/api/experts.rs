@@ -334,3 +334,62 @@ both_backends!(names_match_by_word_starts, |tdb: TestDb| async move {
         assert!(search(q).await.is_empty(), "{q}");
     }
 });
+
+both_backends!(
+    favourited_answers_count_as_expertise,
+    |tdb: TestDb| async move {
+        let api = Api::new(tdb).await;
+        let (_, v) = api.user("viewer", "read write").await;
+        let (_, ben) = api.user("ben", "read write").await;
+        let (_, ana) = api.user("ana", "read write").await;
+        let (_, dee) = api.user("dee", "read write").await;
+        let (_, eve) = api.user("eve", "read write").await;
+        for t in [&ben, &ana, &dee, &eve] {
+            profile(&api, t, true, "", json!([])).await;
+        }
+        let q = api
+            .ok(
+                "/api/v1/statuses",
+                &ben,
+                B::Json(json!({ "status": "How do I size kubernetes pods?" })),
+            )
+            .await;
+        let qid = q["id"].as_str().unwrap().to_string();
+        let reply = |token: &str, text: &str| {
+            let (token, body) = (
+                token.to_string(),
+                json!({ "status": text, "in_reply_to_id": qid }),
+            );
+            let api = &api;
+            async move {
+                api.ok("/api/v1/statuses", &token, B::Json(body)).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            }
+        };
+        let good = reply(&ana, "@ben set requests and limits on your Kubernetes pods").await;
+        let _plain = reply(&dee, "@ben kubernetes is hard").await;
+        let own = reply(&eve, "@ben kubernetes autoscaling").await;
+        api.ok(&format!("/api/v1/statuses/{good}/favourite"), &ben, B::None)
+            .await;
+        api.ok(&format!("/api/v1/statuses/{good}/favourite"), &v, B::None)
+            .await;
+        // Favouriting one's own answer proves nothing.
+        api.ok(&format!("/api/v1/statuses/{own}/favourite"), &eve, B::None)
+            .await;
+
+        let r = api
+            .get("/api/v1/meetfield/experts?q=kubernetes", Some(&v))
+            .await;
+        assert_eq!(names(&r), ["ana"], "{}", r.json);
+        let why = reasons(&r, "ana");
+        assert_eq!(why[0]["kind"], "answer", "{why:?}");
+        assert_eq!(why[0]["count"], 1);
+        // The question itself is no answer, nor is a reply on another topic.
+        let r = api
+            .get("/api/v1/meetfield/experts?q=autoscaling", Some(&v))
+            .await;
+        assert!(names(&r).is_empty(), "{}", r.json);
+    }
+);
