@@ -226,7 +226,7 @@ on_both_backends!(
             .await
             .unwrap();
         let url = info["metadata"]["directory"].as_str().unwrap().to_string();
-        assert_eq!(url, format!("{}/directory", beta.base));
+        assert_eq!(url, format!("{}/actor/directory", beta.base));
         let actor: serde_json::Value = http()
             .get(format!("{}/actor", beta.base))
             .header("accept", "application/activity+json")

@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{username}/moderators", get(moderators))
         .route("/users/{username}/statuses/{id}", get(note))
         .route("/actor", get(instance_actor))
-        .route("/directory", get(directory))
+        .route("/actor/directory", get(directory))
         .route("/actor/inbox", post(inbox))
         .route("/actor/outbox", get(instance_outbox))
         .route("/inbox", post(inbox))

@@ -1,6 +1,6 @@
 //! Partners' directories, without a central host. Each instance publishes
 //! its discoverable people as an `OrderedCollection` of actor documents
-//! (`/directory`, linked from NodeInfo `metadata.directory` and the instance
+//! (`/actor/directory`, linked from NodeInfo `metadata.directory` and the instance
 //! actor's `meetfield:directory`), served to partner instances only, on a
 //! signed fetch; `?since=` lists what changed, with `Tombstone`s for people
 //! who left or opted out. Partners pull it on a schedule and on demand and
@@ -30,7 +30,8 @@ const MAX_PAGES: usize = 1000;
 const FULL_EVERY: chrono::Duration = chrono::Duration::hours(24);
 
 pub fn collection_url(base: &str) -> String {
-    format!("{base}/directory")
+    // Beside the instance actor: `/directory` is left to the web page.
+    format!("{base}/actor/directory")
 }
 
 // ------------------------------------------------------------------ peers
