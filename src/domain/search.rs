@@ -22,6 +22,7 @@ use crate::db::schema::{accounts, media_attachments, poll_options, polls, status
 use crate::db::{DbConn, lower, now};
 use crate::domain::html;
 use crate::error::{AppError, AppResult};
+use crate::org::expertise::stem;
 
 /// Longer queries are cut, as are queries with more parts.
 const MAX_QUERY_CHARS: usize = 500;
@@ -892,17 +893,6 @@ fn tokens(text: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(|w| stem(&w.to_lowercase()).to_string())
         .collect()
-}
-
-fn stem(w: &str) -> &str {
-    for suffix in ["ings", "ing", "ies", "es", "s", "ed"] {
-        if let Some(s) = w.strip_suffix(suffix)
-            && s.chars().count() >= 3
-        {
-            return s;
-        }
-    }
-    w
 }
 
 /// How well a post's own text answers the words and phrases (1 for a

@@ -75,8 +75,9 @@ pub fn words(q: &str) -> Vec<String> {
         .collect()
 }
 
-/// English plural and verb endings off, so "clusters" meets "cluster".
-fn stem(w: &str) -> &str {
+/// English plural and verb endings off, so "clusters" meets "cluster"
+/// (expertise terms and the ranking of post search alike).
+pub fn stem(w: &str) -> &str {
     for suffix in ["ings", "ing", "ies", "es", "s", "ed"] {
         if let Some(s) = w.strip_suffix(suffix)
             && s.chars().count() >= 3
