@@ -29,6 +29,32 @@ if command -v python3 >/dev/null 2>&1; then
   export MEETFIELD_TEST_PYTHON
 fi
 
+# A real OpenID provider (npm oidc-provider) for the sign-in tests, started
+# once for the whole run; tests find it through MEETFIELD_TEST_OIDC_ISSUER.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "installing Node.js" >&2
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nodejs npm
+fi
+oidc_dir=federation-tests/oidc
+if [ ! -d "$oidc_dir/node_modules/oidc-provider" ]; then
+  echo "installing the OpenID provider into $oidc_dir/node_modules" >&2
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+oidc_log="$(mktemp)"
+(cd "$oidc_dir" && exec node provider.mjs >"$oidc_log" 2>&1) &
+oidc_pid=$!
+trap 'kill "$oidc_pid" 2>/dev/null || true; rm -f "$oidc_log"' EXIT
+for _ in $(seq 1 100); do
+  grep -q '^listening ' "$oidc_log" && break
+  kill -0 "$oidc_pid" 2>/dev/null || { cat "$oidc_log" >&2; echo "the OpenID provider did not start" >&2; exit 1; }
+  sleep 0.1
+done
+MEETFIELD_TEST_OIDC_ISSUER="$(sed -n 's/^listening //p' "$oidc_log" | head -n1)"
+[ -n "$MEETFIELD_TEST_OIDC_ISSUER" ] || { cat "$oidc_log" >&2; echo "the OpenID provider did not start" >&2; exit 1; }
+export MEETFIELD_TEST_OIDC_ISSUER
+echo "OpenID provider for tests: $MEETFIELD_TEST_OIDC_ISSUER" >&2
+
 TEST_POSTGRES_URL="$(scripts/ensure-postgres.sh | tail -n1)"
 export TEST_POSTGRES_URL
 echo "PostgreSQL for tests: ${TEST_POSTGRES_URL//:*@/:***@}" >&2

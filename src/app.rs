@@ -38,6 +38,8 @@ pub struct AppState {
     pub storage: Arc<dyn crate::media::storage::Storage>,
     /// Fetches remote media (refuses private addresses outside test setups).
     pub media_client: Option<reqwest::Client>,
+    /// The OpenID provider, as discovered.
+    pub oidc: Arc<crate::sso::oidc::Oidc>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
         .map_err(|e| tracing::error!(error = %e, "no HTTP client for remote media"))
         .ok();
         AppState {
+            oidc: Arc::new(crate::sso::oidc::Oidc::new()),
             media_client,
             storage,
             stream,

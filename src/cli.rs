@@ -645,27 +645,11 @@ async fn run_profile_field(
                 })
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no local user '{username}'"))?;
-            // The whole list as the profile shows it, with one value changed.
-            let mut fields: Vec<(String, String)> = profile::stored_fields(&account.fields)
-                .into_iter()
-                .map(|(n, v)| (n, crate::domain::html::strip_tags(&v)))
-                .collect();
-            match fields
-                .iter_mut()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
-            {
-                Some(f) => f.1 = value.clone(),
-                None => fields.push((name.clone(), value.clone())),
-            }
             let state = crate::app::AppState::new(config.clone(), db.clone());
-            crate::domain::accounts::update_profile(
+            crate::domain::accounts::set_fields_as_admin(
                 &state,
                 &account,
-                crate::domain::accounts::ProfileChange {
-                    fields: Some(fields),
-                    editor: profile::Editor::Admin,
-                    ..Default::default()
-                },
+                &[(name.clone(), value.clone())],
             )
             .await?;
             println!("{username}: {name} set");

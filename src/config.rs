@@ -92,6 +92,28 @@ pub struct Config {
     pub directory_sync_secs: u64,
     /// People per page of the directory we serve to partners.
     pub directory_page_size: i64,
+    /// OpenID provider to sign in with (discovered from it); empty: none.
+    pub oidc_issuer: String,
+    pub oidc_client_id: String,
+    pub oidc_client_secret: String,
+    /// Space-separated scopes asked for.
+    pub oidc_scopes: String,
+    /// The sign-in button's label.
+    pub oidc_display_name: String,
+    /// Claim the username is made from on first sign-in.
+    pub oidc_username_claim: String,
+    /// Treat the provider's e-mail addresses as verified.
+    pub oidc_assume_email_verified: bool,
+    /// Comma-separated groups allowed to sign in (empty: everyone).
+    pub oidc_allowed_groups: String,
+    /// `role=group` pairs, e.g. `admin=it-admins,moderator=comms`.
+    pub oidc_role_groups: String,
+    /// `field=claim` pairs filling managed profile fields.
+    pub oidc_profile_fields: String,
+    /// Link a first sign-in to an existing account with the same verified e-mail.
+    pub oidc_link_existing: bool,
+    /// Only single sign-on: no password form, no other sign-up.
+    pub sso_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -182,6 +204,18 @@ impl Default for Config {
             max_profile_fields: 10,
             directory_sync_secs: 3600,
             directory_page_size: 200,
+            oidc_issuer: String::new(),
+            oidc_client_id: String::new(),
+            oidc_client_secret: String::new(),
+            oidc_scopes: "openid profile email groups".into(),
+            oidc_display_name: "your organization".into(),
+            oidc_username_claim: "preferred_username".into(),
+            oidc_assume_email_verified: false,
+            oidc_allowed_groups: String::new(),
+            oidc_role_groups: String::new(),
+            oidc_profile_fields: String::new(),
+            oidc_link_existing: false,
+            sso_only: false,
         }
     }
 }
@@ -338,6 +372,30 @@ impl Config {
                 "must be above 0 and at most 1000",
             ));
         }
+        if !self.oidc_issuer.is_empty() {
+            url::Url::parse(&self.oidc_issuer)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .ok_or_else(|| err("oidc_issuer", "must be an http(s) URL"))?;
+            if self.oidc_client_id.is_empty() {
+                return Err(err(
+                    "oidc_client_id",
+                    "is needed with MEETFIELD_OIDC_ISSUER",
+                ));
+            }
+            if !self.oidc_scopes.split_whitespace().any(|s| s == "openid") {
+                return Err(err("oidc_scopes", "must include openid"));
+            }
+        }
+        if self.sso_only && self.oidc_issuer.is_empty() {
+            return Err(err(
+                "sso_only",
+                "needs a sign-in provider (MEETFIELD_OIDC_ISSUER)",
+            ));
+        }
+        crate::sso::RoleGroups::parse(&self.oidc_role_groups)
+            .map_err(|m| err("oidc_role_groups", m))?;
+        crate::sso::pairs(&self.oidc_profile_fields).map_err(|m| err("oidc_profile_fields", m))?;
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| err("log", format!("invalid filter '{}': {e}", self.log)))?;
         Ok(())
@@ -394,6 +452,9 @@ impl Config {
         shown.database_url = self.database()?.display();
         if !shown.metrics_token.is_empty() {
             shown.metrics_token = "***".into();
+        }
+        if !shown.oidc_client_secret.is_empty() {
+            shown.oidc_client_secret = "***".into();
         }
         let value = toml::Value::try_from(&shown).map_err(|e| ConfigError(e.to_string()))?;
         let table = value.as_table().cloned().unwrap_or_default();
@@ -556,6 +617,19 @@ mod tests {
                 "maybe",
                 "MEETFIELD_FEDERATION_INSECURE_LOCAL",
             ),
+            ("MEETFIELD_OIDC_ISSUER", "not a url", "MEETFIELD_OIDC_ISSUER"),
+            (
+                "MEETFIELD_OIDC_ROLE_GROUPS",
+                "owner=it",
+                "MEETFIELD_OIDC_ROLE_GROUPS",
+            ),
+            (
+                "MEETFIELD_OIDC_PROFILE_FIELDS",
+                "Department",
+                "MEETFIELD_OIDC_PROFILE_FIELDS",
+            ),
+            // Single sign-on only needs a provider.
+            ("MEETFIELD_SSO_ONLY", "true", "MEETFIELD_SSO_ONLY"),
         ];
         for (var, value, named) in cases {
             Jail::expect_with(|jail| {

@@ -14,5 +14,6 @@ pub mod media;
 pub mod metrics;
 pub mod org;
 pub mod server;
+pub mod sso;
 pub mod stream;
 pub mod web;

@@ -169,7 +169,7 @@ async fn token_inner(state: &AppState, f: TokenForm) -> AppResult<Value> {
             oauth::exchange_code(&state.db, &app, code, redirect, f.code_verifier.as_deref())
                 .await?
         }
-        Some("password") if state.config.oauth_password_grant => {
+        Some("password") if state.config.oauth_password_grant && !state.config.sso_only => {
             let (user, _) = users::authenticate(
                 &state.db,
                 f.username.as_deref().unwrap_or(""),
@@ -243,7 +243,7 @@ pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "code_challenge_methods_supported": ["S256"],
-        "grant_types_supported": if state.config.oauth_password_grant {
+        "grant_types_supported": if state.config.oauth_password_grant && !state.config.sso_only {
             json!(["authorization_code", "client_credentials", "password"])
         } else {
             json!(["authorization_code", "client_credentials"])

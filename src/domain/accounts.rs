@@ -61,6 +61,44 @@ pub struct ProfileChange {
     pub header_url: Option<String>,
 }
 
+/// An admin, a directory or an identity provider sets some fields (an
+/// empty value removes one); the rest of the profile stays as it is.
+/// Returns the account, unchanged when every value was already so.
+pub async fn set_fields_as_admin(
+    state: &AppState,
+    account: &Account,
+    values: &[(String, String)],
+) -> AppResult<Account> {
+    let mut fields: Vec<(String, String)> = profile::stored_fields(&account.fields)
+        .into_iter()
+        .map(|(n, v)| (n, crate::domain::html::strip_tags(&v)))
+        .collect();
+    let before = fields.clone();
+    for (name, value) in values {
+        match fields
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+        {
+            Some(f) => f.1 = value.clone(),
+            None if !value.trim().is_empty() => fields.push((name.clone(), value.clone())),
+            None => {}
+        }
+    }
+    if fields == before {
+        return Ok(account.clone());
+    }
+    update_profile(
+        state,
+        account,
+        ProfileChange {
+            fields: Some(fields),
+            editor: Editor::Admin,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 const DISPLAY_NAME_MAX: usize = 30;
 const NOTE_MAX: usize = 500;
 

@@ -141,7 +141,8 @@ pub async fn sign_up(state: &AppState, s: SignUp) -> AppResult<(User, Account)> 
         Registrations::Invite => invite.is_some(),
         Registrations::Approval | Registrations::Open => true,
     };
-    if !allowed {
+    // With single sign-on only, accounts come from the identity provider.
+    if !allowed || state.config.sso_only {
         return Err(AppError::Forbidden("This action is not allowed".into()));
     }
     if !s.agreement {
@@ -169,6 +170,7 @@ pub async fn sign_up(state: &AppState, s: SignUp) -> AppResult<(User, Account)> 
             reason: s.reason,
             invite_code: invite,
             locale: s.locale.filter(|l| !l.is_empty() && l.len() <= 16),
+            external: false,
         },
     )
     .await

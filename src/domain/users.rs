@@ -78,6 +78,9 @@ pub struct Origin {
     /// An invite code, checked and used up in the same transaction.
     pub invite_code: Option<String>,
     pub locale: Option<String>,
+    /// Signs in through an identity provider: no password of its own, and
+    /// no approval (the provider vouches for the person).
+    pub external: bool,
 }
 
 pub async fn create_user(
@@ -88,8 +91,11 @@ pub async fn create_user(
 ) -> AppResult<(User, Account)> {
     validate_username(&new.username).map_err(AppError::Unprocessable)?;
     validate_email(&new.email).map_err(AppError::Unprocessable)?;
-    password::check_strength(&new.password).map_err(AppError::Unprocessable)?;
-    let hash = {
+    let hash = if origin.external {
+        // Not a PHC string: no password ever verifies against it.
+        String::new()
+    } else {
+        password::check_strength(&new.password).map_err(AppError::Unprocessable)?;
         let pw = new.password.clone();
         tokio::task::spawn_blocking(move || password::hash(&pw))
             .await

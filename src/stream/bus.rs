@@ -55,6 +55,10 @@ pub enum Signal {
     /// Account `a` changed its filters.
     #[serde(rename = "f")]
     FiltersChanged { a: i64 },
+    /// Account `a` lost access (disabled, deprovisioned): every node closes
+    /// its streaming connections.
+    #[serde(rename = "x")]
+    Disconnect { a: i64 },
 }
 
 thread_local! {

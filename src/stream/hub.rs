@@ -244,6 +244,20 @@ impl Hub {
         }
     }
 
+    /// Closes every connection of `account` (dropping a sender ends its task).
+    pub fn disconnect(&self, account: i64) {
+        let mut reg = self.lock();
+        let ids: Vec<u64> = reg
+            .conns
+            .iter()
+            .filter(|(_, c)| c.account == account)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            reg.remove(id);
+        }
+    }
+
     /// Who listens, and to what: the dispatcher's snapshot.
     fn snapshot(&self) -> Vec<Listener> {
         self.lock()
@@ -324,6 +338,10 @@ async fn dispatch(state: AppState, mut rx: broadcast::Receiver<Signal>) {
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        if let Signal::Disconnect { a } = signal {
+            state.stream.disconnect(a);
+            continue;
+        }
         let listeners = state.stream.snapshot();
         if listeners.is_empty() {
             continue;
@@ -569,6 +587,8 @@ fn route(
                 }
             }
         }
+        // Handled by the dispatcher before any rendering.
+        Signal::Disconnect { .. } => {}
     }
     Ok(out)
 }

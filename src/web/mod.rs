@@ -2,6 +2,7 @@
 //! The OAuth sign-in and consent page is in [`oauth`].
 
 pub mod oauth;
+pub mod session;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -19,6 +20,12 @@ pub fn router() -> Router<AppState> {
         .route("/@{username}", get(profile))
         .route("/@{username}/{id}", get(post))
         .route("/oauth/authorize", get(oauth::show).post(oauth::submit))
+        .route("/auth/oidc", get(crate::sso::oidc::start))
+        .route(
+            crate::sso::oidc::CALLBACK_PATH,
+            get(crate::sso::oidc::callback),
+        )
+        .route("/oauth/sign_out", axum::routing::post(oauth::sign_out))
 }
 
 fn esc(s: &str) -> String {

@@ -20,6 +20,7 @@ mod registrations;
 mod reports;
 mod search;
 mod social;
+mod sso;
 mod statuses;
 mod streaming;
 mod support;

@@ -5,6 +5,8 @@
 //! in database `meetfield_test`, dropped afterwards.
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use std::path::PathBuf;
 
 use diesel::connection::SimpleConnection;

@@ -110,6 +110,9 @@ fn title(state: &AppState) -> String {
 
 /// (enabled, approval required, invites enabled) as apps read them.
 fn registrations(state: &AppState) -> (bool, bool, bool) {
+    if state.config.sso_only {
+        return (false, false, false);
+    }
     match state.config.registrations {
         Registrations::Closed => (false, false, false),
         Registrations::Invite => (false, false, true),

@@ -1,0 +1,3 @@
+DROP TABLE user_identities;
+DROP TABLE oidc_logins;
+DROP TABLE web_sessions;
