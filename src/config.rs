@@ -617,7 +617,11 @@ mod tests {
                 "maybe",
                 "MEETFIELD_FEDERATION_INSECURE_LOCAL",
             ),
-            ("MEETFIELD_OIDC_ISSUER", "not a url", "MEETFIELD_OIDC_ISSUER"),
+            (
+                "MEETFIELD_OIDC_ISSUER",
+                "not a url",
+                "MEETFIELD_OIDC_ISSUER",
+            ),
             (
                 "MEETFIELD_OIDC_ROLE_GROUPS",
                 "owner=it",

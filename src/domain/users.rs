@@ -196,6 +196,13 @@ pub async fn set_disabled(db: &Db, username: &str, disabled: bool) -> AppResult<
     let (user, _) = find_user(db, username).await?;
     db.transaction(move |conn| {
         User::set_disabled(conn, user.id, disabled)?;
+        if disabled {
+            // Its tokens are refused from now on; open streams end too.
+            crate::stream::bus::publish(
+                conn,
+                crate::stream::bus::Signal::Disconnect { a: user.account_id },
+            )?;
+        }
         Ok::<_, AppError>(())
     })
     .await

@@ -764,3 +764,60 @@ both_backends!(idle_connections_get_heartbeats, |tdb: TestDb| async move {
     assert!(text.starts_with(':') && text.contains("thump"), "{chunk:?}");
     sse.buf.clear();
 });
+
+both_backends!(
+    deactivation_closes_streams_at_once,
+    |tdb: TestDb| async move {
+        let api = Api::new(tdb).await;
+        let addr = api.serve().await;
+        let (alice, a) = api.user("alice", "read write").await;
+        let (_bob, b) = api.user("bob", "read write").await;
+        let mut ws = Ws::open(addr, &format!("stream=user&access_token={a}")).await;
+        let mut other = Ws::open(addr, &format!("stream=user&access_token={b}")).await;
+        let first = post(&api, &a, json!({"status": "before"})).await;
+        assert_eq!(ws.next().await.payload["id"], first);
+        let user_id = {
+            use diesel::prelude::*;
+            let aid = alice.id;
+            api.app
+                .state
+                .db
+                .run(move |c| {
+                    meetfield::db::schema::users::table
+                        .filter(meetfield::db::schema::users::account_id.eq(aid))
+                        .select(meetfield::db::schema::users::id)
+                        .first::<i64>(c)
+                        .map_err(meetfield::error::AppError::from)
+                })
+                .await
+                .unwrap()
+        };
+        meetfield::sso::deactivate(&api.app.state, user_id)
+            .await
+            .unwrap();
+        // The socket ends (no waiting for the token's next use).
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match ws.0.next().await {
+                    Some(Ok(Message::Text(t))) => panic!("an event after deactivation: {t}"),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                    Some(Ok(_)) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream stayed open");
+        let r = api
+            .get("/api/v1/accounts/verify_credentials", Some(&a))
+            .await;
+        assert_eq!(r.status, 401, "{}", r.json);
+        assert!(
+            Ws::try_open(addr, &format!("stream=user&access_token={a}"), None)
+                .await
+                .is_err()
+        );
+        // Others keep theirs.
+        let theirs = post(&api, &b, json!({"status": "bob goes on"})).await;
+        assert_eq!(other.next().await.payload["id"], theirs);
+    }
+);
