@@ -45,48 +45,48 @@ pub type PeopleQuery<'a> = diesel::dsl::IntoBoxed<
 /// nobody blocked either way or muted by the viewer; narrowed to an instance
 /// (`domain`, as in `acct`) and a department when given.
 pub fn people<'a>(
+    c: &mut DbConn,
     viewer: Option<i64>,
     own_domain: &str,
     domain: Option<&str>,
     department: Option<&str>,
-) -> PeopleQuery<'a> {
+) -> QueryResult<PeopleQuery<'a>> {
+    // Who is left out, read first and bound as lists (usually empty): as
+    // subqueries, PostgreSQL guessed each removed half the rows and chose
+    // parallel plans that cost more than the query.
+    let mut hidden: Vec<i64> = users::table
+        .filter(users::disabled.eq(true).or(users::approved.eq(false)))
+        .select(users::account_id)
+        .load(c)?;
+    if let Some(me) = viewer {
+        hidden.push(me);
+        hidden.extend(
+            blocks::table
+                .filter(blocks::account_id.eq(me))
+                .select(blocks::target_account_id)
+                .load::<i64>(c)?,
+        );
+        hidden.extend(
+            blocks::table
+                .filter(blocks::target_account_id.eq(me))
+                .select(blocks::account_id)
+                .load::<i64>(c)?,
+        );
+        hidden.extend(
+            mutes::table
+                .filter(mutes::account_id.eq(me))
+                .select(mutes::target_account_id)
+                .load::<i64>(c)?,
+        );
+    }
     let mut query = accounts::table
         .select(Account::as_select())
         .into_boxed()
         .filter(accounts::discoverable.eq(true))
         .filter(accounts::suspended_at.is_null())
-        .filter(accounts::actor_type.eq_any(["Person", "Service"]))
-        .filter(
-            accounts::id.ne_all(
-                users::table
-                    .filter(users::disabled.eq(true).or(users::approved.eq(false)))
-                    .select(users::account_id),
-            ),
-        );
-    if let Some(me) = viewer {
-        query = query
-            .filter(accounts::id.ne(me))
-            .filter(
-                accounts::id.ne_all(
-                    blocks::table
-                        .filter(blocks::account_id.eq(me))
-                        .select(blocks::target_account_id),
-                ),
-            )
-            .filter(
-                accounts::id.ne_all(
-                    blocks::table
-                        .filter(blocks::target_account_id.eq(me))
-                        .select(blocks::account_id),
-                ),
-            )
-            .filter(
-                accounts::id.ne_all(
-                    mutes::table
-                        .filter(mutes::account_id.eq(me))
-                        .select(mutes::target_account_id),
-                ),
-            );
+        .filter(accounts::actor_type.eq_any(["Person", "Service"]));
+    if !hidden.is_empty() {
+        query = query.filter(accounts::id.ne_all(hidden));
     }
     if let Some(d) = domain.map(str::trim).filter(|d| !d.is_empty()) {
         let d = d.to_lowercase();
@@ -106,7 +106,7 @@ pub fn people<'a>(
             ),
         );
     }
-    query
+    Ok(query)
 }
 
 /// The directory as `viewer` sees it.
@@ -117,11 +117,12 @@ pub fn list(
     q: &DirectoryQuery,
 ) -> QueryResult<Vec<Account>> {
     let mut query = people(
+        c,
         viewer,
         own_domain,
         q.domain.as_deref(),
         q.department.as_deref(),
-    );
+    )?;
     if q.local.unwrap_or(false) {
         query = query.filter(accounts::domain.is_null());
     }

@@ -190,7 +190,11 @@ pub fn find(
     }
     let phrase = words.join(" ");
     let mut forms: HashSet<String> = HashSet::new();
-    for w in words.iter().chain(std::iter::once(&phrase)) {
+    let mut asked: Vec<&String> = words.iter().collect();
+    if words.len() > 1 {
+        asked.push(&phrase);
+    }
+    for w in asked {
         forms.extend(profile::skill_forms(c, w)?);
     }
     let mut hits: HashMap<i64, Hit> = HashMap::new();
@@ -351,27 +355,36 @@ pub fn find(
     ranked.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(b.0.cmp(&a.0)));
     ranked.truncate(MAX_CANDIDATES);
     let ids: Vec<i64> = ranked.iter().map(|(id, _)| *id).collect();
-    let visible: HashMap<i64, Account> = people(
+    // Ids first (most candidates are never shown), then the page's accounts.
+    let visible: HashSet<i64> = people(
+        c,
         viewer,
         own_domain,
         q.domain.as_deref(),
         q.department.as_deref(),
-    )
+    )?
     .filter(accounts::id.eq_any(ids))
-    .load::<Account>(c)?
+    .select(accounts::id)
+    .load::<i64>(c)?
     .into_iter()
-    .map(|a| (a.id, a))
     .collect();
     let offset = q.offset.unwrap_or(0).clamp(0, MAX_CANDIDATES as i64) as usize;
     let limit = q.limit.unwrap_or(20).clamp(1, MAX_LIMIT) as usize;
     let page: Vec<(i64, Hit)> = ranked
         .into_iter()
-        .filter(|(id, _)| visible.contains_key(id))
+        .filter(|(id, _)| visible.contains(id))
         .skip(offset)
         .take(limit)
         .collect();
-    // The declared reasons, for this page only.
     let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+    let shown: HashMap<i64, Account> = accounts::table
+        .filter(accounts::id.eq_any(&ids))
+        .select(Account::as_select())
+        .load::<Account>(c)?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    // The declared reasons, for this page only.
     let strengths: HashMap<&str, f64> = matched.iter().map(|(t, s)| (t.as_str(), *s)).collect();
     let rows: Vec<(i64, String, String, String)> = profile_terms::table
         .filter(profile_terms::account_id.eq_any(&ids))
@@ -406,7 +419,7 @@ pub fn find(
     Ok(page
         .into_iter()
         .filter_map(|(id, mut hit)| {
-            let account = visible.get(&id)?.clone();
+            let account = shown.get(&id)?.clone();
             let mut reasons = declared.remove(&id).unwrap_or_default();
             reasons.append(&mut hit.reasons);
             reasons.sort_by_key(|r| reason_rank(r.kind));
@@ -430,19 +443,24 @@ fn profile_scores(
     if matched.is_empty() {
         return Ok(Vec::new());
     }
-    let strengths: HashMap<&str, f64> = matched.iter().map(|(t, s)| (t.as_str(), *s)).collect();
-    let rows: Vec<(String, String, i64)> = profile_terms::table
-        .filter(profile_terms::term.eq_any(strengths.keys().copied().collect::<Vec<_>>()))
-        .select((
-            profile_terms::term,
-            profile_terms::field,
-            profile_terms::account_id,
-        ))
-        .load(c)?;
+    // One read per strength (a handful): rows carry no term to send back
+    // and decode, which is most of the cost for a skill thousands hold.
+    let mut bands: Vec<(f64, Vec<&str>)> = Vec::new();
+    for (t, s) in matched {
+        match bands.iter_mut().find(|(b, _)| b == s) {
+            Some((_, terms)) => terms.push(t.as_str()),
+            None => bands.push((*s, vec![t.as_str()])),
+        }
+    }
     let mut scores: HashMap<i64, f64> = HashMap::new();
-    for (term, field, account) in rows {
-        *scores.entry(account).or_default() +=
-            strengths.get(term.as_str()).copied().unwrap_or(0.0) * field_weight(&field);
+    for (strength, terms) in bands {
+        let rows: Vec<(String, i64)> = profile_terms::table
+            .filter(profile_terms::term.eq_any(terms))
+            .select((profile_terms::field, profile_terms::account_id))
+            .load(c)?;
+        for (field, account) in rows {
+            *scores.entry(account).or_default() += strength * field_weight(&field);
+        }
     }
     let mut out: Vec<(i64, f64)> = scores.into_iter().collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
