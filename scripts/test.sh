@@ -55,6 +55,28 @@ MEETFIELD_TEST_OIDC_ISSUER="$(sed -n 's/^listening //p' "$oidc_log" | head -n1)"
 export MEETFIELD_TEST_OIDC_ISSUER
 echo "OpenID provider for tests: $MEETFIELD_TEST_OIDC_ISSUER" >&2
 
+# A real LDAP server (Debian's slapd, a private instance on a loopback port,
+# not the system service) for the directory sign-in tests.
+if ! command -v slapd >/dev/null 2>&1 || ! command -v ldapadd >/dev/null 2>&1; then
+  if [ -x /usr/sbin/slapd ] && [ -x /usr/bin/ldapadd ]; then
+    PATH="$PATH:/usr/sbin"
+  else
+    echo "installing slapd and ldap-utils" >&2
+    echo "slapd slapd/no_configuration boolean true" | as_root debconf-set-selections
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq slapd ldap-utils >&2
+    PATH="$PATH:/usr/sbin"
+  fi
+fi
+export PATH
+ldap_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+ldap_dir="$(mktemp -d)"
+MEETFIELD_TEST_LDAP_URL="$(federation-tests/ldap/start.sh "$ldap_dir/slapd" "$ldap_port" | sed -n 's/^listening //p')"
+[ -n "$MEETFIELD_TEST_LDAP_URL" ] || { echo "slapd did not start" >&2; exit 1; }
+export MEETFIELD_TEST_LDAP_URL
+trap 'kill "$oidc_pid" 2>/dev/null || true; rm -f "$oidc_log"; kill "$(cat "$ldap_dir/slapd/slapd.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$ldap_dir"' EXIT
+echo "LDAP server for tests: $MEETFIELD_TEST_LDAP_URL" >&2
+
 TEST_POSTGRES_URL="$(scripts/ensure-postgres.sh | tail -n1)"
 export TEST_POSTGRES_URL
 echo "PostgreSQL for tests: ${TEST_POSTGRES_URL//:*@/:***@}" >&2

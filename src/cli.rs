@@ -124,6 +124,17 @@ pub enum AdminCommand {
     /// Partners' directories: read them now, see how each stands.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// The LDAP directory people sign in with.
+    #[command(subcommand)]
+    Ldap(LdapCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LdapCommand {
+    /// Check every account from the directory against it now: who left it
+    /// or its allowed groups is disabled (tokens revoked), roles and managed
+    /// fields follow it.
+    Sync,
 }
 
 #[derive(Debug, Subcommand)]
@@ -562,6 +573,16 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::ProfileField(cmd) => run_profile_field(cmd, &db, &config).await?,
         AdminCommand::SkillSynonym(cmd) => run_skill_synonym(cmd, &db).await?,
         AdminCommand::Directory(cmd) => run_directory(cmd, db.clone(), config.clone()).await?,
+        AdminCommand::Ldap(LdapCommand::Sync) => {
+            if !crate::sso::ldap::enabled(&config) {
+                anyhow::bail!("no LDAP directory is set up (MEETFIELD_LDAP_URL)");
+            }
+            let state = crate::app::AppState::new(config.clone(), db.clone());
+            let report = crate::sso::ldap::sync(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("ldap sync failed: {e}"))?;
+            println!("{report}");
+        }
         AdminCommand::CreateToken { username, scopes } => {
             let scopes =
                 crate::domain::oauth::Scopes::parse(&scopes).map_err(|e| anyhow::anyhow!(e))?;

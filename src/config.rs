@@ -114,6 +114,26 @@ pub struct Config {
     pub oidc_link_existing: bool,
     /// Only single sign-on: no password form, no other sign-up.
     pub sso_only: bool,
+    /// LDAP directory people sign in against (`ldap://` or `ldaps://`); empty: none.
+    pub ldap_url: String,
+    pub ldap_starttls: bool,
+    /// The account that searches the directory (empty: anonymous).
+    pub ldap_bind_dn: String,
+    pub ldap_bind_password: String,
+    /// Where people are searched.
+    pub ldap_base: String,
+    /// Search filter; `{login}` is the escaped username or e-mail typed.
+    pub ldap_user_filter: String,
+    pub ldap_uid_attr: String,
+    pub ldap_mail_attr: String,
+    /// Comma-separated group common names allowed to sign in (empty: everyone).
+    pub ldap_allowed_groups: String,
+    /// `role=group` pairs, group common names.
+    pub ldap_role_groups: String,
+    /// `field=attribute` pairs filling managed profile fields.
+    pub ldap_profile_fields: String,
+    /// Seconds between directory syncs (0: only `meetfield admin ldap sync`).
+    pub ldap_sync_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -216,6 +236,18 @@ impl Default for Config {
             oidc_profile_fields: String::new(),
             oidc_link_existing: false,
             sso_only: false,
+            ldap_url: String::new(),
+            ldap_starttls: false,
+            ldap_bind_dn: String::new(),
+            ldap_bind_password: String::new(),
+            ldap_base: String::new(),
+            ldap_user_filter: "(|(uid={login})(mail={login}))".into(),
+            ldap_uid_attr: "uid".into(),
+            ldap_mail_attr: "mail".into(),
+            ldap_allowed_groups: String::new(),
+            ldap_role_groups: String::new(),
+            ldap_profile_fields: String::new(),
+            ldap_sync_secs: 3600,
         }
     }
 }
@@ -393,6 +425,21 @@ impl Config {
                 "needs a sign-in provider (MEETFIELD_OIDC_ISSUER)",
             ));
         }
+        if !self.ldap_url.is_empty() {
+            url::Url::parse(&self.ldap_url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "ldap" | "ldaps"))
+                .ok_or_else(|| err("ldap_url", "must be an ldap:// or ldaps:// URL"))?;
+            if self.ldap_base.is_empty() {
+                return Err(err("ldap_base", "is needed with MEETFIELD_LDAP_URL"));
+            }
+            if !self.ldap_user_filter.contains("{login}") {
+                return Err(err("ldap_user_filter", "must contain {login}"));
+            }
+        }
+        crate::sso::RoleGroups::parse(&self.ldap_role_groups)
+            .map_err(|m| err("ldap_role_groups", m))?;
+        crate::sso::pairs(&self.ldap_profile_fields).map_err(|m| err("ldap_profile_fields", m))?;
         crate::sso::RoleGroups::parse(&self.oidc_role_groups)
             .map_err(|m| err("oidc_role_groups", m))?;
         crate::sso::pairs(&self.oidc_profile_fields).map_err(|m| err("oidc_profile_fields", m))?;
@@ -455,6 +502,9 @@ impl Config {
         }
         if !shown.oidc_client_secret.is_empty() {
             shown.oidc_client_secret = "***".into();
+        }
+        if !shown.ldap_bind_password.is_empty() {
+            shown.ldap_bind_password = "***".into();
         }
         let value = toml::Value::try_from(&shown).map_err(|e| ConfigError(e.to_string()))?;
         let table = value.as_table().cloned().unwrap_or_default();

@@ -919,3 +919,56 @@ both_backends!(partner_directory_settings, |tdb: TestDb| async move {
     );
     assert!(!err.contains("sales"), "{err}");
 });
+
+both_backends!(ldap_sync_from_the_command_line, |tdb: TestDb| async move {
+    use common::ldap::{BASE, Person, READER_DN, READER_PASSWORD, directory};
+    let out = failed(&meetfield(&tdb, &["admin", "ldap", "sync"]));
+    assert!(out.contains("MEETFIELD_LDAP_URL"), "{out}");
+
+    let d = directory();
+    let uid = format!("cli{:08x}", rand::random::<u32>());
+    d.add(&Person {
+        uid: &uid,
+        password: "pw-cli-1",
+        mail: &format!("{uid}@example.org"),
+        department: "IT",
+        groups: &["staff"],
+    })
+    .await;
+    let config = meetfield::config::Config {
+        ldap_url: d.url.clone(),
+        ldap_bind_dn: READER_DN.into(),
+        ldap_bind_password: READER_PASSWORD.into(),
+        ldap_base: BASE.into(),
+        ..tdb.config()
+    };
+    let state = meetfield::app::AppState::new(config, tdb.open().await);
+    let (user, _) = meetfield::sso::ldap::sign_in(&state, &uid, "pw-cli-1")
+        .await
+        .unwrap()
+        .expect("found in the directory");
+    assert!(!user.disabled);
+    d.remove(&uid).await;
+    let sync = |tdb: &TestDb| {
+        Command::new(BIN)
+            .env("MEETFIELD_DATABASE_URL", &tdb.url_string)
+            .env("MEETFIELD_DATA_DIR", tdb.data_dir())
+            .env("MEETFIELD_LDAP_URL", &d.url)
+            .env("MEETFIELD_LDAP_BIND_DN", READER_DN)
+            .env("MEETFIELD_LDAP_BIND_PASSWORD", READER_PASSWORD)
+            .env("MEETFIELD_LDAP_BASE", BASE)
+            .env_remove("MEETFIELD_CONFIG")
+            .args(["admin", "ldap", "sync"])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(ok(&sync(&tdb)).trim(), "ldap: 1 checked, 1 disabled");
+    let users = ok(&meetfield(&tdb, &["admin", "list-users"]));
+    let line = users
+        .lines()
+        .find(|l| l.contains(&uid))
+        .unwrap_or_else(|| panic!("{users}"));
+    assert!(line.contains("disabled"), "{line}");
+    // Nothing left to check.
+    assert_eq!(ok(&sync(&tdb)).trim(), "ldap: 0 checked, 0 disabled");
+});

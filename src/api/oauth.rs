@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use crate::api::extract::{Params, token_of};
 use crate::app::AppState;
 use crate::domain::oauth::{self, OOB_REDIRECT, Scopes};
-use crate::domain::users;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Deserialize)]
@@ -170,13 +169,16 @@ async fn token_inner(state: &AppState, f: TokenForm) -> AppResult<Value> {
                 .await?
         }
         Some("password") if state.config.oauth_password_grant && !state.config.sso_only => {
-            let (user, _) = users::authenticate(
-                &state.db,
+            let (user, _) = crate::sso::password_sign_in(
+                state,
                 f.username.as_deref().unwrap_or(""),
                 f.password.as_deref().unwrap_or(""),
             )
             .await
-            .map_err(|_| AppError::BadRequest("Invalid email or password".into()))?;
+            .map_err(|e| match e {
+                AppError::Unavailable(_) => e,
+                _ => AppError::BadRequest("Invalid email or password".into()),
+            })?;
             oauth::issue_token(&state.db, Some(app.id), Some(user.id), requested(&f.scope)?).await?
         }
         Some("password") => {

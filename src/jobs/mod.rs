@@ -81,7 +81,24 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             run: |data| Box::pin(directory_sync(data)),
         });
     }
+    if crate::sso::ldap::enabled(config) && config.ldap_sync_secs > 0 {
+        jobs.push(Job {
+            name: "ldap sync",
+            every: Duration::from_secs(config.ldap_sync_secs),
+            delayed: true,
+            run: |data| Box::pin(ldap_sync(data)),
+        });
+    }
     jobs
+}
+
+/// Accounts from the LDAP directory follow it (who left is disabled).
+async fn ldap_sync(data: &FedData) -> AppResult<()> {
+    match crate::sso::ldap::sync(data.app_data()).await {
+        Ok(report) => tracing::info!(%report, "ldap sync"),
+        Err(e) => tracing::warn!(error = %e, "ldap sync failed"),
+    }
+    Ok(())
 }
 
 /// Partners' directories, each read for what changed (a full read daily).

@@ -2,6 +2,7 @@
 //! provider (OpenID Connect in [`oidc`]), their accounts, roles and managed
 //! profile fields, and cutting access when the provider withdraws it.
 
+pub mod ldap;
 pub mod oidc;
 
 use diesel::prelude::*;
@@ -109,6 +110,15 @@ pub struct Rules {
     pub link_existing: bool,
 }
 
+impl Rules {
+    pub fn allows(&self, groups: &[String]) -> bool {
+        self.allowed_groups.is_empty()
+            || groups
+                .iter()
+                .any(|g| self.allowed_groups.iter().any(|a| same_group(a, g)))
+    }
+}
+
 /// A claim as a field value: strings as they are, lists joined.
 fn claim_text(v: Option<&Value>) -> String {
     match v {
@@ -190,12 +200,7 @@ pub async fn sign_in(
         .db
         .run(move |c| linked_user(c, &provider, &subject))
         .await?;
-    let allowed = rules.allowed_groups.is_empty()
-        || who
-            .groups
-            .iter()
-            .any(|g| rules.allowed_groups.iter().any(|a| same_group(a, g)));
-    if !allowed {
+    if !rules.allows(&who.groups) {
         if let Some((user, _)) = &linked {
             deactivate(state, user.id).await?;
             tracing::info!(
@@ -207,7 +212,7 @@ pub async fn sign_in(
             "Your organization's sign-in does not give you access here: you are not in a group allowed to use this server.",
         ));
     }
-    let (user, account) = match linked {
+    let (user, _) = match linked {
         Some(found) => found,
         None => match link_by_email(state, rules, who).await? {
             Some(found) => found,
@@ -217,21 +222,35 @@ pub async fn sign_in(
     if user.disabled {
         return Err(refused("Your login is currently disabled"));
     }
+    apply(state, rules, who, &user, true).await
+}
+
+/// What the provider says now, applied to a person's account: the role and
+/// the managed fields (and, at a sign-in, its time).
+pub(crate) async fn apply(
+    state: &AppState,
+    rules: &Rules,
+    who: &Identity,
+    user: &User,
+    signing_in: bool,
+) -> AppResult<(User, Account)> {
     let role = rules.roles.role_for(&who.groups);
     if let Some(r) = role
         && r.as_str() != user.role
     {
         tracing::info!(user = user.id, from = %user.role, to = r.as_str(), "role set from the identity provider");
     }
-    let (uid, aid) = (user.id, account.id);
+    let (uid, aid) = (user.id, user.account_id);
     let (provider, subject) = (who.provider.clone(), who.subject.clone());
     state
         .db
         .transaction(move |c| {
             let t = now();
-            diesel::update(users::table.find(uid))
-                .set((users::approved.eq(true), users::last_sign_in_at.eq(t)))
-                .execute(c)?;
+            if signing_in {
+                diesel::update(users::table.find(uid))
+                    .set((users::approved.eq(true), users::last_sign_in_at.eq(t)))
+                    .execute(c)?;
+            }
             if let Some(r) = role {
                 diesel::update(users::table.find(uid))
                     .set(users::role.eq(r.as_str()))
@@ -259,6 +278,49 @@ pub async fn sign_in(
         })
         .await?;
     Ok((user, account))
+}
+
+/// A username (or e-mail) and password: the directory's when LDAP is set
+/// up and knows the login, else a local account's.
+pub async fn password_sign_in(
+    state: &AppState,
+    login: &str,
+    password: &str,
+) -> AppResult<(User, Account)> {
+    if ldap::enabled(&state.config) {
+        match ldap::sign_in(state, login, password).await {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            // With the directory down, local accounts (admins') still work.
+            Err(AppError::Unavailable(m)) => {
+                return local_users::authenticate(&state.db, login, password)
+                    .await
+                    .map_err(|_| AppError::Unavailable(m));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    local_users::authenticate(&state.db, login, password).await
+}
+
+/// The users linked to `provider` who may still sign in, with their subjects.
+pub(crate) async fn linked_users(
+    state: &AppState,
+    provider: &str,
+) -> AppResult<Vec<(User, String)>> {
+    let provider = provider.to_string();
+    state
+        .db
+        .run(move |c| {
+            user_identities::table
+                .inner_join(users::table)
+                .filter(user_identities::provider.eq(provider))
+                .filter(users::disabled.eq(false))
+                .select((User::as_select(), user_identities::subject))
+                .load(c)
+                .map_err(AppError::from)
+        })
+        .await
 }
 
 fn linked_user(

@@ -203,6 +203,7 @@ fn error_text(msg: &str, status: StatusCode) -> Message {
 async fn serve_socket(state: AppState, auth: Auth, mut reg: Registration, mut socket: WebSocket) {
     let mut beat = tokio::time::interval(heartbeat(&state));
     beat.tick().await;
+    let mut beats: u32 = 0;
     loop {
         tokio::select! {
             event = reg.rx.recv() => {
@@ -228,9 +229,36 @@ async fn serve_socket(state: AppState, auth: Auth, mut reg: Registration, mut so
                 if !send(&mut socket, Message::Ping(Default::default())).await {
                     break;
                 }
+                // Every fourth beat, whether the token still works: a
+                // revocation another process made (a CLI on SQLite) sends no
+                // signal here.
+                beats += 1;
+                if beats % 4 == 0 && !still_valid(&state, &auth).await {
+                    break;
+                }
             }
         }
     }
+}
+
+async fn still_valid(state: &AppState, auth: &Auth) -> bool {
+    use crate::db::schema::{oauth_tokens, users};
+    use diesel::prelude::*;
+    let (token, user) = (auth.token.id, auth.user.id);
+    state
+        .db
+        .run(move |c| {
+            let live: i64 = oauth_tokens::table
+                .filter(oauth_tokens::id.eq(token))
+                .filter(oauth_tokens::revoked_at.is_null())
+                .count()
+                .get_result(c)?;
+            let disabled: bool = users::table.find(user).select(users::disabled).first(c)?;
+            Ok::<_, AppError>(live == 1 && !disabled)
+        })
+        .await
+        // A database hiccup does not end a connection.
+        .unwrap_or(true)
 }
 
 /// Applies a subscribe/unsubscribe message; answers only with an error.

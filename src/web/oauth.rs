@@ -13,7 +13,6 @@ use crate::api::extract::Params;
 use crate::app::AppState;
 use crate::db::models::{Account, User};
 use crate::domain::oauth::{self, Application, OOB_REDIRECT, Scopes};
-use crate::domain::users;
 use crate::sso::oidc;
 use crate::web::session::{self, cookie_value};
 
@@ -395,7 +394,8 @@ pub async fn submit(
                     &state,
                 );
             }
-            match users::authenticate(&state.db, &login, f.password.as_deref().unwrap_or("")).await
+            match crate::sso::password_sign_in(&state, &login, f.password.as_deref().unwrap_or(""))
+                .await
             {
                 Ok((user, _)) => {
                     match session::start(&state, user.id, "password").await {

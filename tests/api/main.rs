@@ -11,6 +11,7 @@ mod experts;
 mod filters;
 mod groups;
 mod input;
+mod ldap;
 mod media;
 mod notifications;
 mod oauth;

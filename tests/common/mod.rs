@@ -5,6 +5,7 @@
 //! in database `meetfield_test`, dropped afterwards.
 #![allow(dead_code)]
 
+pub mod ldap;
 pub mod oidc;
 
 use std::path::PathBuf;
