@@ -120,7 +120,8 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
             .merge(federation::http::router())
             .merge(api::mastodon::router())
             .merge(crate::stream::http::router())
-            .merge(crate::web::router());
+            .merge(crate::web::router())
+            .merge(crate::sso::scim::router());
     }
     // Extractors refuse bodies over the limit; the outer layer also stops
     // bodies nobody extracts and lying Content-Lengths.

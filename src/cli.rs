@@ -127,6 +127,26 @@ pub enum AdminCommand {
     /// The LDAP directory people sign in with.
     #[command(subcommand)]
     Ldap(LdapCommand),
+    /// SCIM provisioning by the identity provider.
+    #[command(subcommand)]
+    Scim(ScimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// Bearer tokens for /scim/v2.
+    #[command(subcommand)]
+    Token(ScimTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// A new token, printed once (give it to the identity provider).
+    Create,
+    /// Tokens: id, created, last used, revoked.
+    List,
+    /// Stop accepting a token.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -573,6 +593,37 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::ProfileField(cmd) => run_profile_field(cmd, &db, &config).await?,
         AdminCommand::SkillSynonym(cmd) => run_skill_synonym(cmd, &db).await?,
         AdminCommand::Directory(cmd) => run_directory(cmd, db.clone(), config.clone()).await?,
+        AdminCommand::Scim(ScimCommand::Token(cmd)) => {
+            use crate::sso::scim;
+            match cmd {
+                ScimTokenCommand::Create => {
+                    let (tid, token) = scim::create_token(&db).await?;
+                    eprintln!("SCIM token {tid} created; it is shown only once:");
+                    println!("{token}");
+                }
+                ScimTokenCommand::List => {
+                    println!("# id\tcreated\tlast used\trevoked");
+                    let fmt = |t: Option<chrono::NaiveDateTime>| {
+                        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_else(|| "-".into())
+                    };
+                    for (tid, created, used, revoked) in scim::tokens(&db).await? {
+                        println!(
+                            "{tid}\t{}\t{}\t{}",
+                            fmt(Some(created)),
+                            fmt(used),
+                            fmt(revoked)
+                        );
+                    }
+                }
+                ScimTokenCommand::Revoke { id } => {
+                    if !scim::revoke_token(&db, id).await? {
+                        anyhow::bail!("no live SCIM token {id}");
+                    }
+                    println!("SCIM token {id} revoked");
+                }
+            }
+        }
         AdminCommand::Ldap(LdapCommand::Sync) => {
             if !crate::sso::ldap::enabled(&config) {
                 anyhow::bail!("no LDAP directory is set up (MEETFIELD_LDAP_URL)");

@@ -134,6 +134,9 @@ pub struct Config {
     pub ldap_profile_fields: String,
     /// Seconds between directory syncs (0: only `meetfield admin ldap sync`).
     pub ldap_sync_secs: u64,
+    /// `field=attribute` pairs: managed profile fields SCIM fills (`department`,
+    /// `title`, `manager`, … of the enterprise extension).
+    pub scim_profile_fields: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -248,6 +251,7 @@ impl Default for Config {
             ldap_role_groups: String::new(),
             ldap_profile_fields: String::new(),
             ldap_sync_secs: 3600,
+            scim_profile_fields: "Department=department,Role=title,Manager=manager".into(),
         }
     }
 }
@@ -437,6 +441,7 @@ impl Config {
                 return Err(err("ldap_user_filter", "must contain {login}"));
             }
         }
+        crate::sso::pairs(&self.scim_profile_fields).map_err(|m| err("scim_profile_fields", m))?;
         crate::sso::RoleGroups::parse(&self.ldap_role_groups)
             .map_err(|m| err("ldap_role_groups", m))?;
         crate::sso::pairs(&self.ldap_profile_fields).map_err(|m| err("ldap_profile_fields", m))?;

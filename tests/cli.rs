@@ -972,3 +972,38 @@ both_backends!(ldap_sync_from_the_command_line, |tdb: TestDb| async move {
     // Nothing left to check.
     assert_eq!(ok(&sync(&tdb)).trim(), "ldap: 0 checked, 0 disabled");
 });
+
+both_backends!(
+    scim_tokens_from_the_command_line,
+    |tdb: TestDb| async move {
+        let out = meetfield(&tdb, &["admin", "scim", "token", "create"]);
+        let token = ok(&out).trim().to_string();
+        assert!(token.len() >= 32, "{token}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("shown only once"));
+        let list = ok(&meetfield(&tdb, &["admin", "scim", "token", "list"]));
+        let line = list.lines().nth(1).unwrap_or_else(|| panic!("{list}"));
+        assert!(!list.contains(&token), "the token is never shown again");
+        let id = line.split('\t').next().unwrap().to_string();
+        assert!(line.ends_with("\t-"), "not revoked: {line}");
+        assert_eq!(
+            ok(&meetfield(&tdb, &["admin", "scim", "token", "revoke", &id])).trim(),
+            format!("SCIM token {id} revoked")
+        );
+        let err = failed(&meetfield(&tdb, &["admin", "scim", "token", "revoke", &id]));
+        assert!(err.contains("no live SCIM token"), "{err}");
+        // Only its hash is stored.
+        let db = tdb.open().await;
+        let stored: Vec<String> = db
+            .run(|c| {
+                use diesel::prelude::*;
+                meetfield::db::schema::scim_tokens::table
+                    .select(meetfield::db::schema::scim_tokens::token_hash)
+                    .load(c)
+                    .map_err(AppError::from)
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_ne!(stored[0], token);
+    }
+);

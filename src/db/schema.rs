@@ -647,12 +647,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    scim_users (user_id) {
+        user_id -> BigInt,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        data -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(scim_users -> users (user_id));
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(profile_terms -> accounts (account_id));
 diesel::joinable!(featured_tags -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    scim_tokens,
+    scim_users,
     web_sessions,
     oidc_logins,
     user_identities,

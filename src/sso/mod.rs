@@ -4,6 +4,7 @@
 
 pub mod ldap;
 pub mod oidc;
+pub mod scim;
 
 use diesel::prelude::*;
 use serde_json::{Map, Value};
@@ -389,7 +390,7 @@ async fn link_by_email(
 
 /// A new account for someone the provider vouches for, whatever the
 /// registration setting; a taken username gets a number.
-async fn create(state: &AppState, who: &Identity) -> AppResult<(User, Account)> {
+pub(crate) async fn create(state: &AppState, who: &Identity) -> AppResult<(User, Account)> {
     let email = who.email.clone().unwrap_or_default();
     let email_exists = {
         let e = email.clone();

@@ -19,6 +19,7 @@ mod openapi;
 mod polls;
 mod registrations;
 mod reports;
+mod scim;
 mod search;
 mod social;
 mod sso;
