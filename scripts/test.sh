@@ -25,6 +25,11 @@ if command -v python3 >/dev/null 2>&1; then
     python3 -m venv "$venv" >&2 || { as_root apt-get install -y -qq python3-venv >&2 && python3 -m venv "$venv" >&2; }
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'Mastodon.py>=2.1,<3' >&2
   fi
+  # The SCIM 2.0 compliance checker (tests/api/scim.rs).
+  if ! "$venv/bin/python" -c 'import scim2_tester, httpx2' 2>/dev/null; then
+    echo "installing scim2-tester into $venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'scim2-tester==0.5.2' 'scim2-client==0.13.2' 'httpx2==2.16.2' >&2
+  fi
   MEETFIELD_TEST_PYTHON="$PWD/$venv/bin/python"
   export MEETFIELD_TEST_PYTHON
 fi

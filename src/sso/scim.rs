@@ -46,8 +46,17 @@ pub fn router() -> Router<AppState> {
             "/scim/v2/ServiceProviderConfig",
             get(service_provider_config),
         )
+        .route("/scim/v2/Users/.search", axum::routing::post(search))
+        .route("/scim/v2/.search", axum::routing::post(search))
         .route("/scim/v2/ResourceTypes", get(resource_types))
+        .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
         .route("/scim/v2/Schemas", get(schemas))
+        .route("/scim/v2/Schemas/{id}", get(schema))
+        .route("/scim/v2/{*rest}", axum::routing::any(unknown))
+}
+
+async fn unknown() -> ScimError {
+    scim_err(StatusCode::NOT_FOUND, None, "No such SCIM endpoint")
 }
 
 /// A SCIM error: `status` as a string, `scimType` when one applies.
@@ -253,7 +262,10 @@ fn resource(state: &AppState, row: &ScimRow, user: &User) -> Value {
         Some(e) => v.insert("externalId".into(), json!(e)),
         None => v.remove("externalId"),
     };
-    v.insert("active".into(), json!(!user.disabled));
+    // Given back only if the provider set it (a PATCH may remove it).
+    if v.contains_key("active") {
+        v.insert("active".into(), json!(!user.disabled));
+    }
     v.insert(
         "meta".into(),
         json!({
@@ -451,7 +463,6 @@ async fn store(
         "meta",
         "schemas",
         "password",
-        "active",
         "userName",
         "externalId",
     ] {
@@ -603,17 +614,68 @@ async fn create(State(state): State<AppState>, _: ScimAuth, body: Bytes) -> Scim
     respond(&state, StatusCode::CREATED, uid).await
 }
 
-async fn read(State(state): State<AppState>, _: ScimAuth, Path(raw): Path<String>) -> ScimResult {
-    let (row, user, _) = find(&state, &raw).await?;
-    Ok(scim_json(StatusCode::OK, resource(&state, &row, &user)))
+#[derive(Debug, Deserialize, Default)]
+struct Shape {
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+async fn read(
+    State(state): State<AppState>,
+    _: ScimAuth,
+    Path(raw): Path<String>,
+    Query(shape): Query<Shape>,
+) -> ScimResult {
+    let (row, user, _) = find(&state, &raw).await?;
+    Ok(scim_json(
+        StatusCode::OK,
+        project(
+            resource(&state, &row, &user),
+            shape.attributes.as_deref(),
+            shape.excluded_attributes.as_deref(),
+        ),
+    ))
+}
+
+/// A list request, from the query string or a `.search` body (where
+/// `attributes` may be arrays).
+#[derive(Debug, Deserialize, Default)]
 struct ListQuery {
     filter: Option<String>,
     #[serde(rename = "startIndex")]
     start_index: Option<i64>,
     count: Option<i64>,
+    #[serde(default, deserialize_with = "names")]
+    attributes: Option<String>,
+    #[serde(default, rename = "excludedAttributes", deserialize_with = "names")]
+    excluded_attributes: Option<String>,
+}
+
+fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    })
+}
+
+/// `POST /scim/v2/Users/.search`.
+async fn search(State(state): State<AppState>, auth: ScimAuth, body: Bytes) -> ScimResult {
+    let v = parse(&body)?;
+    let q: ListQuery = serde_json::from_value(v).map_err(|e| {
+        scim_err(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            e.to_string(),
+        )
+    })?;
+    list(State(state), auth, Query(q)).await
 }
 
 /// `attribute eq "value"` for the attributes providers look users up by.
@@ -697,7 +759,13 @@ async fn list(
         .await?;
     let resources: Vec<Value> = rows
         .iter()
-        .map(|(r, u, _)| resource(&state, r, u))
+        .map(|(r, u, _)| {
+            project(
+                resource(&state, r, u),
+                q.attributes.as_deref(),
+                q.excluded_attributes.as_deref(),
+            )
+        })
         .collect();
     Ok(scim_json(
         StatusCode::OK,
@@ -721,6 +789,61 @@ async fn replace(
     let v = parse(&body)?;
     store(&state, &user, &account, &v).await?;
     respond(&state, StatusCode::OK, user.id).await
+}
+
+/// `urn:…:User:department` → `department` (URNs compare without case).
+fn strip_urn<'p>(path: &'p str, urn: &str) -> Option<&'p str> {
+    let head = path.get(..urn.len())?;
+    (head.eq_ignore_ascii_case(urn) && path[urn.len()..].starts_with(':'))
+        .then(|| &path[urn.len() + 1..])
+}
+
+/// Only the attributes asked for (`attributes`), or all but some
+/// (`excludedAttributes`); `id` and `schemas` always (RFC 7644 §3.9).
+fn project(v: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+    let names = |s: Option<&str>| -> Vec<String> {
+        s.map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| strip_urn(a, USER_SCHEMA).unwrap_or(a).to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let (keep, drop) = (names(attributes), names(excluded));
+    let Value::Object(mut m) = v else { return v };
+    let top = |a: &str| -> String {
+        if strip_urn(a, ENTERPRISE).is_some() || a.eq_ignore_ascii_case(ENTERPRISE) {
+            ENTERPRISE.to_string()
+        } else {
+            a.split('.').next().unwrap_or(a).to_string()
+        }
+    };
+    if !keep.is_empty() {
+        let wanted: Vec<String> = keep.iter().map(|a| top(a)).collect();
+        m.retain(|k, _| {
+            k == "id" || k == "schemas" || wanted.iter().any(|w| w.eq_ignore_ascii_case(k))
+        });
+    }
+    for a in &drop {
+        if let Some(sub) = strip_urn(a, ENTERPRISE) {
+            if let Some(Value::Object(e)) = m.get_mut(ENTERPRISE) {
+                e.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+            }
+        } else if let Some((parent, sub)) = a.split_once('.') {
+            if let Some(Value::Object(p)) = m
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case(parent))
+                .map(|(_, v)| v)
+            {
+                p.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+            }
+        } else if a != "id" && a != "schemas" {
+            m.retain(|k, _| !k.eq_ignore_ascii_case(&top(a)));
+        }
+    }
+    Value::Object(m)
 }
 
 /// Applies one PATCH operation to the resource's JSON.
@@ -797,14 +920,33 @@ fn apply_op(
         }
         return Ok(());
     }
+    // The extension itself: its attributes at once.
+    if path.eq_ignore_ascii_case(ENTERPRISE) {
+        if op == "remove" {
+            doc.remove(ENTERPRISE);
+            return Ok(());
+        }
+        let Some(Value::Object(m)) = value else {
+            return Err(scim_err(
+                StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                "an object value is expected",
+            ));
+        };
+        let mut m = m.clone();
+        m.remove("schemas");
+        match (op.as_str(), doc.get_mut(ENTERPRISE)) {
+            ("add", Some(Value::Object(old))) => old.extend(m),
+            _ => {
+                doc.insert(ENTERPRISE.into(), Value::Object(m));
+            }
+        }
+        return Ok(());
+    }
     // An extension attribute: `urn:…:User:department`.
-    let (container, key) = match path.strip_prefix(&format!("{ENTERPRISE}:")) {
+    let (container, key) = match strip_urn(path, ENTERPRISE) {
         Some(k) => (Some(ENTERPRISE), k),
-        None => (
-            None,
-            path.strip_prefix(&format!("{USER_SCHEMA}:"))
-                .unwrap_or(path),
-        ),
+        None => (None, strip_urn(path, USER_SCHEMA).unwrap_or(path)),
     };
     let mut parts: Vec<&str> = key.split('.').collect();
     let last = parts.pop().ok_or_else(|| invalid("empty path"))?;
@@ -960,6 +1102,32 @@ fn user_resource_type(base: &str) -> Value {
     })
 }
 
+async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult {
+    if id != "User" {
+        return Err(scim_err(
+            StatusCode::NOT_FOUND,
+            None,
+            format!("No resource type {id}"),
+        ));
+    }
+    Ok(scim_json(
+        StatusCode::OK,
+        user_resource_type(&state.base_url()),
+    ))
+}
+
+async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult {
+    all_schemas(&state.base_url())
+        .into_iter()
+        .find(|s| {
+            s["id"]
+                .as_str()
+                .is_some_and(|i| i.eq_ignore_ascii_case(&id))
+        })
+        .map(|s| scim_json(StatusCode::OK, s))
+        .ok_or_else(|| scim_err(StatusCode::NOT_FOUND, None, format!("No schema {id}")))
+}
+
 async fn resource_types(State(state): State<AppState>) -> Response {
     let types = vec![user_resource_type(&state.base_url())];
     scim_json(
@@ -976,7 +1144,14 @@ fn attr(name: &str, kind: &str, multi: bool, required: bool, uniqueness: &str) -
 }
 
 async fn schemas(State(state): State<AppState>) -> Response {
-    let base = state.base_url();
+    let all = all_schemas(&state.base_url());
+    scim_json(
+        StatusCode::OK,
+        json!({"schemas": [LIST_SCHEMA], "totalResults": all.len(), "startIndex": 1, "itemsPerPage": all.len(), "Resources": all}),
+    )
+}
+
+fn all_schemas(base: &str) -> Vec<Value> {
     let mut name = attr("name", "complex", false, false, "none");
     name["subAttributes"] = json!([
         attr("formatted", "string", false, false, "none"),
@@ -1019,10 +1194,7 @@ async fn schemas(State(state): State<AppState>) -> Response {
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/scim/v2/Schemas/{ENTERPRISE}")},
     });
-    scim_json(
-        StatusCode::OK,
-        json!({"schemas": [LIST_SCHEMA], "totalResults": 2, "startIndex": 1, "itemsPerPage": 2, "Resources": [user, enterprise]}),
-    )
+    vec![user, enterprise]
 }
 
 #[cfg(test)]

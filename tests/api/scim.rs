@@ -349,3 +349,35 @@ both_backends!(
         assert_ne!(r.json["id"], id);
     }
 );
+
+/// The scim2-tester compliance checker (PyPI), installed by scripts/test.sh
+/// into the test virtualenv, against the endpoint on a loopback port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compliance_checker_passes() {
+    let Ok(python) = std::env::var("MEETFIELD_TEST_PYTHON") else {
+        panic!("MEETFIELD_TEST_PYTHON is not set: run scripts/test.sh (it installs scim2-tester)");
+    };
+    let api = Api::new(TestDb::new(crate::common::Backend::Sqlite)).await;
+    let addr = api.serve().await;
+    let (_, token) = meetfield::sso::scim::create_token(&api.app.state.db)
+        .await
+        .unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/federation-tests/scim/check.py"
+    );
+    let out = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(format!("http://{addr}/scim/v2"))
+        .arg(&token)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" checks, 0 failed"), "{stdout}");
+}
