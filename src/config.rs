@@ -137,6 +137,8 @@ pub struct Config {
     /// `field=attribute` pairs: managed profile fields SCIM fills (`department`,
     /// `title`, `manager`, … of the enterprise extension).
     pub scim_profile_fields: String,
+    /// `role=group` pairs: SCIM groups (by display name) that give roles.
+    pub scim_role_groups: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -252,6 +254,7 @@ impl Default for Config {
             ldap_profile_fields: String::new(),
             ldap_sync_secs: 3600,
             scim_profile_fields: "Department=department,Role=title,Manager=manager".into(),
+            scim_role_groups: String::new(),
         }
     }
 }
@@ -442,6 +445,8 @@ impl Config {
             }
         }
         crate::sso::pairs(&self.scim_profile_fields).map_err(|m| err("scim_profile_fields", m))?;
+        crate::sso::RoleGroups::parse(&self.scim_role_groups)
+            .map_err(|m| err("scim_role_groups", m))?;
         crate::sso::RoleGroups::parse(&self.ldap_role_groups)
             .map_err(|m| err("ldap_role_groups", m))?;
         crate::sso::pairs(&self.ldap_profile_fields).map_err(|m| err("ldap_profile_fields", m))?;

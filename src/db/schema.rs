@@ -668,6 +668,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_groups (id) {
+        id -> BigInt,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        data -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_group_members (group_id, user_id) {
+        group_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::joinable!(scim_group_members -> scim_groups (group_id));
+diesel::joinable!(scim_group_members -> users (user_id));
 diesel::joinable!(scim_users -> users (user_id));
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(user_identities -> users (user_id));
@@ -675,6 +695,8 @@ diesel::joinable!(profile_terms -> accounts (account_id));
 diesel::joinable!(featured_tags -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    scim_groups,
+    scim_group_members,
     scim_tokens,
     scim_users,
     web_sessions,

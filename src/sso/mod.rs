@@ -5,6 +5,7 @@
 pub mod ldap;
 pub mod oidc;
 pub mod scim;
+pub mod scim_groups;
 
 use diesel::prelude::*;
 use serde_json::{Map, Value};

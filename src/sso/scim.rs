@@ -30,10 +30,10 @@ use crate::sso::{self, Identity, Rules};
 pub const PROVIDER: &str = "scim";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub(super) const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const MAX_COUNT: i64 = 200;
+pub(super) const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(super) const MAX_COUNT: i64 = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,11 +47,12 @@ pub fn router() -> Router<AppState> {
             get(service_provider_config),
         )
         .route("/scim/v2/Users/.search", axum::routing::post(search))
-        .route("/scim/v2/.search", axum::routing::post(search))
+        .route("/scim/v2/.search", axum::routing::post(search_all))
         .route("/scim/v2/ResourceTypes", get(resource_types))
         .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
+        .merge(super::scim_groups::router())
         .route("/scim/v2/{*rest}", axum::routing::any(unknown))
 }
 
@@ -67,7 +68,7 @@ pub struct ScimError {
     detail: String,
 }
 
-fn scim_err(
+pub(super) fn scim_err(
     status: StatusCode,
     scim_type: Option<&'static str>,
     detail: impl Into<String>,
@@ -113,7 +114,7 @@ impl IntoResponse for ScimError {
     }
 }
 
-fn scim_json(status: StatusCode, body: Value) -> Response {
+pub(super) fn scim_json(status: StatusCode, body: Value) -> Response {
     let mut res = (status, body.to_string()).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -122,7 +123,7 @@ fn scim_json(status: StatusCode, body: Value) -> Response {
     res
 }
 
-type ScimResult = Result<Response, ScimError>;
+pub(super) type ScimResult = Result<Response, ScimError>;
 
 /// A request carrying a live SCIM token.
 pub struct ScimAuth;
@@ -241,7 +242,7 @@ fn location(state: &AppState, user_id: i64) -> String {
     format!("{}/scim/v2/Users/{user_id}", state.base_url())
 }
 
-fn rfc3339(t: NaiveDateTime) -> String {
+pub(super) fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -279,7 +280,7 @@ fn resource(state: &AppState, row: &ScimRow, user: &User) -> Value {
     Value::Object(v)
 }
 
-fn text_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+pub(super) fn text_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p).or_else(|| {
@@ -361,7 +362,7 @@ fn active_of(v: &Value) -> Result<bool, ScimError> {
     }
 }
 
-fn parse(body: &Bytes) -> Result<Value, ScimError> {
+pub(super) fn parse(body: &Bytes) -> Result<Value, ScimError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         scim_err(
             StatusCode::BAD_REQUEST,
@@ -652,7 +653,7 @@ struct ListQuery {
     excluded_attributes: Option<String>,
 }
 
-fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<Value>::deserialize(d)? {
         Some(Value::String(s)) => Some(s),
         Some(Value::Array(a)) => Some(
@@ -666,7 +667,20 @@ fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 }
 
 /// `POST /scim/v2/Users/.search`.
+async fn search_users_json(state: &AppState, body: &Bytes) -> Result<Value, ScimError> {
+    let v = parse(body)?;
+    let q: ListQuery = serde_json::from_value(v).map_err(|e| {
+        scim_err(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            e.to_string(),
+        )
+    })?;
+    list_json(state, q).await
+}
+
 async fn search(State(state): State<AppState>, auth: ScimAuth, body: Bytes) -> ScimResult {
+    let _ = &auth;
     let v = parse(&body)?;
     let q: ListQuery = serde_json::from_value(v).map_err(|e| {
         scim_err(
@@ -676,6 +690,50 @@ async fn search(State(state): State<AppState>, auth: ScimAuth, body: Bytes) -> S
         )
     })?;
     list(State(state), auth, Query(q)).await
+}
+
+/// `POST /scim/v2/.search`: users and groups alike (RFC 7644 §3.4.3);
+/// each resource type answers the filters it knows, the others nothing.
+async fn search_all(State(state): State<AppState>, auth: ScimAuth, body: Bytes) -> ScimResult {
+    let v = parse(&body)?;
+    let _ = &auth;
+    let users = search_users_json(&state, &body).await;
+    let groups = super::scim_groups::search_body(&state, &v).await;
+    let mut resources = Vec::new();
+    let mut total = 0;
+    for part in [users.ok(), groups.ok()].into_iter().flatten() {
+        total += part["totalResults"].as_i64().unwrap_or(0);
+        if let Some(r) = part["Resources"].as_array() {
+            resources.extend(r.iter().cloned());
+        }
+    }
+    let count = v
+        .get("count")
+        .and_then(Value::as_i64)
+        .unwrap_or(100)
+        .clamp(0, MAX_COUNT) as usize;
+    resources.truncate(count);
+    Ok(scim_json(
+        StatusCode::OK,
+        json!({"schemas": [LIST_SCHEMA], "totalResults": total,
+            "startIndex": v.get("startIndex").and_then(Value::as_i64).unwrap_or(1),
+            "itemsPerPage": resources.len(), "Resources": resources}),
+    ))
+}
+
+/// `attribute eq "value"`, any attribute (inside PATCH paths).
+pub(super) fn parse_filter_raw(f: &str) -> Result<(String, String), ()> {
+    let f = f.trim();
+    let (attr, rest) = f.split_once(char::is_whitespace).ok_or(())?;
+    let (op, value) = rest
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .ok_or(())?;
+    if !op.eq_ignore_ascii_case("eq") {
+        return Err(());
+    }
+    let value: String = serde_json::from_str(value.trim()).map_err(|_| ())?;
+    Ok((attr.to_string(), value))
 }
 
 /// `attribute eq "value"` for the attributes providers look users up by.
@@ -714,6 +772,10 @@ async fn list(
     _: ScimAuth,
     Query(q): Query<ListQuery>,
 ) -> ScimResult {
+    Ok(scim_json(StatusCode::OK, list_json(&state, q).await?))
+}
+
+async fn list_json(state: &AppState, q: ListQuery) -> Result<Value, ScimError> {
     let filter = q
         .filter
         .as_deref()
@@ -761,22 +823,19 @@ async fn list(
         .iter()
         .map(|(r, u, _)| {
             project(
-                resource(&state, r, u),
+                resource(state, r, u),
                 q.attributes.as_deref(),
                 q.excluded_attributes.as_deref(),
             )
         })
         .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }),
-    ))
+    Ok(json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    }))
 }
 
 async fn replace(
@@ -792,7 +851,7 @@ async fn replace(
 }
 
 /// `urn:…:User:department` → `department` (URNs compare without case).
-fn strip_urn<'p>(path: &'p str, urn: &str) -> Option<&'p str> {
+pub(super) fn strip_urn<'p>(path: &'p str, urn: &str) -> Option<&'p str> {
     let head = path.get(..urn.len())?;
     (head.eq_ignore_ascii_case(urn) && path[urn.len()..].starts_with(':'))
         .then(|| &path[urn.len() + 1..])
@@ -800,7 +859,7 @@ fn strip_urn<'p>(path: &'p str, urn: &str) -> Option<&'p str> {
 
 /// Only the attributes asked for (`attributes`), or all but some
 /// (`excludedAttributes`); `id` and `schemas` always (RFC 7644 §3.9).
-fn project(v: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+pub(super) fn project(v: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
     let names = |s: Option<&str>| -> Vec<String> {
         s.map(|s| {
             s.split(',')
@@ -847,7 +906,7 @@ fn project(v: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value 
 }
 
 /// Applies one PATCH operation to the resource's JSON.
-fn apply_op(
+pub(super) fn apply_op(
     doc: &mut Map<String, Value>,
     op: &str,
     path: Option<&str>,
@@ -884,36 +943,61 @@ fn apply_op(
     };
     // `emails[type eq "work"].value` and the like: the primary (or first) entry.
     if let Some((attr, rest)) = path.split_once('[') {
-        let sub = rest.split_once("].").map(|(_, s)| s);
+        let (cond, sub) = match rest.split_once("].") {
+            Some((c, s)) => (c, Some(s)),
+            None => (rest.trim_end_matches(']'), None),
+        };
+        // `type eq "work"`: which entries the operation is about.
+        let matcher: Option<(String, String)> = parse_filter_raw(cond).ok();
         let list = doc.entry(attr.to_string()).or_insert_with(|| json!([]));
         let items = list
             .as_array_mut()
             .ok_or_else(|| invalid("not a multi-valued attribute"))?;
+        let matches = |i: &Value| match &matcher {
+            Some((k, v)) => i
+                .as_object()
+                .and_then(|o| o.iter().find(|(kk, _)| kk.eq_ignore_ascii_case(k)))
+                .and_then(|(_, x)| x.as_str())
+                .is_some_and(|x| x.eq_ignore_ascii_case(v)),
+            None => false,
+        };
         if op == "remove" && sub.is_none() {
-            items.clear();
+            items.retain(|i| !matches(i));
             return Ok(());
         }
-        if items.is_empty() {
-            items.push(json!({"primary": true}));
-        }
-        let at = items
-            .iter()
-            .position(|i| i.get("primary") == Some(&json!(true)))
-            .unwrap_or(0);
-        let item = &mut items[at];
-        match (sub, op.as_str()) {
-            (Some(s), "remove") => {
-                if let Some(o) = item.as_object_mut() {
-                    o.remove(s);
+        let mut hit: Vec<usize> = (0..items.len()).filter(|n| matches(&items[*n])).collect();
+        if hit.is_empty() {
+            if op == "remove" {
+                return Ok(());
+            }
+            // Nothing of that kind yet: the primary (or first) entry, or a new one.
+            let at = items
+                .iter()
+                .position(|i| i.get("primary") == Some(&json!(true)))
+                .unwrap_or(0);
+            if items.is_empty() {
+                let mut fresh = Map::new();
+                if let Some((k, v)) = &matcher {
+                    fresh.insert(k.clone(), json!(v));
                 }
+                items.push(Value::Object(fresh));
             }
-            (Some(s), _) => {
-                item[s] = value.cloned().unwrap_or(Value::Null);
-            }
-            (None, _) => {
-                if let Some(Value::Object(m)) = value {
-                    for (k, v) in m {
-                        item[k.as_str()] = v.clone();
+            hit.push(at.min(items.len() - 1));
+        }
+        for n in hit {
+            let item = &mut items[n];
+            match (sub, op.as_str()) {
+                (Some(s), "remove") => {
+                    if let Some(o) = item.as_object_mut() {
+                        o.remove(s);
+                    }
+                }
+                (Some(s), _) => item[s] = value.cloned().unwrap_or(Value::Null),
+                (None, _) => {
+                    if let Some(Value::Object(m)) = value {
+                        for (k, v) in m {
+                            item[k.as_str()] = v.clone();
+                        }
                     }
                 }
             }
@@ -977,6 +1061,15 @@ fn apply_op(
         .unwrap_or_else(|| last.to_string());
     if op == "remove" {
         cur.remove(&key);
+    } else if let (true, Some(Value::Array(old)), Some(Value::Array(new))) =
+        (op == "add", cur.get_mut(&key), value)
+    {
+        // Adding to a multi-valued attribute appends (without repeats).
+        for v in new {
+            if !old.contains(v) {
+                old.push(v.clone());
+            }
+        }
     } else {
         let v = value.cloned().ok_or_else(|| {
             scim_err(
@@ -1103,17 +1196,21 @@ fn user_resource_type(base: &str) -> Value {
 }
 
 async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult {
-    if id != "User" {
-        return Err(scim_err(
+    match id.as_str() {
+        "User" => Ok(scim_json(
+            StatusCode::OK,
+            user_resource_type(&state.base_url()),
+        )),
+        "Group" => Ok(scim_json(
+            StatusCode::OK,
+            super::scim_groups::resource_type(&state.base_url()),
+        )),
+        _ => Err(scim_err(
             StatusCode::NOT_FOUND,
             None,
             format!("No resource type {id}"),
-        ));
+        )),
     }
-    Ok(scim_json(
-        StatusCode::OK,
-        user_resource_type(&state.base_url()),
-    ))
 }
 
 async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ScimResult {
@@ -1129,14 +1226,17 @@ async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> ScimRe
 }
 
 async fn resource_types(State(state): State<AppState>) -> Response {
-    let types = vec![user_resource_type(&state.base_url())];
+    let types = vec![
+        user_resource_type(&state.base_url()),
+        super::scim_groups::resource_type(&state.base_url()),
+    ];
     scim_json(
         StatusCode::OK,
         json!({"schemas": [LIST_SCHEMA], "totalResults": types.len(), "startIndex": 1, "itemsPerPage": types.len(), "Resources": types}),
     )
 }
 
-fn attr(name: &str, kind: &str, multi: bool, required: bool, uniqueness: &str) -> Value {
+pub(super) fn attr(name: &str, kind: &str, multi: bool, required: bool, uniqueness: &str) -> Value {
     json!({
         "name": name, "type": kind, "multiValued": multi, "required": required,
         "caseExact": false, "mutability": "readWrite", "returned": "default", "uniqueness": uniqueness,
@@ -1194,7 +1294,7 @@ fn all_schemas(base: &str) -> Vec<Value> {
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/scim/v2/Schemas/{ENTERPRISE}")},
     });
-    vec![user, enterprise]
+    vec![user, enterprise, super::scim_groups::schema(base)]
 }
 
 #[cfg(test)]

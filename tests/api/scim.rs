@@ -108,7 +108,7 @@ both_backends!(tokens_guard_the_endpoint, |tdb: TestDb| async move {
     let rt = api.get("/scim/v2/ResourceTypes", Some(&token)).await;
     assert_eq!(rt.json["Resources"][0]["endpoint"], "/Users");
     let s = api.get("/scim/v2/Schemas", Some(&token)).await;
-    assert_eq!(s.json["totalResults"], 2);
+    assert_eq!(s.json["totalResults"], 3);
 });
 
 both_backends!(
@@ -381,3 +381,149 @@ async fn the_compliance_checker_passes() {
     );
     assert!(stdout.contains(" checks, 0 failed"), "{stdout}");
 }
+
+async fn role(api: &Api, token: &str) -> Value {
+    api.get("/api/v1/accounts/verify_credentials", Some(token))
+        .await
+        .json["role"]["name"]
+        .clone()
+}
+
+both_backends!(groups_give_roles, |tdb: TestDb| async move {
+    let api = Api::with_config(tdb, |mut c| {
+        c.scim_role_groups = "admin=IT Admins,moderator=Comms".into();
+        c
+    })
+    .await;
+    let (_, token) = meetfield::sso::scim::create_token(&api.app.state.db)
+        .await
+        .unwrap();
+    let r = scim(
+        &api,
+        Method::POST,
+        "/scim/v2/Users",
+        &token,
+        Some(bjensen()),
+    )
+    .await;
+    let uid = r.json["id"].as_str().unwrap().to_string();
+    let (app_token, _) = meetfield::domain::oauth::issue_token(
+        &api.app.state.db,
+        None,
+        Some(uid.parse().unwrap()),
+        meetfield::domain::oauth::Scopes::parse("read").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(role(&api, &app_token).await, "");
+
+    let r = scim(
+        &api,
+        Method::POST,
+        "/scim/v2/Groups",
+        &token,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "IT Admins", "externalId": "g-1",
+            "members": [{"value": uid, "display": "Babs"}],
+        })),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let gid = r.json["id"].as_str().unwrap().to_string();
+    assert_eq!(r.json["members"][0]["value"], uid);
+    assert_eq!(role(&api, &app_token).await, "Admin");
+    // The same name again: a conflict; an unknown member: refused.
+    let r = scim(
+        &api,
+        Method::POST,
+        "/scim/v2/Groups",
+        &token,
+        Some(json!({"displayName": "it admins"})),
+    )
+    .await;
+    assert_scim_error(&r, 409, Some("uniqueness"));
+    let r = scim(
+        &api,
+        Method::POST,
+        "/scim/v2/Groups",
+        &token,
+        Some(json!({"displayName": "Other", "members": [{"value": "ext-999"}]})),
+    )
+    .await;
+    // A member we do not know (a nested group, someone elsewhere): kept as sent.
+    assert_eq!(r.json["members"][0]["value"], "ext-999", "{}", r.json);
+    let r = scim(
+        &api,
+        Method::GET,
+        "/scim/v2/Groups?filter=displayName%20eq%20%22IT%20Admins%22",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(r.json["totalResults"], 1);
+
+    // Membership moves: out of IT Admins, into Comms.
+    let r = scim(
+        &api,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{gid}"),
+        &token,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": format!("members[value eq \"{uid}\"]")}],
+        })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(r.json.get("members").is_none(), "{}", r.json);
+    assert_eq!(role(&api, &app_token).await, "");
+    let r = scim(
+        &api,
+        Method::POST,
+        "/scim/v2/Groups",
+        &token,
+        Some(json!({"displayName": "Comms"})),
+    )
+    .await;
+    let comms = r.json["id"].as_str().unwrap().to_string();
+    let r = scim(
+        &api,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{comms}"),
+        &token,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}],
+        })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(role(&api, &app_token).await, "Moderator");
+    // Deleting the group takes its role away.
+    assert_eq!(
+        scim(
+            &api,
+            Method::DELETE,
+            &format!("/scim/v2/Groups/{comms}"),
+            &token,
+            None
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(role(&api, &app_token).await, "");
+    assert_scim_error(
+        &scim(
+            &api,
+            Method::GET,
+            &format!("/scim/v2/Groups/{comms}"),
+            &token,
+            None,
+        )
+        .await,
+        404,
+        None,
+    );
+});

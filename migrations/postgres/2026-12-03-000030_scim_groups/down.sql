@@ -1,0 +1,2 @@
+DROP TABLE scim_group_members;
+DROP TABLE scim_groups;
