@@ -905,6 +905,35 @@ pub(super) fn project(v: Value, attributes: Option<&str>, excluded: Option<&str>
     Value::Object(m)
 }
 
+/// Applies a PATCH request (RFC 7644 §3.5.2) to a resource's JSON.
+pub(super) fn apply_patch(doc: &mut Map<String, Value>, req: &Value) -> Result<(), ScimError> {
+    let syntax = |m: String| scim_err(StatusCode::BAD_REQUEST, Some("invalidSyntax"), m);
+    if !req["schemas"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|x| x == PATCH_SCHEMA))
+    {
+        return Err(syntax(format!("schemas must hold {PATCH_SCHEMA}")));
+    }
+    let ops = req
+        .get("Operations")
+        .or_else(|| req.get("operations"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| syntax("Operations is required".into()))?;
+    for o in ops {
+        let op = o.get("op").and_then(Value::as_str).unwrap_or("");
+        if !["add", "replace", "remove"].contains(&op.to_ascii_lowercase().as_str()) {
+            return Err(syntax(format!("unknown op '{op}'")));
+        }
+        apply_op(
+            doc,
+            op,
+            o.get("path").and_then(Value::as_str),
+            o.get("value"),
+        )?;
+    }
+    Ok(())
+}
+
 /// Applies one PATCH operation to the resource's JSON.
 pub(super) fn apply_op(
     doc: &mut Map<String, Value>,
@@ -1090,48 +1119,11 @@ async fn patch(
     body: Bytes,
 ) -> ScimResult {
     let (row, user, account) = find(&state, &raw).await?;
-    let req = parse(&body)?;
-    if !req["schemas"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|x| x == PATCH_SCHEMA))
-    {
-        return Err(scim_err(
-            StatusCode::BAD_REQUEST,
-            Some("invalidSyntax"),
-            format!("schemas must hold {PATCH_SCHEMA}"),
-        ));
-    }
-    let ops = req
-        .get("Operations")
-        .or_else(|| req.get("operations"))
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            scim_err(
-                StatusCode::BAD_REQUEST,
-                Some("invalidSyntax"),
-                "Operations is required",
-            )
-        })?;
     let mut doc = match resource(&state, &row, &user) {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    for o in ops {
-        let op = o.get("op").and_then(Value::as_str).unwrap_or("");
-        if !["add", "replace", "remove"].contains(&op.to_ascii_lowercase().as_str()) {
-            return Err(scim_err(
-                StatusCode::BAD_REQUEST,
-                Some("invalidSyntax"),
-                format!("unknown op '{op}'"),
-            ));
-        }
-        apply_op(
-            &mut doc,
-            op,
-            o.get("path").and_then(Value::as_str),
-            o.get("value"),
-        )?;
-    }
+    apply_patch(&mut doc, &parse(&body)?)?;
     store(&state, &user, &account, &Value::Object(doc)).await?;
     respond(&state, StatusCode::OK, user.id).await
 }

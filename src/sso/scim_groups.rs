@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::scim::{
-    LIST_SCHEMA, MAX_COUNT, PATCH_SCHEMA, ScimAuth, ScimResult, apply_op, attr, parse,
-    parse_filter_raw, project, rfc3339, scim_err, scim_json, text_at,
+    LIST_SCHEMA, MAX_COUNT, ScimAuth, ScimResult, apply_patch, attr, parse, parse_filter_raw,
+    project, rfc3339, scim_err, scim_json, text_at,
 };
 use crate::app::AppState;
 use crate::db::schema::{accounts, scim_group_members, scim_groups, users};
@@ -462,47 +462,11 @@ async fn patch(
     body: Bytes,
 ) -> ScimResult {
     let (g, members) = find(&state, &raw).await?;
-    let req = parse(&body)?;
-    if !req["schemas"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|x| x == PATCH_SCHEMA))
-    {
-        return Err(scim_err(
-            StatusCode::BAD_REQUEST,
-            Some("invalidSyntax"),
-            format!("schemas must hold {PATCH_SCHEMA}"),
-        ));
-    }
-    let ops = req
-        .get("Operations")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            scim_err(
-                StatusCode::BAD_REQUEST,
-                Some("invalidSyntax"),
-                "Operations is required",
-            )
-        })?;
     let mut doc = match resource(&state, &g, &members) {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    for o in ops {
-        let op = o.get("op").and_then(Value::as_str).unwrap_or("");
-        if !["add", "replace", "remove"].contains(&op.to_ascii_lowercase().as_str()) {
-            return Err(scim_err(
-                StatusCode::BAD_REQUEST,
-                Some("invalidSyntax"),
-                format!("unknown op '{op}'"),
-            ));
-        }
-        apply_op(
-            &mut doc,
-            op,
-            o.get("path").and_then(Value::as_str),
-            o.get("value"),
-        )?;
-    }
+    apply_patch(&mut doc, &parse(&body)?)?;
     store(&state, g.id, &Value::Object(doc), false).await?;
     respond(&state, StatusCode::OK, g.id).await
 }

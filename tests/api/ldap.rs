@@ -41,6 +41,37 @@ async fn app(api: &Api) -> (String, String) {
     )
 }
 
+/// The sign-in page's password form, for an out-of-band app.
+async fn sign_in_page(api: &Api, login: &str, password: &str) -> crate::support::Res {
+    let (cid, _) = app(api).await;
+    let qs = format!(
+        "response_type=code&client_id={cid}&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&scope=read"
+    );
+    let page = api.get(&format!("/oauth/authorize?{qs}"), None).await;
+    let cookie = page.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = cookie.split_once('=').unwrap().1.to_string();
+    let form: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf)
+        .append_pair("login", login)
+        .append_pair("password", password)
+        .append_pair("decision", "allow")
+        .finish();
+    api.call_with(
+        axum::http::Method::POST,
+        "/oauth/authorize",
+        None,
+        &[("cookie", &cookie)],
+        B::FormOwned(format!("{qs}&{form}")),
+    )
+    .await
+}
+
 /// The password grant, as scripts and some apps use it.
 async fn grant(api: &Api, login: &str, password: &str) -> (u16, Value) {
     let (cid, secret) = app(api).await;
@@ -128,30 +159,7 @@ both_backends!(
         let t2 = token(&api, &mail, "correct horse").await;
         assert_eq!(me(&api, &t2).await.1["id"], first["id"]);
         // Through the sign-in page as well.
-        let (cid, _) = app(&api).await;
-        let qs = format!(
-            "response_type=code&client_id={cid}&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&scope=read"
-        );
-        let page = api.get(&format!("/oauth/authorize?{qs}"), None).await;
-        let cookie = page.headers["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let csrf = cookie.split_once('=').unwrap().1.to_string();
-        let r = api
-            .call_with(
-                axum::http::Method::POST,
-                "/oauth/authorize",
-                None,
-                &[("cookie", &cookie)],
-                B::FormOwned(format!(
-                    "{qs}&csrf={csrf}&login={u}&password=correct+horse&decision=allow"
-                )),
-            )
-            .await;
+        let r = sign_in_page(&api, &u, "correct horse").await;
         assert_eq!(r.status, 200);
         assert!(String::from_utf8_lossy(&r.bytes).contains("<code id=\"code\">"));
     }
@@ -171,30 +179,7 @@ both_backends!(
                 groups: &["comms"],
             })
             .await;
-        let (cid, _) = app(&api).await;
-        let qs = format!(
-            "response_type=code&client_id={cid}&redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob&scope=read"
-        );
-        let page = api.get(&format!("/oauth/authorize?{qs}"), None).await;
-        let cookie = page.headers["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let csrf = cookie.split_once('=').unwrap().1.to_string();
-        let r = api
-            .call_with(
-                axum::http::Method::POST,
-                "/oauth/authorize",
-                None,
-                &[("cookie", &cookie)],
-                B::FormOwned(format!(
-                    "{qs}&csrf={csrf}&login={u}&password=pw-omar-1&decision=allow"
-                )),
-            )
-            .await;
+        let r = sign_in_page(&api, &u, "pw-omar-1").await;
         assert_eq!(r.status, 401);
         assert!(String::from_utf8_lossy(&r.bytes).contains("not in a group allowed"));
     }
