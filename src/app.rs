@@ -108,6 +108,33 @@ impl App {
     }
 }
 
+/// CORS as Mastodon answers it, so browser clients (Elk, Phanpy, masto.js
+/// in a page) on any origin can use the API: no credentials (tokens travel
+/// in `Authorization`), the request's headers allowed, paging and rate
+/// headers readable. The sign-in page and HTML pages stay same-origin.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            header::LINK,
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ])
+        .max_age(std::time::Duration::from_secs(24 * 3600))
+}
+
 /// Every route of the server; without `federation` only the parts that need
 /// no federation setup (health, errors), for tests of a broken database.
 pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -> Router {
@@ -117,9 +144,9 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
         .route("/metrics", get(crate::metrics::render));
     if federation.is_some() {
         routes = routes
-            .merge(federation::http::router())
-            .merge(api::mastodon::router())
-            .merge(crate::stream::http::router())
+            .merge(federation::http::router().layer(cors()))
+            .merge(api::mastodon::router().layer(cors()))
+            .merge(crate::stream::http::router().layer(cors()))
             .merge(crate::web::router())
             .merge(crate::sso::scim::router());
     }
@@ -139,9 +166,10 @@ pub fn router(state: AppState, federation: Option<FederationConfig<AppState>>) -
             .merge(
                 api::mastodon::upload_router()
                     .layer(DefaultBodyLimit::max(upload))
-                    .layer(RequestBodyLimitLayer::new(upload)),
+                    .layer(RequestBodyLimitLayer::new(upload))
+                    .layer(cors()),
             )
-            .merge(api::mastodon::media::files(&state));
+            .merge(api::mastodon::media::files(&state).layer(cors()));
     }
     let mut app = routes
         .route_layer(middleware::from_fn(crate::metrics::track))

@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod collections;
 mod conversations;
+mod cors;
 mod directory;
 mod experts;
 mod filters;
