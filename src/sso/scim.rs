@@ -615,11 +615,12 @@ async fn create(State(state): State<AppState>, _: ScimAuth, body: Bytes) -> Scim
     respond(&state, StatusCode::CREATED, uid).await
 }
 
+/// `attributes` / `excludedAttributes` of a read.
 #[derive(Debug, Deserialize, Default)]
-struct Shape {
-    attributes: Option<String>,
+pub(super) struct Shape {
+    pub(super) attributes: Option<String>,
     #[serde(rename = "excludedAttributes")]
-    excluded_attributes: Option<String>,
+    pub(super) excluded_attributes: Option<String>,
 }
 
 async fn read(
@@ -642,15 +643,15 @@ async fn read(
 /// A list request, from the query string or a `.search` body (where
 /// `attributes` may be arrays).
 #[derive(Debug, Deserialize, Default)]
-struct ListQuery {
-    filter: Option<String>,
+pub(super) struct ListQuery {
+    pub(super) filter: Option<String>,
     #[serde(rename = "startIndex")]
-    start_index: Option<i64>,
-    count: Option<i64>,
+    pub(super) start_index: Option<i64>,
+    pub(super) count: Option<i64>,
     #[serde(default, deserialize_with = "names")]
-    attributes: Option<String>,
+    pub(super) attributes: Option<String>,
     #[serde(default, rename = "excludedAttributes", deserialize_with = "names")]
-    excluded_attributes: Option<String>,
+    pub(super) excluded_attributes: Option<String>,
 }
 
 pub(super) fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -667,37 +668,42 @@ pub(super) fn names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Str
 }
 
 /// `POST /scim/v2/Users/.search`.
-async fn search_users_json(state: &AppState, body: &Bytes) -> Result<Value, ScimError> {
-    let v = parse(body)?;
-    let q: ListQuery = serde_json::from_value(v).map_err(|e| {
+/// The list request a `.search` body holds.
+pub(super) fn list_query(v: &Value) -> Result<ListQuery, ScimError> {
+    serde_json::from_value(v.clone()).map_err(|e| {
         scim_err(
             StatusCode::BAD_REQUEST,
             Some("invalidSyntax"),
             e.to_string(),
         )
-    })?;
-    list_json(state, q).await
+    })
 }
 
-async fn search(State(state): State<AppState>, auth: ScimAuth, body: Bytes) -> ScimResult {
-    let _ = &auth;
-    let v = parse(&body)?;
-    let q: ListQuery = serde_json::from_value(v).map_err(|e| {
-        scim_err(
-            StatusCode::BAD_REQUEST,
-            Some("invalidSyntax"),
-            e.to_string(),
-        )
-    })?;
-    list(State(state), auth, Query(q)).await
+/// `POST /scim/v2/Users/.search`.
+async fn search(State(state): State<AppState>, _: ScimAuth, body: Bytes) -> ScimResult {
+    let q = list_query(&parse(&body)?)?;
+    Ok(scim_json(StatusCode::OK, list_json(&state, q).await?))
+}
+
+/// A ListResponse (RFC 7644 §3.4.2).
+pub(super) fn list_response(total: i64, start: i64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
 }
 
 /// `POST /scim/v2/.search`: users and groups alike (RFC 7644 §3.4.3);
 /// each resource type answers the filters it knows, the others nothing.
-async fn search_all(State(state): State<AppState>, auth: ScimAuth, body: Bytes) -> ScimResult {
+async fn search_all(State(state): State<AppState>, _: ScimAuth, body: Bytes) -> ScimResult {
     let v = parse(&body)?;
-    let _ = &auth;
-    let users = search_users_json(&state, &body).await;
+    let users = match list_query(&v) {
+        Ok(q) => list_json(&state, q).await,
+        Err(e) => Err(e),
+    };
     let groups = super::scim_groups::search_body(&state, &v).await;
     let mut resources = Vec::new();
     let mut total = 0;
@@ -713,11 +719,10 @@ async fn search_all(State(state): State<AppState>, auth: ScimAuth, body: Bytes) 
         .unwrap_or(100)
         .clamp(0, MAX_COUNT) as usize;
     resources.truncate(count);
+    let start = v.get("startIndex").and_then(Value::as_i64).unwrap_or(1);
     Ok(scim_json(
         StatusCode::OK,
-        json!({"schemas": [LIST_SCHEMA], "totalResults": total,
-            "startIndex": v.get("startIndex").and_then(Value::as_i64).unwrap_or(1),
-            "itemsPerPage": resources.len(), "Resources": resources}),
+        list_response(total, start, resources),
     ))
 }
 
@@ -829,13 +834,7 @@ async fn list_json(state: &AppState, q: ListQuery) -> Result<Value, ScimError> {
             )
         })
         .collect();
-    Ok(json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    }))
+    Ok(list_response(total, start, resources))
 }
 
 async fn replace(
@@ -1222,10 +1221,7 @@ async fn resource_types(State(state): State<AppState>) -> Response {
         user_resource_type(&state.base_url()),
         super::scim_groups::resource_type(&state.base_url()),
     ];
-    scim_json(
-        StatusCode::OK,
-        json!({"schemas": [LIST_SCHEMA], "totalResults": types.len(), "startIndex": 1, "itemsPerPage": types.len(), "Resources": types}),
-    )
+    scim_json(StatusCode::OK, list_response(types.len() as i64, 1, types))
 }
 
 pub(super) fn attr(name: &str, kind: &str, multi: bool, required: bool, uniqueness: &str) -> Value {
@@ -1237,10 +1233,7 @@ pub(super) fn attr(name: &str, kind: &str, multi: bool, required: bool, uniquene
 
 async fn schemas(State(state): State<AppState>) -> Response {
     let all = all_schemas(&state.base_url());
-    scim_json(
-        StatusCode::OK,
-        json!({"schemas": [LIST_SCHEMA], "totalResults": all.len(), "startIndex": 1, "itemsPerPage": all.len(), "Resources": all}),
-    )
+    scim_json(StatusCode::OK, list_response(all.len() as i64, 1, all))
 }
 
 fn all_schemas(base: &str) -> Vec<Value> {

@@ -12,12 +12,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::scim::{
-    LIST_SCHEMA, MAX_COUNT, ScimAuth, ScimResult, apply_patch, attr, parse, parse_filter_raw,
-    project, rfc3339, scim_err, scim_json, text_at,
+    ListQuery, MAX_COUNT, ScimAuth, ScimResult, Shape, apply_patch, attr, list_query,
+    list_response, parse, parse_filter_raw, project, rfc3339, scim_err, scim_json, text_at,
 };
 use crate::app::AppState;
 use crate::db::schema::{accounts, scim_group_members, scim_groups, users};
@@ -312,13 +311,6 @@ async fn create(State(state): State<AppState>, _: ScimAuth, body: Bytes) -> Scim
     respond(&state, StatusCode::CREATED, gid).await
 }
 
-#[derive(Debug, Deserialize, Default)]
-struct Shape {
-    attributes: Option<String>,
-    #[serde(rename = "excludedAttributes")]
-    excluded_attributes: Option<String>,
-}
-
 async fn read(
     State(state): State<AppState>,
     _: ScimAuth,
@@ -336,32 +328,9 @@ async fn read(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    filter: Option<String>,
-    #[serde(rename = "startIndex")]
-    start_index: Option<i64>,
-    count: Option<i64>,
-    #[serde(default, deserialize_with = "super::scim::names")]
-    attributes: Option<String>,
-    #[serde(
-        default,
-        rename = "excludedAttributes",
-        deserialize_with = "super::scim::names"
-    )]
-    excluded_attributes: Option<String>,
-}
-
 /// A group search from a `.search` body (for the root `/.search`).
 pub async fn search_body(state: &AppState, v: &Value) -> Result<Value, super::scim::ScimError> {
-    let q: ListQuery = serde_json::from_value(v.clone()).map_err(|e| {
-        scim_err(
-            StatusCode::BAD_REQUEST,
-            Some("invalidSyntax"),
-            e.to_string(),
-        )
-    })?;
-    list_json(state, q).await
+    list_json(state, list_query(v)?).await
 }
 
 async fn list(
@@ -437,10 +406,7 @@ async fn list_json(state: &AppState, q: ListQuery) -> Result<Value, super::scim:
             )
         })
         .collect();
-    Ok(
-        json!({"schemas": [LIST_SCHEMA], "totalResults": total, "startIndex": start,
-        "itemsPerPage": resources.len(), "Resources": resources}),
-    )
+    Ok(list_response(total, start, resources))
 }
 
 async fn replace(
