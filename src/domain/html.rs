@@ -72,6 +72,15 @@ pub fn sanitize(html: &str) -> String {
     sanitizer().clean(html).to_string()
 }
 
+/// Sanitized profile-field HTML whose links say `rel="me"`, as Mastodon's
+/// profile pages do, so a site the person links to can verify the link back.
+pub fn sanitize_rel_me(html: &str) -> String {
+    sanitize(html).replace(
+        "rel=\"nofollow noopener noreferrer\"",
+        "rel=\"me nofollow noopener noreferrer\"",
+    )
+}
+
 /// Text without markup, for places that show plain text (names, previews).
 pub fn strip_tags(html: &str) -> String {
     let cleaned = ammonia::Builder::empty().clean(html).to_string();

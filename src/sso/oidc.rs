@@ -202,7 +202,7 @@ pub fn start_link(return_to: &str) -> String {
 }
 
 /// Only a path on this server (never `//host` or a scheme).
-fn safe_return(r: Option<&str>) -> String {
+pub(crate) fn safe_return(r: Option<&str>) -> String {
     match r {
         Some(p)
             if p.starts_with('/')

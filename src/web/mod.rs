@@ -1,156 +1,241 @@
-//! The few HTML pages people open in a browser: a profile and a post.
-//! The OAuth sign-in and consent page is in [`oauth`].
+//! The pages people open in a browser: the landing page, profiles, posts,
+//! groups, tags, the directory, sign-in and the OAuth consent page
+//! ([`oauth`]). Server-rendered with askama templates (`templates/`),
+//! escaped by default, one stylesheet, no scripts.
 
+pub mod auth;
 pub mod oauth;
+pub mod pages;
+pub mod people;
 pub mod session;
+pub mod views;
 
+use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use diesel::OptionalExtension;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 
 use crate::app::AppState;
-use crate::db::models::{Account, Status};
-use crate::error::{AppError, AppResult};
+use crate::db::models::user::Role;
+use crate::db::models::{Account, User};
+use crate::domain::oauth::digest;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/@{username}", get(profile))
-        .route("/@{username}/{id}", get(post))
+        .route("/", get(pages::landing))
+        .route("/assets/style.css", get(stylesheet))
+        .route("/@{username}", get(pages::profile))
+        .route("/@{username}/{id}", get(pages::post))
+        .route("/groups/{name}", get(pages::group))
+        .route("/tags/{name}", get(pages::tag))
+        .route("/directory", get(people::directory))
+        .route("/experts", get(people::experts))
+        .route("/auth/sign_in", get(auth::show).post(auth::submit))
+        .route("/auth/sign_out", post(auth::sign_out))
         .route("/oauth/authorize", get(oauth::show).post(oauth::submit))
         .route("/auth/oidc", get(crate::sso::oidc::start))
         .route(
             crate::sso::oidc::CALLBACK_PATH,
             get(crate::sso::oidc::callback),
         )
-        .route("/oauth/sign_out", axum::routing::post(oauth::sign_out))
+        .route("/oauth/sign_out", post(oauth::sign_out))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+const STYLESHEET: &str = include_str!("../../assets/style.css");
 
-fn page(title: &str, alternate: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title>\
-         <link rel=\"alternate\" type=\"application/activity+json\" href=\"{}\">\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-         .meta{{color:#555;font-size:.9rem}}article{{border-top:1px solid #ddd;padding:1rem 0}}</style>\
-         </head><body>{}</body></html>",
-        esc(title),
-        esc(alternate),
-        body
-    );
+async fn stylesheet() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        Html(html),
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
     )
         .into_response()
 }
 
-async fn local_account(state: &AppState, username: &str) -> AppResult<Account> {
-    let name = username.to_string();
-    state
-        .db
-        .run(move |c| Account::local_by_username(c, &name).map_err(AppError::from))
-        .await?
-        .filter(|a| a.suspended_at.is_none() && a.actor_type != "Application")
-        .ok_or_else(AppError::not_found)
+/// The signed-in person as every page's header shows them.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub username: String,
+    pub staff: bool,
+    /// The token forms of this session carry (see [`csrf_ok`]).
+    pub csrf: String,
 }
 
-fn not_found_page() -> Response {
-    let mut r = page("Not found", "", "<h1>Not found</h1>");
-    *r.status_mut() = StatusCode::NOT_FOUND;
-    r
+/// Who is signed in on this browser, with what the pages need.
+pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<(User, Account, Viewer)> {
+    let (user, account) = session::current(state, headers).await?;
+    let csrf = session_csrf(headers)?;
+    let viewer = Viewer {
+        username: account.username.clone(),
+        staff: matches!(user.role(), Role::Admin | Role::Moderator),
+        csrf,
+    };
+    Some((user, account, viewer))
 }
 
-async fn profile(State(state): State<AppState>, Path(username): Path<String>) -> Response {
-    let Ok(account) = local_account(&state, &username).await else {
-        return not_found_page();
+/// A session's form token: derived from its secret cookie, so a page on
+/// another site can neither read nor guess it.
+fn session_csrf(headers: &HeaderMap) -> Option<String> {
+    session::cookie_value(headers, session::COOKIE)
+        .filter(|t| !t.is_empty())
+        .map(|t| digest(&format!("csrf:{t}")))
+}
+
+/// Whether a form posted by a signed-in browser came from our own pages.
+pub fn csrf_ok(state: &AppState, headers: &HeaderMap, token: Option<&str>) -> bool {
+    let same_origin = match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(o) => o == state.base_url(),
+        None => true,
     };
-    let id = account.id;
-    let posts = state
-        .db
-        .run(move |c| {
-            use crate::db::schema::statuses;
-            use diesel::prelude::*;
-            statuses::table
-                .filter(statuses::account_id.eq(id))
-                .filter(statuses::visibility.eq("public"))
-                .filter(statuses::reblog_of_id.is_null())
-                .order(statuses::id.desc())
-                .limit(20)
-                .select(Status::as_select())
-                .load(c)
-                .map_err(AppError::from)
-        })
-        .await
-        .unwrap_or_default();
-    let name = if account.display_name.is_empty() {
-        account.username.clone()
-    } else {
-        account.display_name.clone()
-    };
-    let handle = format!("@{}@{}", account.username, state.config.domain);
-    let mut body = format!(
-        "<h1>{}</h1><p class=\"meta\">{}</p><div>{}</div>",
-        esc(&name),
-        esc(&handle),
-        account.note
-    );
-    for p in posts {
-        body.push_str(&format!(
-            "<article>{}<p class=\"meta\"><a href=\"{}\">{}</a></p></article>",
-            p.content,
-            esc(p.url.as_deref().unwrap_or(&p.uri)),
-            p.created_at.format("%Y-%m-%d %H:%M")
-        ));
+    same_origin && token.is_some() && session_csrf(headers).as_deref() == token
+}
+
+/// What every page's `<head>` and header carry.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    pub title: String,
+    pub instance: String,
+    pub domain: String,
+    pub description: Option<String>,
+    /// OpenGraph `property` metadata.
+    pub og: Vec<(String, String)>,
+    /// Twitter card `name` metadata.
+    pub twitter: Vec<(String, String)>,
+    pub alternate: Option<String>,
+    pub canonical: Option<String>,
+    pub noindex: bool,
+    pub wide: bool,
+    pub viewer: Option<Viewer>,
+}
+
+impl Chrome {
+    pub fn new(state: &AppState, title: impl Into<String>, viewer: Option<Viewer>) -> Chrome {
+        Chrome {
+            title: title.into(),
+            instance: state.config.instance_title.clone(),
+            domain: state.config.domain.clone(),
+            viewer,
+            ..Chrome::default()
+        }
     }
-    page(&format!("{name} ({handle})"), &account.uri, &body)
+
+    /// OpenGraph and Twitter card metadata for a shared link.
+    pub fn card(&mut self, kind: &str, url: &str, title: &str, text: &str, image: Option<&str>) {
+        let text: String = text.chars().take(300).collect();
+        self.og = vec![
+            ("og:type".into(), kind.into()),
+            ("og:site_name".into(), self.instance.clone()),
+            ("og:url".into(), url.into()),
+            ("og:title".into(), title.into()),
+            ("og:description".into(), text.clone()),
+        ];
+        self.twitter = vec![
+            ("twitter:card".into(), "summary".into()),
+            ("twitter:title".into(), title.into()),
+            ("twitter:description".into(), text.clone()),
+        ];
+        if let Some(img) = image {
+            self.og.push(("og:image".into(), img.into()));
+            self.twitter.push(("twitter:image".into(), img.into()));
+        }
+        self.description = Some(text);
+        self.canonical = Some(url.into());
+    }
 }
 
-async fn post(
-    State(state): State<AppState>,
-    Path((username, id)): Path<(String, i64)>,
+#[derive(Template)]
+#[template(path = "message.html")]
+struct Message {
+    chrome: Chrome,
+    heading: String,
+    text: String,
+    is_error: bool,
+    link: Option<(String, String)>,
+}
+
+/// A page from a template, with the headers every page has: never framed,
+/// no scripts or foreign styles (CSP), different for each signed-in browser.
+pub fn render(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let mut res = (status, html).into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; img-src 'self' https: http: data:; \
+                     media-src 'self' https: http:; form-action 'self'; frame-ancestors 'none'; \
+                     base-uri 'none'",
+                ),
+            );
+            h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("same-origin"),
+            );
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-cache"),
+            );
+            h.insert(header::VARY, HeaderValue::from_static("Cookie"));
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A page that only says something (not found, refused, done).
+pub fn message(
+    state: &AppState,
+    status: StatusCode,
+    viewer: Option<Viewer>,
+    heading: &str,
+    text: &str,
 ) -> Response {
-    let Ok(account) = local_account(&state, &username).await else {
-        return not_found_page();
-    };
-    let status = state
-        .db
-        .run(move |c| Status::by_id(c, id).optional().map_err(AppError::from))
-        .await
-        .ok()
-        .flatten()
-        .filter(|s| s.account_id == account.id && s.reblog_of_id.is_none())
-        .filter(|s| s.visibility == "public" || s.visibility == "unlisted");
-    let Some(s) = status else {
-        return not_found_page();
-    };
-    let name = if account.display_name.is_empty() {
-        account.username.clone()
-    } else {
-        account.display_name.clone()
-    };
-    let warning = if s.spoiler_text.is_empty() {
-        String::new()
-    } else {
-        format!("<p><strong>{}</strong></p>", esc(&s.spoiler_text))
-    };
-    let body = format!(
-        "<p><a href=\"{}\">{}</a></p><article>{}{}<p class=\"meta\">{}</p></article>",
-        esc(account.url.as_deref().unwrap_or(&account.uri)),
-        esc(&name),
-        warning,
-        s.content,
-        s.created_at.format("%Y-%m-%d %H:%M UTC")
-    );
-    page(&format!("{name}: post"), &s.uri, &body)
+    render(
+        status,
+        &Message {
+            chrome: Chrome::new(state, heading, viewer),
+            heading: heading.into(),
+            text: text.into(),
+            is_error: status.is_client_error() || status.is_server_error(),
+            link: None,
+        },
+    )
+}
+
+pub fn not_found(state: &AppState, viewer: Option<Viewer>) -> Response {
+    message(
+        state,
+        StatusCode::NOT_FOUND,
+        viewer,
+        "Not found",
+        "There is nothing here, or it is not public.",
+    )
+}
+
+/// Off to the sign-in page, coming back to `back` afterwards.
+pub fn to_sign_in(back: &str) -> Response {
+    let mut u = url::Url::parse("http://x/auth/sign_in").expect("static URL");
+    u.query_pairs_mut().append_pair("return_to", back);
+    axum::response::Redirect::to(&format!("/auth/sign_in?{}", u.query().unwrap_or_default()))
+        .into_response()
 }

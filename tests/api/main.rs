@@ -17,6 +17,7 @@ mod media;
 mod notifications;
 mod oauth;
 mod openapi;
+mod pages;
 mod polls;
 mod registrations;
 mod reports;
