@@ -60,6 +60,14 @@ MEETFIELD_TEST_OIDC_ISSUER="$(sed -n 's/^listening //p' "$oidc_log" | head -n1)"
 export MEETFIELD_TEST_OIDC_ISSUER
 echo "OpenID provider for tests: $MEETFIELD_TEST_OIDC_ISSUER" >&2
 
+# A real browser for the page tests (tests/api/browser.rs): Debian's
+# Chromium and ChromeDriver; the tests start ChromeDriver themselves.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "installing chromium and chromium-driver" >&2
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >&2
+fi
+
 # A real LDAP server (Debian's slapd, a private instance on a loopback port,
 # not the system service) for the directory sign-in tests.
 if ! command -v slapd >/dev/null 2>&1 || ! command -v ldapadd >/dev/null 2>&1; then

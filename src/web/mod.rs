@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::landing))
         .route("/assets/style.css", get(stylesheet))
+        .route("/avatars/original/missing.png", get(missing_image))
+        .route("/headers/original/missing.png", get(missing_image))
         .route("/@{username}", get(pages::profile))
         .route("/@{username}/{id}", get(pages::post))
         .route("/groups/{name}", get(pages::group))
@@ -51,6 +53,27 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+/// The picture of everyone without an avatar or header: the API names it
+/// (as Mastodon does), so apps and pages load it.
+async fn missing_image() -> Response {
+    static PNG: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let png = PNG.get_or_init(|| {
+        let img = image::RgbImage::from_pixel(120, 120, image::Rgb([0xc9, 0xce, 0xd8]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png)
+            .expect("encoding a PNG in memory");
+        out.into_inner()
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        png.clone(),
     )
         .into_response()
 }

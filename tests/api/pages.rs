@@ -127,6 +127,12 @@ both_backends!(landing_page, |tdb: TestDb| async move {
         !r.headers.contains_key("access-control-allow-origin"),
         "pages stay same-origin"
     );
+    let png = page(&api, "/avatars/original/missing.png", None).await;
+    assert_eq!(png.status, 200);
+    assert!(
+        png.bytes.starts_with(b"\x89PNG"),
+        "the default avatar is a PNG"
+    );
     let css = page(&api, "/assets/style.css", None).await;
     assert_eq!(css.status, 200);
     assert!(

@@ -5,6 +5,7 @@
 //! in database `meetfield_test`, dropped afterwards.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod ldap;
 pub mod oidc;
 
