@@ -47,6 +47,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    sensitized_accounts (account_id) {
+        account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    admin_action_logs (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         account_id -> BigInt,
@@ -512,6 +531,8 @@ diesel::table! {
         action_taken_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        assigned_account_id -> Nullable<BigInt>,
+        action_taken_by_account_id -> Nullable<BigInt>,
     }
 }
 
@@ -736,6 +757,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_settings,
     group_moderators,
     group_posts,
+    admin_action_logs,
+    sensitized_accounts,
     delivery_hosts,
     inbound_activities,
     polls,

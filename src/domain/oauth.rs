@@ -43,6 +43,14 @@ const GRANULAR: &[&str] = &[
     "write:statuses",
     "admin:read",
     "admin:write",
+    "admin:read:accounts",
+    "admin:read:reports",
+    "admin:read:domain_allows",
+    "admin:read:domain_blocks",
+    "admin:write:accounts",
+    "admin:write:reports",
+    "admin:write:domain_allows",
+    "admin:write:domain_blocks",
 ];
 
 /// A space-separated scope set.
@@ -74,16 +82,22 @@ impl Scopes {
     /// Whether a token with these scopes may do what `required` names.
     pub fn allows(&self, required: &str) -> bool {
         let (top, _) = required.split_once(':').unwrap_or((required, ""));
-        self.0.iter().any(|s| s == required || s == top)
-            || (matches!(
-                required,
-                "read:follows"
-                    | "write:follows"
-                    | "read:blocks"
-                    | "write:blocks"
-                    | "read:mutes"
-                    | "write:mutes"
-            ) && self.0.iter().any(|s| s == "follow"))
+        // A scope covers its finer forms: `admin:read` covers `admin:read:accounts`.
+        self.0.iter().any(|s| {
+            s == required
+                || s == top
+                || required
+                    .strip_prefix(s.as_str())
+                    .is_some_and(|r| r.starts_with(':'))
+        }) || (matches!(
+            required,
+            "read:follows"
+                | "write:follows"
+                | "read:blocks"
+                | "write:blocks"
+                | "read:mutes"
+                | "write:mutes"
+        ) && self.0.iter().any(|s| s == "follow"))
     }
 
     /// Every scope here is within `granted` (an app may not exceed its registration).

@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod admin;
 mod browser;
 mod collections;
 mod conversations;

@@ -1,6 +1,7 @@
 //! Mastodon client API, one file per resource; routes in [`router`].
 
 pub mod accounts;
+pub mod admin;
 pub mod collections;
 pub mod conversations;
 pub mod directory;
@@ -244,6 +245,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tags/{name}/feature", post(tags::feature))
         .route("/api/v1/tags/{name}/unfeature", post(tags::unfeature))
         .route("/api/v1/reports", post(reports::create))
+        .route("/api/v1/admin/accounts", get(admin::accounts_v1))
+        .route("/api/v2/admin/accounts", get(admin::accounts_v2))
+        .route(
+            "/api/v1/admin/accounts/{id}",
+            get(admin::account_show).delete(admin::account_delete),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/action",
+            post(admin::account_action),
+        )
+        .route(
+            "/api/v1/admin/accounts/{id}/{what}",
+            post(admin::account_change),
+        )
+        .route("/api/v1/admin/reports", get(admin::reports_index))
+        .route("/api/v1/admin/reports/{id}", get(admin::report_show))
+        .route(
+            "/api/v1/admin/reports/{id}/{what}",
+            post(admin::report_change),
+        )
         .route("/api/v1/conversations", get(conversations::list))
         .route(
             "/api/v1/conversations/{id}",
