@@ -497,3 +497,176 @@ async fn mastodon_py_admin_methods() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+both_backends!(domain_blocks_and_allows, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let (_, admin) = staff(&api, "admin", Role::Admin, "admin:read admin:write").await;
+    let (_, moderator) = staff(&api, "mod", Role::Moderator, "admin:read admin:write").await;
+    // Federation is the admins' business.
+    assert_error(
+        &api.get("/api/v1/admin/domain_blocks", Some(&moderator))
+            .await,
+        403,
+    );
+    assert_error(
+        &api.post(
+            "/api/v1/admin/domain_blocks",
+            Some(&moderator),
+            B::Form("domain=spam.example"),
+        )
+        .await,
+        403,
+    );
+
+    let r = api
+        .post(
+            "/api/v1/admin/domain_blocks",
+            Some(&admin),
+            B::Form("domain=Spam.Example&severity=suspend&reject_media=true&private_comment=flood"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let b = r.json.clone();
+    assert_eq!(b["domain"], "spam.example");
+    assert_eq!(b["severity"], "suspend");
+    assert_eq!(b["reject_media"], true);
+    assert_eq!(b["private_comment"], "flood");
+    for key in [
+        "id",
+        "digest",
+        "created_at",
+        "reject_reports",
+        "public_comment",
+        "obfuscate",
+    ] {
+        assert!(b.get(key).is_some(), "DomainBlock has {key}");
+    }
+    let id = b["id"].as_str().unwrap().to_string();
+    assert!(
+        !api.app.state.policy.allows("spam.example").await.unwrap(),
+        "the block is in force"
+    );
+    assert!(
+        !api.app
+            .state
+            .policy
+            .allows("sub.spam.example")
+            .await
+            .unwrap()
+    );
+    assert_error(
+        &api.post(
+            "/api/v1/admin/domain_blocks",
+            Some(&admin),
+            B::Form("domain=spam.example"),
+        )
+        .await,
+        422,
+    );
+    assert_error(
+        &api.post(
+            "/api/v1/admin/domain_blocks",
+            Some(&admin),
+            B::Form("domain=other.example&severity=silence"),
+        )
+        .await,
+        422,
+    );
+    assert_error(
+        &api.post(
+            "/api/v1/admin/domain_blocks",
+            Some(&admin),
+            B::Form("domain="),
+        )
+        .await,
+        422,
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/admin/domain_blocks/{id}"), Some(&admin))
+            .await
+            .json,
+        b
+    );
+
+    // Down to media only: federation resumes, media stay out.
+    let r = api
+        .call(
+            Method::PUT,
+            &format!("/api/v1/admin/domain_blocks/{id}"),
+            Some(&admin),
+            B::Form("severity=noop"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["severity"], "noop");
+    assert_eq!(r.json["reject_media"], true);
+    let rows = api
+        .app
+        .state
+        .db
+        .run(|c| {
+            meetfield::db::models::DomainPolicy::all(c).map_err(meetfield::error::AppError::from)
+        })
+        .await
+        .unwrap();
+    assert!(
+        rows.iter().all(|r| r.domain != "spam.example"),
+        "no longer blocked"
+    );
+    let r = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/domain_blocks/{id}"),
+            Some(&admin),
+            B::None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        api.get("/api/v1/admin/domain_blocks", Some(&admin))
+            .await
+            .json,
+        json!([])
+    );
+    assert_error(
+        &api.get(&format!("/api/v1/admin/domain_blocks/{id}"), Some(&admin))
+            .await,
+        404,
+    );
+
+    // Allows are the partner list.
+    let r = api
+        .post(
+            "/api/v1/admin/domain_allows",
+            Some(&admin),
+            B::Form("domain=partner.example"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["domain"], "partner.example");
+    let aid = r.json["id"].as_str().unwrap().to_string();
+    let all = api
+        .get("/api/v1/admin/domain_allows", Some(&admin))
+        .await
+        .json;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    let listed = meetfield::domain::policy::media_rejections(&api.app.state.db)
+        .await
+        .unwrap();
+    assert!(listed.is_empty());
+    let r = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/domain_allows/{aid}"),
+            Some(&admin),
+            B::None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        api.get("/api/v1/admin/domain_allows", Some(&admin))
+            .await
+            .json,
+        json!([])
+    );
+});

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod admin_domains;
 pub mod collections;
 pub mod conversations;
 pub mod directory;
@@ -258,6 +259,24 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/admin/accounts/{id}/{what}",
             post(admin::account_change),
+        )
+        .route(
+            "/api/v1/admin/domain_blocks",
+            get(admin_domains::blocks_index).post(admin_domains::block_create),
+        )
+        .route(
+            "/api/v1/admin/domain_blocks/{id}",
+            get(admin_domains::block_show)
+                .put(admin_domains::block_update)
+                .delete(admin_domains::block_delete),
+        )
+        .route(
+            "/api/v1/admin/domain_allows",
+            get(admin_domains::allows_index).post(admin_domains::allow_create),
+        )
+        .route(
+            "/api/v1/admin/domain_allows/{id}",
+            get(admin_domains::allow_show).delete(admin_domains::allow_delete),
         )
         .route("/api/v1/admin/reports", get(admin::reports_index))
         .route("/api/v1/admin/reports/{id}", get(admin::report_show))

@@ -88,4 +88,22 @@ try:
     raise SystemExit("an unknown account was found")
 except MastodonNotFoundError:
     pass
+# Domain blocks and allows map onto the partner policy (admins only).
+blk = admin.admin_create_domain_block("py.example", severity="suspend", reject_media=True, private_comment="test")
+assert blk.domain == "py.example" and blk.severity == "suspend" and blk.reject_media is True, blk
+assert [b.domain for b in admin.admin_domain_blocks()] == ["py.example"]
+assert admin.admin_domain_blocks(blk.id).private_comment == "test"
+admin.admin_update_domain_block(blk.id, severity="noop", reject_media=True)
+assert admin.admin_domain_blocks(blk.id).severity == "noop"
+admin.admin_delete_domain_block(blk.id)
+assert admin.admin_domain_blocks() == []
+try:
+    mod.admin_create_domain_block("nope.example", severity="suspend")
+    raise SystemExit("a moderator blocked a domain")
+except MastodonAPIError as e:
+    assert e.args[1] == 403, e
+allow = admin.admin_create_domain_allow("partner.example")
+assert [a.domain for a in admin.admin_domain_allows()] == ["partner.example"]
+admin.admin_delete_domain_allow(allow.id)
+assert admin.admin_domain_allows() == []
 print("ok")
