@@ -70,6 +70,8 @@ pub enum AdminCommand {
     DisableUser { username: String },
     /// Let a disabled user sign in again.
     EnableUser { username: String },
+    /// Give a user a role: admin, moderator or user (Mastodon's built-in roles).
+    Role { username: String, role: String },
     /// Delete a user's posts and relations and tell other servers; the name stays reserved.
     DeleteUser {
         username: String,
@@ -424,6 +426,12 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::EnableUser { username } => {
             users::set_disabled(&db, &username, false).await?;
             println!("user {username} enabled");
+        }
+        AdminCommand::Role { username, role } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("unknown role {role}: admin, moderator or user"))?;
+            users::set_role(&db, &username, role).await?;
+            println!("user {username} is now {}", role.as_str());
         }
         AdminCommand::Domain(cmd) => run_domain(cmd, &db, &config).await?,
         AdminCommand::Invite(cmd) => run_invite(cmd, &db, &config).await?,

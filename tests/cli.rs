@@ -224,6 +224,16 @@ both_backends!(list_set_password_disable_enable, |tdb: TestDb| async move {
         "{list}"
     );
     ok(&meetfield(&tdb, &["admin", "enable-user", "carol"]));
+    ok(&meetfield(&tdb, &["admin", "role", "carol", "moderator"]));
+    let list = ok(&meetfield(&tdb, &["admin", "list-users"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("carol") && l.contains("moderator")),
+        "{list}"
+    );
+    assert!(
+        failed(&meetfield(&tdb, &["admin", "role", "carol", "owner"])).contains("unknown role")
+    );
     users::authenticate(&db, "carol", "third-password")
         .await
         .unwrap();

@@ -208,6 +208,22 @@ pub async fn set_disabled(db: &Db, username: &str, disabled: bool) -> AppResult<
     .await
 }
 
+/// Gives a local user one of the built-in roles.
+pub async fn set_role(db: &Db, username: &str, role: Role) -> AppResult<()> {
+    let (user, _) = find_user(db, username).await?;
+    db.run(move |conn| {
+        use crate::db::schema::users;
+        diesel::update(users::table.find(user.id))
+            .set((
+                users::role.eq(role.as_str()),
+                users::updated_at.eq(crate::db::now()),
+            ))
+            .execute(conn)?;
+        Ok::<_, AppError>(())
+    })
+    .await
+}
+
 /// The user behind a username or email and password, if they may sign in.
 pub async fn authenticate(
     db: &Db,
