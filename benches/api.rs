@@ -1,4 +1,4 @@
-//! Home timeline and posting through the real router on SQLite (or
+//! Home timeline, posting and the public profile and post pages through the real router on SQLite (or
 //! PostgreSQL with BENCH_DATABASE_URL), with a large database.
 //!
 //!     cargo bench --bench api                      # 1,000,000 statuses
@@ -192,6 +192,42 @@ fn main() {
                     timed(&r, req).await
                 })
             }).await;
+            report(name, lat, wall);
+        }
+
+        // Public pages (HTML, askama): the viewer's profile with its posts from
+        // above, and single post pages, among all the seeded statuses.
+        let vid = viewer.id;
+        let ids: Vec<i64> = db
+            .run(move |c| {
+                use diesel::prelude::*;
+                use meetfield::db::schema::statuses;
+                statuses::table
+                    .filter(statuses::account_id.eq(vid))
+                    .select(statuses::id)
+                    .limit(500)
+                    .load(c)
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap();
+        let ids = std::sync::Arc::new(ids);
+        for (name, concurrency) in [("profile page, 1 client", 1usize), ("profile page, 4 clients", 4)] {
+            let r = router.clone();
+            let (lat, wall) = run_concurrent(2_000, concurrency, move |_| {
+                let r = r.clone();
+                Box::pin(async move { timed(&r, Request::get("/@viewer").body(Body::empty()).unwrap()).await })
+            })
+            .await;
+            report(name, lat, wall);
+        }
+        for (name, concurrency) in [("post page, 1 client", 1usize), ("post page, 4 clients", 4)] {
+            let (r, ids) = (router.clone(), ids.clone());
+            let (lat, wall) = run_concurrent(2_000, concurrency, move |i| {
+                let (r, id) = (r.clone(), ids[i % ids.len()]);
+                Box::pin(async move { timed(&r, Request::get(format!("/@viewer/{id}")).body(Body::empty()).unwrap()).await })
+            })
+            .await;
             report(name, lat, wall);
         }
     });
