@@ -117,19 +117,7 @@ async fn public_pages_render_safely_and_people_sign_in() {
         c
     })
     .await;
-    {
-        use meetfield::org::profile::{FieldKind, add_field};
-        api.app
-            .state
-            .db
-            .transaction(|c| {
-                add_field(c, "Department", FieldKind::Text, &[], false)?;
-                add_field(c, "Skills", FieldKind::List, &[], false)?;
-                Ok::<_, meetfield::error::AppError>(())
-            })
-            .await
-            .unwrap();
-    }
+    crate::pages::schema(&api).await;
     let (_, a) = api.user("alice", "read write follow").await;
     let (_, bob) = api.user("bob", "read write follow").await;
     let r = api

@@ -57,7 +57,8 @@ pub async fn sign_in(api: &Api, login: &str) -> String {
         .to_string()
 }
 
-async fn schema(api: &Api) {
+/// The organization's Department and Skills fields.
+pub async fn schema(api: &Api) {
     use meetfield::org::profile::{FieldKind, add_field};
     api.app
         .state
