@@ -56,10 +56,8 @@ pub(crate) fn html_page(
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}}\
-         label{{display:block;margin:.8rem 0 .2rem}}input[type=text],input[type=password]{{width:100%;padding:.4rem}}\
-         .error{{color:#b00}}button{{margin:1rem .5rem 0 0;padding:.5rem 1rem}}code{{font-size:1.2rem}}</style>\
-         </head><body>{}</body></html>",
+         <link rel=\"stylesheet\" href=\"/assets/style.css\">\
+         </head><body><main class=\"narrow\">{}</main></body></html>",
         esc(title),
         body
     );

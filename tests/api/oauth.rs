@@ -308,6 +308,10 @@ both_backends!(
             "{html}"
         );
         assert_eq!(h["x-frame-options"], "DENY");
+        assert!(
+            html.contains("href=\"/assets/style.css\""),
+            "the pages' one stylesheet"
+        );
         let cookie = h["set-cookie"]
             .to_str()
             .unwrap()
