@@ -5,8 +5,6 @@
 use axum::http::Method;
 use diesel::prelude::*;
 use meetfield::db::models::{Account, Role};
-use meetfield::domain::oauth::{Scopes, issue_token};
-use meetfield::domain::users::{NewLocalUser, create_local_user};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -14,27 +12,7 @@ use crate::common::{Backend, TestDb};
 use crate::support::{Api, B, assert_error};
 
 async fn staff(api: &Api, name: &str, role: Role, scopes: &str) -> (Account, String) {
-    let (user, account) = create_local_user(
-        &api.app.state.db,
-        &api.app.state.config,
-        NewLocalUser {
-            username: name.into(),
-            email: format!("{name}@org.example"),
-            password: "long enough password".into(),
-            role,
-        },
-    )
-    .await
-    .unwrap();
-    let (token, _) = issue_token(
-        &api.app.state.db,
-        None,
-        Some(user.id),
-        Scopes::parse(scopes).unwrap(),
-    )
-    .await
-    .unwrap();
-    (account, token)
+    api.user_with_role(name, role, scopes).await
 }
 
 async fn pending_sign_up(api: &Api, name: &str) -> String {

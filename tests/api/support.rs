@@ -102,6 +102,11 @@ impl Api {
 
     /// A user and a token with `scopes`.
     pub async fn user(&self, name: &str, scopes: &str) -> (Account, String) {
+        self.user_with_role(name, Role::User, scopes).await
+    }
+
+    /// A user with `role` and a token with `scopes`.
+    pub async fn user_with_role(&self, name: &str, role: Role, scopes: &str) -> (Account, String) {
         let (user, account) = create_local_user(
             &self.app.state.db,
             &self.app.state.config,
@@ -109,7 +114,7 @@ impl Api {
                 username: name.into(),
                 email: format!("{name}@org.example"),
                 password: "long enough password".into(),
-                role: Role::User,
+                role,
             },
         )
         .await
