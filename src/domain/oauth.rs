@@ -311,21 +311,48 @@ pub async fn find_token(db: &Db, secret: &str) -> AppResult<Option<Token>> {
 pub async fn revoke_token(db: &Db, secret: &str, app: Option<i64>) -> AppResult<()> {
     let hash = digest(secret);
     db.transaction(move |c| {
-        let q = diesel::update(
-            oauth_tokens::table
-                .filter(oauth_tokens::token_hash.eq(hash))
-                .filter(oauth_tokens::revoked_at.is_null()),
-        );
-        match app {
-            Some(a) => q
-                .filter(oauth_tokens::application_id.eq(a))
-                .set(oauth_tokens::revoked_at.eq(now()))
-                .execute(c)?,
-            None => q.set(oauth_tokens::revoked_at.eq(now())).execute(c)?,
-        };
+        let mut q = oauth_tokens::table
+            .filter(oauth_tokens::token_hash.eq(hash))
+            .filter(oauth_tokens::revoked_at.is_null())
+            .select(oauth_tokens::id)
+            .into_boxed();
+        if let Some(a) = app {
+            q = q.filter(oauth_tokens::application_id.eq(a));
+        }
+        for t in q.load::<i64>(c)? {
+            revoke(c, t)?;
+        }
         Ok::<_, AppError>(())
     })
     .await
+}
+
+/// Revokes token `token_id` of `user_id` (a settings page's button); false
+/// if it is not theirs or already revoked.
+pub async fn revoke_user_token(db: &Db, user_id: i64, token_id: i64) -> AppResult<bool> {
+    db.transaction(move |c| {
+        let live = oauth_tokens::table
+            .filter(oauth_tokens::id.eq(token_id))
+            .filter(oauth_tokens::user_id.eq(user_id))
+            .filter(oauth_tokens::revoked_at.is_null())
+            .count()
+            .get_result::<i64>(c)?;
+        if live == 0 {
+            return Ok(false);
+        }
+        revoke(c, token_id)?;
+        Ok::<_, AppError>(true)
+    })
+    .await
+}
+
+/// Marks a token revoked and closes the streams opened with it, on every node.
+fn revoke(c: &mut DbConn, token_id: i64) -> AppResult<()> {
+    diesel::update(oauth_tokens::table.find(token_id))
+        .set(oauth_tokens::revoked_at.eq(now()))
+        .execute(c)?;
+    crate::stream::bus::publish(c, crate::stream::bus::Signal::Revoked { t: token_id })?;
+    Ok(())
 }
 
 /// A new authorization code for the consent page; returns the code.

@@ -266,7 +266,7 @@ async fn outbox(
     Ok(activity_json(page))
 }
 
-fn outbox_item(
+pub(crate) fn outbox_item(
     c: &mut crate::db::DbConn,
     s: &crate::db::models::Status,
     author: &Account,

@@ -59,6 +59,9 @@ pub enum Signal {
     /// its streaming connections.
     #[serde(rename = "x")]
     Disconnect { a: i64 },
+    /// OAuth token `t` was revoked: streams opened with it close.
+    #[serde(rename = "r")]
+    Revoked { t: i64 },
 }
 
 thread_local! {

@@ -123,7 +123,7 @@ async fn allowed(state: &AppState, auth: &Auth, sub: &Sub) -> AppResult<()> {
 
 async fn register(state: &AppState, auth: &Auth) -> AppResult<Registration> {
     let notifications = auth.token.scopes().allows("read:notifications");
-    Hub::register(state, auth.account.id, notifications).await
+    Hub::register(state, auth.account.id, auth.token.id, notifications).await
 }
 
 /// Mastodon's WebSocket message: the payload is itself JSON text.

@@ -134,6 +134,8 @@ pub struct Event {
 
 struct Conn {
     account: i64,
+    /// The OAuth token it was opened with: revoking it closes the stream.
+    token: i64,
     /// Whether the token may read notifications (they ride on `user` too).
     notifications: bool,
     subs: Vec<Sub>,
@@ -187,15 +189,21 @@ impl Hub {
     pub async fn register(
         state: &AppState,
         account: i64,
+        token: i64,
         notifications: bool,
     ) -> AppResult<Registration> {
         let hub = &state.stream;
         hub.started.get_or_try_init(|| start(state.clone())).await?;
-        hub.attach(account, notifications)
+        hub.attach(account, token, notifications)
     }
 
     /// Adds a connection without starting anything (the dispatcher runs).
-    fn attach(self: &Arc<Hub>, account: i64, notifications: bool) -> AppResult<Registration> {
+    fn attach(
+        self: &Arc<Hub>,
+        account: i64,
+        token: i64,
+        notifications: bool,
+    ) -> AppResult<Registration> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut reg = self.lock();
         let open = reg.conns.values().filter(|c| c.account == account).count();
@@ -210,6 +218,7 @@ impl Hub {
             id,
             Conn {
                 account,
+                token,
                 notifications,
                 subs: Vec::new(),
                 tx,
@@ -246,11 +255,20 @@ impl Hub {
 
     /// Closes every connection of `account` (dropping a sender ends its task).
     pub fn disconnect(&self, account: i64) {
+        self.close_where(|c| c.account == account);
+    }
+
+    /// Closes the connections opened with token `token`.
+    pub fn disconnect_token(&self, token: i64) {
+        self.close_where(|c| c.token == token);
+    }
+
+    fn close_where(&self, pick: impl Fn(&Conn) -> bool) {
         let mut reg = self.lock();
         let ids: Vec<u64> = reg
             .conns
             .iter()
-            .filter(|(_, c)| c.account == account)
+            .filter(|(_, c)| pick(c))
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
@@ -338,9 +356,16 @@ async fn dispatch(state: AppState, mut rx: broadcast::Receiver<Signal>) {
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if let Signal::Disconnect { a } = signal {
-            state.stream.disconnect(a);
-            continue;
+        match signal {
+            Signal::Disconnect { a } => {
+                state.stream.disconnect(a);
+                continue;
+            }
+            Signal::Revoked { t } => {
+                state.stream.disconnect_token(t);
+                continue;
+            }
+            _ => {}
         }
         let listeners = state.stream.snapshot();
         if listeners.is_empty() {
@@ -588,7 +613,7 @@ fn route(
             }
         }
         // Handled by the dispatcher before any rendering.
-        Signal::Disconnect { .. } => {}
+        Signal::Disconnect { .. } | Signal::Revoked { .. } => {}
     }
     Ok(out)
 }
@@ -617,8 +642,8 @@ mod tests {
     #[test]
     fn a_client_that_falls_behind_is_dropped_not_buffered() {
         let hub = Arc::new(Hub::new(4));
-        let mut slow = hub.attach(1, true).unwrap();
-        let mut fine = hub.attach(2, true).unwrap();
+        let mut slow = hub.attach(1, 1, true).unwrap();
+        let mut fine = hub.attach(2, 2, true).unwrap();
         slow.subscribe(Sub::User);
         for _ in 0..QUEUE {
             hub.deliver(vec![(slow.id, event()), (fine.id, event())]);
@@ -643,18 +668,18 @@ mod tests {
     #[test]
     fn connections_per_account_are_capped() {
         let hub = Arc::new(Hub::new(2));
-        let a = hub.attach(1, true).unwrap();
-        let _b = hub.attach(1, true).unwrap();
+        let a = hub.attach(1, 1, true).unwrap();
+        let _b = hub.attach(1, 1, true).unwrap();
         assert!(matches!(
-            hub.attach(1, true),
+            hub.attach(1, 1, true),
             Err(AppError::TooManyRequests(_))
         ));
         assert!(
-            hub.attach(2, true).is_ok(),
+            hub.attach(2, 2, true).is_ok(),
             "another account is not affected"
         );
         drop(a);
-        assert!(hub.attach(1, true).is_ok());
+        assert!(hub.attach(1, 1, true).is_ok());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod pages;
 pub mod people;
 pub mod session;
+pub mod settings;
 pub mod views;
 
 use askama::Template;
@@ -33,6 +34,14 @@ pub fn router() -> Router<AppState> {
         .route("/tags/{name}", get(pages::tag))
         .route("/directory", get(people::directory))
         .route("/experts", get(people::experts))
+        .route("/settings", get(settings::show))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/sessions", get(settings::sessions))
+        .route("/settings/sessions/{id}/end", post(settings::end_session))
+        .route("/settings/apps/{id}/revoke", post(settings::revoke_app))
+        .route("/settings/export", get(settings::export))
+        .route("/settings/export/outbox.json", get(settings::export_outbox))
+        .route("/settings/export/{file}", get(settings::export_csv))
         .route("/auth/sign_in", get(auth::show).post(auth::submit))
         .route("/auth/sign_out", post(auth::sign_out))
         .route("/oauth/authorize", get(oauth::show).post(oauth::submit))

@@ -25,6 +25,7 @@ mod registrations;
 mod reports;
 mod scim;
 mod search;
+mod settings;
 mod social;
 mod sso;
 mod statuses;

@@ -9,11 +9,11 @@ use crate::both_backends;
 use crate::common::TestDb;
 use crate::support::{Api, B, Res};
 
-fn html(r: &Res) -> String {
+pub fn html(r: &Res) -> String {
     String::from_utf8_lossy(&r.bytes).into_owned()
 }
 
-async fn page(api: &Api, path: &str, cookie: Option<&str>) -> Res {
+pub async fn page(api: &Api, path: &str, cookie: Option<&str>) -> Res {
     let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("cookie", c)]).unwrap_or_default();
     api.call_with(Method::GET, path, None, &headers, B::None)
         .await
