@@ -12,6 +12,7 @@ pub mod instance;
 pub mod lists;
 pub mod markers;
 pub mod media;
+pub mod moderation;
 pub mod mutes;
 pub mod notifications;
 pub mod oauth;

@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,46 +15,13 @@ use super::{ctx, link_header, parse_id};
 use crate::api::extract::{Auth, Params};
 use crate::app::AppState;
 use crate::db::models::{Account, Role, User};
-use crate::db::schema::{accounts, admin_action_logs, reports, sensitized_accounts, users};
-use crate::db::{DbConn, id, lower, now};
+use crate::db::schema::{accounts, reports, sensitized_accounts, users};
+use crate::db::{DbConn, lower};
 use crate::domain::reports::Report;
 use crate::error::{AppError, AppResult};
 
-/// Mastodon's role permission bits (app/models/user_role.rb).
-pub mod perm {
-    pub const ADMINISTRATOR: u64 = 1 << 0;
-    pub const VIEW_AUDIT_LOG: u64 = 1 << 2;
-    pub const VIEW_DASHBOARD: u64 = 1 << 3;
-    pub const MANAGE_REPORTS: u64 = 1 << 4;
-    pub const MANAGE_FEDERATION: u64 = 1 << 5;
-    pub const MANAGE_TAXONOMIES: u64 = 1 << 8;
-    pub const MANAGE_USERS: u64 = 1 << 10;
-    pub const MANAGE_USER_ACCESS: u64 = 1 << 18;
-    pub const DELETE_USER_DATA: u64 = 1 << 19;
-    /// Every bit Mastodon defines, for clients that test bits one by one.
-    pub const ALL: u64 = (1 << 20) - 1;
-}
-
-/// What a role may do, as Mastodon's built-in roles do: moderators handle
-/// users and reports; only admins change federation or delete data.
-pub fn permissions(role: Role) -> u64 {
-    match role {
-        Role::Admin => perm::ALL,
-        Role::Moderator => {
-            perm::VIEW_AUDIT_LOG
-                | perm::VIEW_DASHBOARD
-                | perm::MANAGE_REPORTS
-                | perm::MANAGE_TAXONOMIES
-                | perm::MANAGE_USERS
-        }
-        Role::User => 0,
-    }
-}
-
-pub fn may(role: Role, bit: u64) -> bool {
-    let p = permissions(role);
-    p & perm::ADMINISTRATOR != 0 || p & bit != 0
-}
+use crate::domain::moderation::{self, Moderator, account_with_user};
+pub use crate::domain::moderation::{log, may, perm, permissions};
 
 /// The Role entity.
 pub fn role_json(role: Role) -> Value {
@@ -76,34 +42,7 @@ pub fn role_json(role: Role) -> Value {
 /// 403 unless the token has `scope` and the user's role has `bit`.
 fn check(auth: &Auth, scope: &str, bit: u64) -> AppResult<()> {
     auth.require(scope)?;
-    if may(auth.user.role(), bit) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("This action is not allowed".into()))
-    }
-}
-
-/// Records an admin action (the console's log page reads it).
-pub fn log(
-    c: &mut DbConn,
-    actor: i64,
-    action: &str,
-    target_type: &str,
-    target_id: &str,
-    detail: &str,
-) -> QueryResult<()> {
-    diesel::insert_into(admin_action_logs::table)
-        .values((
-            admin_action_logs::id.eq(id::next_id()),
-            admin_action_logs::account_id.eq(actor),
-            admin_action_logs::action.eq(action),
-            admin_action_logs::target_type.eq(target_type),
-            admin_action_logs::target_id.eq(target_id),
-            admin_action_logs::detail.eq(detail),
-            admin_action_logs::created_at.eq(now()),
-        ))
-        .execute(c)
-        .map(|_| ())
+    Moderator::of(&auth.user).check(bit)
 }
 
 /// The Admin::Account entity.
@@ -137,19 +76,6 @@ pub fn admin_account(
         "created_by_application_id": null,
         "invited_by_account_id": null,
     }))
-}
-
-fn account_with_user(c: &mut DbConn, id: i64) -> AppResult<(Account, Option<User>)> {
-    let a = Account::by_id(c, id)
-        .optional()?
-        .filter(|a| a.actor_type == "Person" || a.actor_type == "Service")
-        .ok_or_else(AppError::not_found)?;
-    let u = users::table
-        .filter(users::account_id.eq(a.id))
-        .select(User::as_select())
-        .first(c)
-        .optional()?;
-    Ok((a, u))
 }
 
 /// Filters of `GET /api/v1/admin/accounts` (v1 booleans) and v2 (`origin`,
@@ -378,17 +304,6 @@ pub struct ActionForm {
     text: Option<String>,
 }
 
-/// Marks a report handled by `actor` (an action taken on its target).
-fn resolve_report(c: &mut DbConn, report: i64, actor: i64) -> QueryResult<usize> {
-    diesel::update(reports::table.find(report))
-        .set((
-            reports::action_taken_at.eq(now()),
-            reports::action_taken_by_account_id.eq(actor),
-            reports::updated_at.eq(now()),
-        ))
-        .execute(c)
-}
-
 /// `POST /api/v1/admin/accounts/:id/action`: none, sensitive, disable,
 /// silence or suspend, optionally closing a report.
 pub async fn account_action(
@@ -400,71 +315,10 @@ pub async fn account_action(
     check(&auth, "admin:write:accounts", perm::MANAGE_USERS)?;
     let id = parse_id(&id)?;
     let kind = f.kind.clone().unwrap_or_else(|| "none".into());
-    if !["none", "sensitive", "disable", "silence", "suspend"].contains(&kind.as_str()) {
-        return Err(AppError::Unprocessable(format!(
-            "Unknown action type: {kind}"
-        )));
-    }
     let report = opt_id(&f.report_id)?;
-    let actor = auth.account.id;
-    let me = auth.user.id;
     let detail = f.text.clone().unwrap_or_default();
-    state
-        .db
-        .transaction(move |c| {
-            let (a, u) = account_with_user(c, id)?;
-            if u.as_ref().is_some_and(|u| u.id == me) && kind != "none" {
-                return Err(AppError::Forbidden(
-                    "You cannot act on your own account".into(),
-                ));
-            }
-            if u.as_ref().is_some_and(|u| u.role() == Role::Admin) && kind != "none" {
-                return Err(AppError::Forbidden("Admins cannot be acted on".into()));
-            }
-            let t = now();
-            match kind.as_str() {
-                "sensitive" => {
-                    diesel::delete(sensitized_accounts::table.find(a.id)).execute(c)?;
-                    diesel::insert_into(sensitized_accounts::table)
-                        .values((
-                            sensitized_accounts::account_id.eq(a.id),
-                            sensitized_accounts::created_at.eq(t),
-                        ))
-                        .execute(c)?;
-                }
-                "disable" => {
-                    let u = u.as_ref().ok_or_else(|| {
-                        AppError::Unprocessable("Only local accounts can be disabled".into())
-                    })?;
-                    User::set_disabled(c, u.id, true)?;
-                    crate::stream::bus::publish(
-                        c,
-                        crate::stream::bus::Signal::Disconnect { a: a.id },
-                    )?;
-                }
-                "silence" => {
-                    diesel::update(accounts::table.find(a.id))
-                        .set(accounts::silenced_at.eq(t))
-                        .execute(c)?;
-                }
-                "suspend" => {
-                    diesel::update(accounts::table.find(a.id))
-                        .set((accounts::suspended_at.eq(t), accounts::updated_at.eq(t)))
-                        .execute(c)?;
-                    crate::stream::bus::publish(
-                        c,
-                        crate::stream::bus::Signal::Disconnect { a: a.id },
-                    )?;
-                }
-                _ => {}
-            }
-            if let Some(r) = report {
-                resolve_report(c, r, actor)?;
-            }
-            log(c, actor, &kind, "account", &a.id.to_string(), &detail)?;
-            Ok(())
-        })
-        .await?;
+    let m = Moderator::of(&auth.user);
+    moderation::act(&state, m, id, &kind, report, &detail).await?;
     Ok(Json(json!({})))
 }
 
@@ -474,71 +328,17 @@ pub async fn account_change(
     auth: Auth,
     Path((id, what)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
-    let bit = match what.as_str() {
-        "approve" | "reject" | "enable" | "unsilence" | "unsuspend" | "unsensitive" => {
-            perm::MANAGE_USERS
-        }
-        _ => return Err(AppError::not_found()),
-    };
-    check(&auth, "admin:write:accounts", bit)?;
+    if !moderation::CHANGES.contains(&what.as_str()) {
+        return Err(AppError::not_found());
+    }
+    check(&auth, "admin:write:accounts", perm::MANAGE_USERS)?;
     let id = parse_id(&id)?;
     let ctx = ctx(&state);
-    let actor = auth.account.id;
-    let (a, u) = state.db.run(move |c| account_with_user(c, id)).await?;
-    match what.as_str() {
-        "approve" | "reject" => {
-            let u = u.as_ref().ok_or_else(AppError::not_found)?;
-            if u.approved {
-                return Err(AppError::Forbidden("This account is not pending".into()));
-            }
-            if what == "approve" {
-                crate::domain::registrations::approve(&state.db, &a.username).await?;
-            } else {
-                crate::domain::registrations::reject(&state.db, &a.username).await?;
-            }
-        }
-        _ => {
-            let w = what.clone();
-            let uid = u.as_ref().map(|u| u.id);
-            state
-                .db
-                .transaction(move |c| {
-                    let target = accounts::table.find(a.id);
-                    match w.as_str() {
-                        "enable" => {
-                            let uid = uid.ok_or_else(|| {
-                                AppError::Unprocessable("Only local accounts can be enabled".into())
-                            })?;
-                            User::set_disabled(c, uid, false)?;
-                        }
-                        "unsilence" => {
-                            diesel::update(target)
-                                .set(accounts::silenced_at.eq(None::<NaiveDateTime>))
-                                .execute(c)?;
-                        }
-                        "unsuspend" => {
-                            diesel::update(target)
-                                .set((
-                                    accounts::suspended_at.eq(None::<NaiveDateTime>),
-                                    accounts::updated_at.eq(now()),
-                                ))
-                                .execute(c)?;
-                        }
-                        _ => {
-                            diesel::delete(sensitized_accounts::table.find(a.id)).execute(c)?;
-                        }
-                    }
-                    Ok::<_, AppError>(())
-                })
-                .await?;
-        }
-    }
-    let w = what.clone();
+    let (a, _) = moderation::change(&state, Moderator::of(&auth.user), id, &what).await?;
     let v = state
         .db
         .run(move |c| {
-            log(c, actor, &w, "account", &id.to_string(), "")?;
-            if w == "reject" {
+            if what == "reject" {
                 // Gone: Mastodon answers with the account as it was.
                 return admin_account(c, &ctx, &a, None);
             }
@@ -559,26 +359,14 @@ pub async fn account_delete(
     check(&auth, "admin:write:accounts", perm::DELETE_USER_DATA)?;
     let id = parse_id(&id)?;
     let ctx = ctx(&state);
-    let (a, u) = state.db.run(move |c| account_with_user(c, id)).await?;
-    if a.suspended_at.is_none() {
-        return Err(AppError::Forbidden("Suspend the account first".into()));
-    }
     let v = state
         .db
-        .run({
-            let a = a.clone();
-            move |c| admin_account(c, &ctx, &a, u.as_ref())
-        })
-        .await?;
-    crate::domain::accounts::delete_local_account(&state, &a).await?;
-    let actor = auth.account.id;
-    state
-        .db
         .run(move |c| {
-            log(c, actor, "delete", "account", &id.to_string(), "").map_err(AppError::from)
+            let (a, u) = account_with_user(c, id)?;
+            admin_account(c, &ctx, &a, u.as_ref())
         })
         .await?;
-    state.delivery_wake.notify_one();
+    moderation::delete_account(&state, Moderator::of(&auth.user), id).await?;
     Ok(Json(v))
 }
 
@@ -728,44 +516,16 @@ pub async fn report_change(
     auth: Auth,
     Path((id, what)): Path<(String, String)>,
 ) -> AppResult<Json<Value>> {
-    if !["assign_to_self", "unassign", "resolve", "reopen"].contains(&what.as_str()) {
+    if !moderation::REPORT_CHANGES.contains(&what.as_str()) {
         return Err(AppError::not_found());
     }
     check(&auth, "admin:write:reports", perm::MANAGE_REPORTS)?;
     let id = parse_id(&id)?;
+    moderation::change_report(&state, Moderator::of(&auth.user), id, &what).await?;
     let ctx = ctx(&state);
-    let actor = auth.account.id;
     let v = state
         .db
-        .transaction(move |c| {
-            crate::domain::reports::by_id(c, id)
-                .optional()?
-                .ok_or_else(AppError::not_found)?;
-            let row = reports::table.find(id);
-            let t = now();
-            match what.as_str() {
-                "assign_to_self" => diesel::update(row)
-                    .set((
-                        reports::assigned_account_id.eq(actor),
-                        reports::updated_at.eq(t),
-                    ))
-                    .execute(c)?,
-                "unassign" => diesel::update(row)
-                    .set((
-                        reports::assigned_account_id.eq(None::<i64>),
-                        reports::updated_at.eq(t),
-                    ))
-                    .execute(c)?,
-                "resolve" => resolve_report(c, id, actor)?,
-                _ => diesel::update(row)
-                    .set((
-                        reports::action_taken_at.eq(None::<NaiveDateTime>),
-                        reports::action_taken_by_account_id.eq(None::<i64>),
-                        reports::updated_at.eq(t),
-                    ))
-                    .execute(c)?,
-            };
-            log(c, actor, &what, "report", &id.to_string(), "")?;
+        .run(move |c| {
             let r = crate::domain::reports::by_id(c, id)?;
             admin_report(c, &ctx, &r)
         })
