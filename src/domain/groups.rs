@@ -468,22 +468,79 @@ pub async fn set_moderator(
                 .execute(c)?;
             }
             if was != on {
-                // Members' servers learn of it as Lemmy sends it: Add/Remove
-                // on the moderators collection.
-                let who = Account::by_id(c, account_id)?;
-                let activity = serde_json::json!({
-                    "@context": crate::federation::protocol::context::context(),
-                    "id": urls::activity(&base, id::next_id()),
-                    "type": if on { "Add" } else { "Remove" },
-                    "actor": g.account.uri,
-                    "to": [crate::federation::protocol::note::PUBLIC],
-                    "cc": [urls::followers(&g.account.uri)],
-                    "object": who.uri,
-                    "target": urls::moderators(&g.account.uri),
-                    "audience": g.account.uri,
-                });
-                let inboxes = Follow::follower_inboxes(c, g.account.id)?;
-                crate::delivery::enqueue(c, g.account.id, &activity, &inboxes)?;
+                announce_moderator(c, &g, account_id, on, &base)?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(())
+}
+
+/// Members' servers learn of a new or former moderator as Lemmy sends it:
+/// Add/Remove on the moderators collection.
+fn announce_moderator(
+    c: &mut DbConn,
+    g: &Group,
+    account_id: i64,
+    on: bool,
+    base: &str,
+) -> AppResult<()> {
+    let who = Account::by_id(c, account_id)?;
+    let activity = serde_json::json!({
+        "@context": crate::federation::protocol::context::context(),
+        "id": urls::activity(base, id::next_id()),
+        "type": if on { "Add" } else { "Remove" },
+        "actor": g.account.uri,
+        "to": [crate::federation::protocol::note::PUBLIC],
+        "cc": [urls::followers(&g.account.uri)],
+        "object": who.uri,
+        "target": urls::moderators(&g.account.uri),
+        "audience": g.account.uri,
+    });
+    let inboxes = Follow::follower_inboxes(c, g.account.id)?;
+    crate::delivery::enqueue(c, g.account.id, &activity, &inboxes)?;
+    Ok(())
+}
+
+/// An admin hands a local group to another local member (its owner left,
+/// or a reorganization): the new owner moderates; the former one stays a
+/// moderator until removed.
+pub async fn hand_over(state: &AppState, group_id: i64, new_owner: i64) -> AppResult<()> {
+    let base = state.base_url();
+    state
+        .db
+        .transaction(move |c| {
+            let g = find(c, group_id)?;
+            if !g.account.is_local() {
+                return Err(AppError::Unprocessable(
+                    "Only this server's groups can be handed over".into(),
+                ));
+            }
+            let who = Account::by_id(c, new_owner)
+                .optional()?
+                .filter(|a| a.is_local() && a.actor_type == "Person")
+                .ok_or_else(|| {
+                    AppError::Unprocessable("The new owner must be a person on this server".into())
+                })?;
+            if !role(c, &g, who.id)?.belongs() {
+                return Err(AppError::Unprocessable(
+                    "The new owner must be a member of the group".into(),
+                ));
+            }
+            let t = now();
+            let n = diesel::update(group_settings::table.find(g.account.id))
+                .set((
+                    group_settings::owner_account_id.eq(who.id),
+                    group_settings::updated_at.eq(t),
+                ))
+                .execute(c)?;
+            if n == 0 {
+                return Err(AppError::Unprocessable("The group has no settings".into()));
+            }
+            if !is_moderator(c, g.account.id, who.id)? {
+                add_moderator_row(c, g.account.id, who.id)?;
+                announce_moderator(c, &g, who.id, true, &base)?;
             }
             Ok::<_, AppError>(())
         })

@@ -292,19 +292,45 @@ pub async fn issue_token(
         .await
 }
 
-/// The live token behind a bearer secret.
+/// How stale a token's `last_used_at` may get: it is written at most this
+/// often, so reading a token stays a read.
+const LAST_USED_PRECISION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The live token behind a bearer secret; notes when it was last used (for
+/// the sessions page and the dashboard's active people), within the hour.
 pub async fn find_token(db: &Db, secret: &str) -> AppResult<Option<Token>> {
     let hash = digest(secret);
-    db.run(move |c| {
-        oauth_tokens::table
-            .filter(oauth_tokens::token_hash.eq(hash))
-            .filter(oauth_tokens::revoked_at.is_null())
-            .select(Token::as_select())
-            .first(c)
-            .optional()
-            .map_err(AppError::from)
-    })
-    .await
+    let token = db
+        .run(move |c| {
+            oauth_tokens::table
+                .filter(oauth_tokens::token_hash.eq(hash))
+                .filter(oauth_tokens::revoked_at.is_null())
+                .select(Token::as_select())
+                .first(c)
+                .optional()
+                .map_err(AppError::from)
+        })
+        .await?;
+    if let Some(t) = &token {
+        let t_now = now();
+        if t.last_used_at
+            .is_none_or(|u| t_now - u > LAST_USED_PRECISION)
+        {
+            let id = t.id;
+            let touched = db
+                .run(move |c| {
+                    diesel::update(oauth_tokens::table.find(id))
+                        .set(oauth_tokens::last_used_at.eq(t_now))
+                        .execute(c)
+                        .map_err(AppError::from)
+                })
+                .await;
+            if let Err(e) = touched {
+                tracing::debug!(error = %e, "token use not recorded");
+            }
+        }
+    }
+    Ok(token)
 }
 
 /// Revokes a token of this app (or any token if `app` is None); unknown tokens are fine (RFC 7009).

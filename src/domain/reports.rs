@@ -151,6 +151,37 @@ fn forward_flag(
     Ok(())
 }
 
+/// Sends a local person's report on to the reported account's server, as
+/// the instance (when the reporter did not ask to); false when the target
+/// is local or it was sent already.
+pub async fn forward(state: &AppState, id: i64) -> AppResult<bool> {
+    let base = state.base_url();
+    state
+        .db
+        .transaction(move |c| {
+            let r = by_id(c, id).optional()?.ok_or_else(AppError::not_found)?;
+            let target = Account::by_id(c, r.target_account_id)?;
+            if r.forwarded || target.is_local() {
+                return Ok(false);
+            }
+            let posts: Vec<Status> = statuses::table
+                .filter(statuses::id.eq_any(r.statuses()))
+                .select(Status::as_select())
+                .load(c)?;
+            let uri = format!("{base}/reports/{id}");
+            forward_flag(c, &base, &uri, &target, &posts, &r.comment)?;
+            diesel::update(reports::table.find(id))
+                .set((
+                    reports::uri.eq(&uri),
+                    reports::forwarded.eq(true),
+                    reports::updated_at.eq(now()),
+                ))
+                .execute(c)?;
+            Ok::<_, AppError>(true)
+        })
+        .await
+}
+
 /// A Flag from another server: a report by that server's actor about the
 /// local accounts and posts it names (others are ignored). Returns the new
 /// report, or None when it names nothing of ours.

@@ -392,6 +392,28 @@ pub async fn delete_status(
     Ok(status)
 }
 
+/// A moderator removes a post: a local one is deleted as its author would
+/// (other servers are told); a remote one only leaves this server.
+pub async fn remove_by_moderator(state: &AppState, status_id: i64) -> AppResult<()> {
+    let base = state.base_url();
+    state
+        .db
+        .transaction(move |c| {
+            let s = Status::by_id(c, status_id)
+                .optional()?
+                .ok_or_else(AppError::not_found)?;
+            let author = Account::by_id(c, s.account_id)?;
+            if author.is_local() {
+                send_about(c, &s, &author, &base, "Delete")?;
+            }
+            remove_status(c, &s)?;
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    state.delivery_wake.notify_one();
+    Ok(())
+}
+
 fn remove_status(c: &mut DbConn, s: &Status) -> AppResult<()> {
     if let Some(parent) = s.in_reply_to_id {
         Status::bump(c, parent, Counter::Replies, -1)?;

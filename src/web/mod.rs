@@ -3,6 +3,7 @@
 //! ([`oauth`]). Server-rendered with askama templates (`templates/`),
 //! escaped by default, one stylesheet, no scripts.
 
+pub mod admin;
 pub mod auth;
 pub mod oauth;
 pub mod pages;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
             get(crate::sso::oidc::callback),
         )
         .route("/oauth/sign_out", post(oauth::sign_out))
+        .merge(admin::router())
 }
 
 const STYLESHEET: &str = include_str!("../../assets/style.css");

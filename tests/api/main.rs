@@ -5,6 +5,7 @@ mod common;
 
 mod accounts;
 mod admin;
+mod admin_console;
 mod browser;
 mod collections;
 mod conversations;
