@@ -233,3 +233,106 @@ async fn public_pages_render_safely_and_people_sign_in() {
     b.screenshot("directory").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_works_through_the_console() {
+    use meetfield::db::models::user::Role;
+    let (api, base) = served(|c| c).await;
+    api.user_with_role("root", Role::Admin, "read").await;
+    let (_, bob) = api.user("bob", "read write").await;
+    let (carol, carol_token) = api.user("carol", "read write").await;
+    meetfield::domain::users::create_user(
+        &api.app.state.db,
+        &api.app.state.config,
+        meetfield::domain::users::NewLocalUser {
+            username: "newbie".into(),
+            email: "newbie@org.example".into(),
+            password: "long enough password".into(),
+            role: Role::User,
+        },
+        meetfield::domain::users::Origin {
+            needs_approval: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let post = api
+        .ok(
+            "/api/v1/statuses",
+            &carol_token,
+            B::Json(json!({"status": "rude words"})),
+        )
+        .await;
+    let report = api
+        .ok(
+            "/api/v1/reports",
+            &bob,
+            B::Json(json!({
+                "account_id": carol.id.to_string(),
+                "status_ids": [post["id"]],
+                "comment": "not nice",
+                "category": "other"
+            })),
+        )
+        .await;
+
+    let b = Browser::open("admin-console").await;
+    b.goto(&format!("{base}/admin")).await;
+    assert!(b.current_url().await.contains("/auth/sign_in"));
+    b.type_into("#login", "root").await;
+    b.type_into("#password", "long enough password").await;
+    b.click("#submit").await;
+    assert_eq!(b.current_url().await, format!("{base}/admin"));
+    assert_eq!(b.text("#pending").await, "1");
+    assert_eq!(b.text("#open-reports").await, "1");
+    b.screenshot("dashboard").await;
+
+    // Approve the sign-up.
+    b.click("#pending a").await;
+    assert_eq!(b.count("#people tbody tr").await, 1);
+    b.click("#person-newbie button.approve").await;
+    assert_eq!(b.text("#notice").await, "Sign-up approved.");
+    b.screenshot("approved").await;
+    assert!(
+        meetfield::domain::users::authenticate(&api.app.state.db, "newbie", "long enough password")
+            .await
+            .is_ok()
+    );
+
+    // Resolve the report, with the reported post in view.
+    b.goto(&format!("{base}/admin/reports")).await;
+    b.click(&format!(
+        "a[href='/admin/reports/{}']",
+        report["id"].as_str().unwrap()
+    ))
+    .await;
+    assert!(b.text("main").await.contains("rude words"));
+    b.click("#resolve").await;
+    assert_eq!(b.text("#notice").await, "Report resolved.");
+    assert!(b.text("#state").await.starts_with("resolved"));
+    b.screenshot("report-resolved").await;
+
+    // Block a domain.
+    b.goto(&format!("{base}/admin/partners")).await;
+    b.type_into("#domain-form input[name=domain]", "spam.example")
+        .await;
+    b.run("document.querySelector('#domain-form select').value = 'block'; return true")
+        .await;
+    b.click("#domain-form button").await;
+    assert_eq!(b.text("#notice").await, "Partner settings saved.");
+    assert!(
+        b.text("#partner-spam\\.example").await.contains("block"),
+        "{}",
+        b.text("#partners").await
+    );
+    b.screenshot("domain-blocked").await;
+    assert!(!api.app.state.policy.allows("spam.example").await.unwrap());
+
+    b.goto(&format!("{base}/admin/log")).await;
+    let log = b.text("#log").await;
+    for action in ["approve", "resolve", "block_domain"] {
+        assert!(log.contains(action), "{action}: {log}");
+    }
+    b.close().await;
+}
