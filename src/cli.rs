@@ -428,8 +428,9 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
             println!("user {username} enabled");
         }
         AdminCommand::Role { username, role } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| anyhow::anyhow!("unknown role {role}: admin, moderator or user"))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("unknown role {role}: owner, admin, moderator or user")
+            })?;
             users::set_role(&db, &username, role).await?;
             println!("user {username} is now {}", role.as_str());
         }

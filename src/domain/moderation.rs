@@ -33,7 +33,7 @@ pub mod perm {
 /// delete data.
 pub fn permissions(role: Role) -> u64 {
     match role {
-        Role::Admin => perm::ALL,
+        Role::Owner | Role::Admin => perm::ALL,
         Role::Moderator => {
             perm::VIEW_AUDIT_LOG
                 | perm::VIEW_DASHBOARD
@@ -48,6 +48,39 @@ pub fn permissions(role: Role) -> u64 {
 pub fn may(role: Role, bit: u64) -> bool {
     let p = permissions(role);
     p & perm::ADMINISTRATOR != 0 || p & bit != 0
+}
+
+/// 403 unless `actor` ranks above `target` (Mastodon's role positions):
+/// moderators act on users, admins on moderators too, the owner on all.
+pub fn outranks(actor: Role, target: Role) -> AppResult<()> {
+    if actor.rank() > target.rank() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "This account's role is as high as yours".into(),
+        ))
+    }
+}
+
+/// Whether `actor` may give `role` to someone: a role below their own, or
+/// any role for the owner.
+pub fn may_give(actor: Role, role: Role) -> bool {
+    actor == Role::Owner || (may(actor, perm::MANAGE_ROLES) && role.rank() < actor.rank())
+}
+
+/// 403 unless `actor` may move someone from `from` to `to`.
+pub fn may_change_role(actor: Role, from: Role, to: Role) -> AppResult<()> {
+    if actor != Role::Owner {
+        outranks(actor, from)?;
+    }
+    if may_give(actor, to) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "You cannot give the role {}",
+            to.as_str()
+        )))
+    }
 }
 
 /// Who acts: their account (for the log) and user (not on themselves).
@@ -153,8 +186,10 @@ pub async fn act(
                     "You cannot act on your own account".into(),
                 ));
             }
-            if u.as_ref().is_some_and(|u| u.role() == Role::Admin) && kind != "none" {
-                return Err(AppError::Forbidden("Admins cannot be acted on".into()));
+            if let Some(u) = &u
+                && kind != "none"
+            {
+                outranks(m.role, u.role())?;
             }
             let t = now();
             match kind.as_str() {

@@ -151,7 +151,7 @@ fn insert_once(
 pub fn notify_report(c: &mut DbConn, report_id: i64, reporter: i64) -> QueryResult<()> {
     use crate::db::schema::users;
     let moderators: Vec<i64> = users::table
-        .filter(users::role.eq_any(["admin", "moderator"]))
+        .filter(users::role.eq_any(crate::db::models::user::Role::STAFF))
         .select(users::account_id)
         .load(c)?;
     for m in moderators.into_iter().filter(|m| *m != reporter) {

@@ -57,6 +57,8 @@ impl RoleGroups {
             .into_iter()
             .map(|(role, group)| {
                 Role::parse(&role.to_lowercase())
+                    // The owner is one person, named with the CLI.
+                    .filter(|r| *r != Role::Owner)
                     .map(|r| (r, group))
                     .ok_or_else(|| format!("unknown role '{role}' (admin, moderator or user)"))
             })
@@ -70,17 +72,12 @@ impl RoleGroups {
         if self.0.is_empty() {
             return None;
         }
-        let rank = |r: Role| match r {
-            Role::User => 0,
-            Role::Moderator => 1,
-            Role::Admin => 2,
-        };
         Some(
             self.0
                 .iter()
                 .filter(|(_, g)| groups.iter().any(|m| same_group(m, g)))
                 .map(|(r, _)| *r)
-                .max_by_key(|r| rank(*r))
+                .max_by_key(|r| r.rank())
                 .unwrap_or(Role::User),
         )
     }
@@ -236,7 +233,11 @@ pub(crate) async fn apply(
     user: &User,
     signing_in: bool,
 ) -> AppResult<(User, Account)> {
-    let role = rules.roles.role_for(&who.groups);
+    // The owner is named by an admin with the CLI, never by a group.
+    let role = rules
+        .roles
+        .role_for(&who.groups)
+        .filter(|_| user.role() != Role::Owner);
     if let Some(r) = role
         && r.as_str() != user.role
     {
@@ -566,6 +567,7 @@ mod tests {
         assert_eq!(RoleGroups::parse("").unwrap().role_for(&g(&["x"])), None);
         assert!(RoleGroups::parse("owner=x").is_err());
         assert!(RoleGroups::parse("admin").is_err());
+        assert!(RoleGroups::parse("owner=it").is_err());
     }
 
     #[test]

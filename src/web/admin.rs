@@ -397,7 +397,8 @@ pub struct PersonRow {
     pub silenced: bool,
     pub suspended: bool,
     pub me: bool,
-    pub is_admin: bool,
+    /// Ranked as high as the viewer or higher: not theirs to act on.
+    pub protected: bool,
     /// Role choices, the current one marked.
     pub roles: Vec<(&'static str, bool)>,
 }
@@ -452,7 +453,7 @@ pub fn people_page(
         "disabled" => query.filter(users::disabled.eq(true)),
         "silenced" => query.filter(accounts::silenced_at.is_not_null()),
         "suspended" => query.filter(accounts::suspended_at.is_not_null()),
-        "staff" => query.filter(users::role.eq_any(["admin", "moderator"])),
+        "staff" => query.filter(users::role.eq_any(Role::STAFF)),
         _ => query,
     };
     Ok(query
@@ -461,14 +462,6 @@ pub fn people_page(
         .limit(limit)
         .select((Account::as_select(), User::as_select()))
         .load(c)?)
-}
-
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Admin => "admin",
-        Role::Moderator => "moderator",
-        Role::User => "user",
-    }
 }
 
 async fn people_view(
@@ -493,6 +486,7 @@ async fn people_view(
         Err(e) => return failed(state, &s.viewer, e),
     };
     let me = s.user.id;
+    let my_rank = s.m.role.rank();
     let next = (rows.len() as i64 == PEOPLE_PAGE).then(|| {
         let mut u = url::Url::parse("http://x/admin/people").expect("static URL");
         u.query_pairs_mut()
@@ -507,7 +501,7 @@ async fn people_view(
             id: a.id,
             name: a.display_name.clone(),
             email: u.email.clone(),
-            role: role_name(u.role()),
+            role: u.role().as_str(),
             joined: when(u.created_at),
             posts: a.statuses_count,
             pending: !u.approved,
@@ -515,10 +509,11 @@ async fn people_view(
             silenced: a.silenced_at.is_some(),
             suspended: a.suspended_at.is_some(),
             me: u.id == me,
-            is_admin: u.role() == Role::Admin,
-            roles: ["user", "moderator", "admin"]
+            protected: u.role().rank() >= my_rank,
+            roles: [Role::User, Role::Moderator, Role::Admin, Role::Owner]
                 .into_iter()
-                .map(|r| (r, r == role_name(u.role())))
+                .filter(|r| moderation::may_give(s.m.role, *r) || *r == u.role())
+                .map(|r| (r.as_str(), r == u.role()))
                 .collect(),
             username: a.username,
         })
@@ -617,7 +612,7 @@ async fn person_action(
 async fn set_role(state: &AppState, s: &Staff, id: i64, role: &str) -> AppResult<()> {
     s.m.check(perm::MANAGE_ROLES)?;
     let role = Role::parse(role).ok_or_else(|| {
-        AppError::Unprocessable("Unknown role: choose admin, moderator or user".into())
+        AppError::Unprocessable("Unknown role: choose owner, admin, moderator or user".into())
     })?;
     let (a, u) = username_of(state, id).await?;
     if u.id == s.user.id {
@@ -625,6 +620,7 @@ async fn set_role(state: &AppState, s: &Staff, id: i64, role: &str) -> AppResult
             "You cannot change your own role".into(),
         ));
     }
+    moderation::may_change_role(s.m.role, u.role(), role)?;
     crate::domain::users::set_role(&state.db, &a.username, role).await?;
     let actor = s.m.account_id;
     state
@@ -648,6 +644,7 @@ async fn set_role(state: &AppState, s: &Staff, id: i64, role: &str) -> AppResult
 async fn reset_password(state: &AppState, s: &Staff, id: i64) -> AppResult<(String, String)> {
     s.m.check(perm::MANAGE_USER_ACCESS)?;
     let (a, u) = username_of(state, id).await?;
+    moderation::outranks(s.m.role, u.role())?;
     if u.password_hash.is_empty() {
         return Err(AppError::Unprocessable(
             "This person signs in through the organization's identity provider".into(),

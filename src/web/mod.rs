@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::app::AppState;
-use crate::db::models::user::Role;
 use crate::db::models::{Account, User};
 use crate::domain::oauth::digest;
 
@@ -104,7 +103,7 @@ pub async fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<(User, A
     let csrf = session_csrf(headers)?;
     let viewer = Viewer {
         username: account.username.clone(),
-        staff: matches!(user.role(), Role::Admin | Role::Moderator),
+        staff: user.role().is_staff(),
         csrf,
     };
     Some((user, account, viewer))

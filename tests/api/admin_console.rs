@@ -526,3 +526,95 @@ both_backends!(reports_partners_and_groups, |tdb: TestDb| async move {
         );
     }
 });
+
+both_backends!(roles_act_only_on_lower_roles, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let (boss, boss_token) = api
+        .user_with_role("boss", Role::Owner, "read admin:read admin:write")
+        .await;
+    let (_, root_token) = api
+        .user_with_role("root", Role::Admin, "read admin:read admin:write")
+        .await;
+    let (mod1, mod_token) = api
+        .user_with_role("mod", Role::Moderator, "read admin:read admin:write")
+        .await;
+    let (mod2, _) = api.user_with_role("mod2", Role::Moderator, "read").await;
+    let (user, _) = api.user("u", "read").await;
+
+    let v = api
+        .get("/api/v1/accounts/verify_credentials", Some(&boss_token))
+        .await;
+    assert_eq!(v.json["role"]["name"], "Owner");
+    assert_eq!(
+        v.json["role"]["permissions"],
+        ((1u64 << 20) - 1).to_string()
+    );
+    let v = api
+        .get("/api/v1/accounts/verify_credentials", Some(&mod_token))
+        .await;
+    assert_eq!(v.json["role"]["name"], "Moderator");
+
+    let action = |token: &str, target: i64, kind: &str| {
+        let token = token.to_string();
+        let path = format!("/api/v1/admin/accounts/{target}/action");
+        let kind = kind.to_string();
+        let api = &api;
+        async move {
+            api.post(&path, Some(&token), B::Json(json!({ "type": kind })))
+                .await
+                .status
+        }
+    };
+    assert_eq!(
+        action(&root_token, boss.id, "disable").await,
+        403,
+        "no one acts on the owner"
+    );
+    assert_eq!(
+        action(&mod_token, mod2.id, "silence").await,
+        403,
+        "nor on an equal"
+    );
+    assert_eq!(action(&mod_token, user.id, "silence").await, 200);
+    assert_eq!(action(&root_token, mod2.id, "silence").await, 200);
+
+    // Roles in the console: an admin gives only lower roles, the owner any.
+    let root = sign_in(&api, "root").await;
+    let r = page(&api, "/admin/people", Some(&root)).await;
+    let t = csrf(&r);
+    let body = html(&r);
+    let row = &body[body.find("id=\"person-boss\"").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        !row.contains("Disable") && !row.contains("Set role"),
+        "{row}"
+    );
+    let set = |cookie: String, target: i64, role: &'static str, t: String| {
+        let api = &api;
+        async move {
+            form(
+                api,
+                format!("/admin/people/{target}/role"),
+                &cookie,
+                format!("csrf={t}&role={role}"),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(set(root.clone(), boss.id, "user", t.clone()).await, 403);
+    assert_eq!(set(root.clone(), mod1.id, "admin", t.clone()).await, 403);
+    assert_eq!(
+        set(root.clone(), user.id, "moderator", t.clone()).await,
+        303
+    );
+    let owner = sign_in(&api, "boss").await;
+    let ot = csrf(&page(&api, "/admin/people", Some(&owner)).await);
+    assert_eq!(set(owner.clone(), mod1.id, "admin", ot.clone()).await, 303);
+    let v = api
+        .get("/api/v1/accounts/verify_credentials", Some(&mod_token))
+        .await;
+    assert_eq!(v.json["role"]["name"], "Admin");
+    // The owner is still not someone others act on.
+    assert_eq!(action(&mod_token, boss.id, "suspend").await, 403);
+});

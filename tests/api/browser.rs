@@ -222,7 +222,7 @@ async fn public_pages_render_safely_and_people_sign_in() {
     b.type_into("#login", "bob").await;
     b.type_into("#password", "long enough password").await;
     b.screenshot("sign-in").await;
-    b.click("#submit").await;
+    b.click_to_load("#submit").await;
     assert_eq!(b.current_url().await, format!("{base}/directory"));
     let people = b.text("#people").await;
     assert!(
@@ -282,16 +282,16 @@ async fn an_admin_works_through_the_console() {
     assert!(b.current_url().await.contains("/auth/sign_in"));
     b.type_into("#login", "root").await;
     b.type_into("#password", "long enough password").await;
-    b.click("#submit").await;
+    b.click_to_load("#submit").await;
     assert_eq!(b.current_url().await, format!("{base}/admin"));
     assert_eq!(b.text("#pending").await, "1");
     assert_eq!(b.text("#open-reports").await, "1");
     b.screenshot("dashboard").await;
 
     // Approve the sign-up.
-    b.click("#pending a").await;
+    b.click_to_load("#pending a").await;
     assert_eq!(b.count("#people tbody tr").await, 1);
-    b.click("#person-newbie button.approve").await;
+    b.click_to_load("#person-newbie button.approve").await;
     assert_eq!(b.text("#notice").await, "Sign-up approved.");
     b.screenshot("approved").await;
     assert!(
@@ -302,13 +302,13 @@ async fn an_admin_works_through_the_console() {
 
     // Resolve the report, with the reported post in view.
     b.goto(&format!("{base}/admin/reports")).await;
-    b.click(&format!(
+    b.click_to_load(&format!(
         "a[href='/admin/reports/{}']",
         report["id"].as_str().unwrap()
     ))
     .await;
     assert!(b.text("main").await.contains("rude words"));
-    b.click("#resolve").await;
+    b.click_to_load("#resolve").await;
     assert_eq!(b.text("#notice").await, "Report resolved.");
     assert!(b.text("#state").await.starts_with("resolved"));
     b.screenshot("report-resolved").await;
@@ -319,7 +319,7 @@ async fn an_admin_works_through_the_console() {
         .await;
     b.run("document.querySelector('#domain-form select').value = 'block'; return true")
         .await;
-    b.click("#domain-form button").await;
+    b.click_to_load("#domain-form button").await;
     assert_eq!(b.text("#notice").await, "Partner settings saved.");
     assert!(
         b.text("#partner-spam\\.example").await.contains("block"),

@@ -340,3 +340,118 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    admin_entities_match_the_mastodon_openapi_description,
+    |tdb: TestDb| async move {
+        let Some(comp) = components() else { return };
+        assert!(
+            !violations(&comp, "AdminAccount", &json!({ "id": "1", "username": 2 })).is_empty()
+        );
+        let api = Api::new(tdb).await;
+        let (_, root) = api
+            .user_with_role(
+                "root",
+                meetfield::db::models::user::Role::Admin,
+                "read write admin:read admin:write",
+            )
+            .await;
+        let (carol, c) = api.user("carol", "read write").await;
+        let (bob, b) = api.user("bob", "read write").await;
+        let post = api
+            .ok(
+                "/api/v1/statuses",
+                &c,
+                B::Json(json!({"status": "reported"})),
+            )
+            .await;
+        let report = api
+            .ok(
+                "/api/v1/reports",
+                &b,
+                B::Json(json!({
+                    "account_id": carol.id.to_string(),
+                    "status_ids": [post["id"]],
+                    "comment": "please look",
+                    "category": "other"
+                })),
+            )
+            .await;
+        let rid = report["id"].as_str().unwrap();
+        api.ok(
+            &format!("/api/v1/admin/reports/{rid}/assign_to_self"),
+            &root,
+            B::None,
+        )
+        .await;
+        api.ok(
+            &format!("/api/v1/admin/accounts/{}/action", bob.id),
+            &root,
+            B::Json(json!({"type": "silence"})),
+        )
+        .await;
+        api.ok(
+            "/api/v1/admin/domain_blocks",
+            &root,
+            B::Json(json!({"domain": "bad.example", "reject_media": true})),
+        )
+        .await;
+        api.ok(
+            "/api/v1/admin/domain_allows",
+            &root,
+            B::Json(json!({"domain": "friend.example"})),
+        )
+        .await;
+
+        let mut errors = Vec::new();
+        let mut check = |name: &str, v: &Value| errors.extend(violations(&comp, name, v));
+        let list = |path: &'static str| {
+            let (api, root) = (&api, root.clone());
+            async move {
+                let r = api.get(path, Some(&root)).await;
+                assert_eq!(r.status, 200, "{path}: {}", r.json);
+                r.json.as_array().unwrap().clone()
+            }
+        };
+        let accounts = list("/api/v2/admin/accounts").await;
+        assert!(accounts.len() >= 3);
+        for a in &accounts {
+            check("AdminAccount", a);
+            if !a["role"].is_null() {
+                check("Role", &a["role"]);
+            }
+        }
+        for a in list("/api/v1/admin/accounts").await {
+            check("AdminAccount", &a);
+        }
+        check(
+            "AdminAccount",
+            &api.get(&format!("/api/v1/admin/accounts/{}", carol.id), Some(&root))
+                .await
+                .json,
+        );
+        let reports = list("/api/v1/admin/reports").await;
+        assert_eq!(reports.len(), 1);
+        check("AdminReport", &reports[0]);
+        check(
+            "AdminReport",
+            &api.get(&format!("/api/v1/admin/reports/{rid}"), Some(&root))
+                .await
+                .json,
+        );
+        let blocks = list("/api/v1/admin/domain_blocks").await;
+        assert_eq!(blocks.len(), 1);
+        check("AdminDomainBlock", &blocks[0]);
+        let allows = list("/api/v1/admin/domain_allows").await;
+        assert!(!allows.is_empty());
+        for a in &allows {
+            check("AdminDomainAllow", a);
+        }
+        assert!(
+            errors.is_empty(),
+            "{} violations:\n{}",
+            errors.len(),
+            errors.join("\n")
+        );
+    }
+);

@@ -208,6 +208,24 @@ impl Browser {
         .await;
     }
 
+    /// Clicks something that loads another page (a link, a form's button)
+    /// and waits until that page has loaded: a click returns before a
+    /// form's answer arrives on a busy machine.
+    pub async fn click_to_load(&self, css: &str) {
+        self.run("window.__mfOld = true; return true").await;
+        self.click(css).await;
+        for _ in 0..200 {
+            let loaded = self
+                .run("return window.__mfOld === undefined && document.readyState === 'complete'")
+                .await;
+            if loaded == true {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no page loaded after clicking {css}");
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.cmd(

@@ -26,6 +26,7 @@ pub use crate::domain::moderation::{log, may, perm, permissions};
 /// The Role entity.
 pub fn role_json(role: Role) -> Value {
     let (id, name) = match role {
+        Role::Owner => ("4", "Owner"),
         Role::Admin => ("3", "Admin"),
         Role::Moderator => ("2", "Moderator"),
         Role::User => ("-99", ""),
@@ -195,7 +196,7 @@ fn list_accounts(c: &mut DbConn, f: &AccountFilters) -> AppResult<Vec<(Account, 
         );
     }
     if f.staff == Some(true) {
-        q = q.filter(users::role.eq_any(["admin", "moderator"]));
+        q = q.filter(users::role.eq_any(Role::STAFF));
     }
     if let Some(u) = f.username.as_deref().filter(|s| !s.is_empty()) {
         q = q.filter(lower(accounts::username).like(format!(

@@ -114,13 +114,7 @@ pub fn credential_account(
         "discoverable": a.discoverable,
         "indexable": a.indexable,
     });
-    v["role"] = json!({
-        "id": match user.role.as_str() { "admin" => "3", "moderator" => "2", _ => "-99" },
-        "name": match user.role.as_str() { "admin" => "Admin", "moderator" => "Moderator", _ => "" },
-        "color": "",
-        "permissions": match user.role.as_str() { "admin" => "1", "moderator" => "1044", _ => "0" },
-        "highlighted": user.role != "user",
-    });
+    v["role"] = super::admin::role_json(user.role());
     Ok(v)
 }
 

@@ -45,7 +45,10 @@ pub async fn create(
 ) -> AppResult<Json<Value>> {
     auth.require("write:accounts")?;
     if state.config.group_creation == crate::config::GroupCreation::Admins
-        && auth.user.role != "admin"
+        && !matches!(
+            auth.user.role(),
+            crate::db::models::Role::Admin | crate::db::models::Role::Owner
+        )
     {
         return Err(AppError::Forbidden(
             "Only admins can create groups on this server".into(),

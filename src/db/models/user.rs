@@ -11,6 +11,9 @@ pub enum Role {
     User,
     Moderator,
     Admin,
+    /// The instance's owner (Mastodon's built-in Owner): an admin no other
+    /// admin can demote or act on; given with `meetfield admin role`.
+    Owner,
 }
 
 impl Role {
@@ -19,14 +22,33 @@ impl Role {
             Role::User => "user",
             Role::Moderator => "moderator",
             Role::Admin => "admin",
+            Role::Owner => "owner",
         }
     }
+
+    /// Mastodon's role positions: a role acts only on lower ones.
+    pub fn rank(self) -> u32 {
+        match self {
+            Role::User => 0,
+            Role::Moderator => 10,
+            Role::Admin => 100,
+            Role::Owner => 1000,
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        self != Role::User
+    }
+
+    /// The stored names of the staff roles (for queries).
+    pub const STAFF: [&'static str; 3] = ["moderator", "admin", "owner"];
 
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "user" => Some(Role::User),
             "moderator" => Some(Role::Moderator),
             "admin" => Some(Role::Admin),
+            "owner" => Some(Role::Owner),
             _ => None,
         }
     }
