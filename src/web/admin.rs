@@ -21,8 +21,7 @@ use crate::db::models::user::Role;
 use crate::db::models::{Account, Status, User};
 use crate::db::schema::{
     accounts, admin_action_logs, deliveries, domain_media_rejections, domain_policies,
-    group_settings, inbound_activities, media_attachments, oauth_tokens, reports, statuses, users,
-    web_sessions,
+    group_settings, inbound_activities, media_attachments, reports, statuses, users, web_sessions,
 };
 use crate::db::{DbConn, lower, now};
 use crate::domain::moderation::{self, Moderator, perm};
@@ -246,6 +245,30 @@ pub struct Figures {
     pub unreachable: Vec<(String, Option<NaiveDateTime>)>,
 }
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// People who used an app or signed in a browser since `since`: one count
+/// over two index ranges (`oauth_tokens_last_used`, `web_sessions_created`).
+fn active_people(c: &mut DbConn, since: NaiveDateTime) -> QueryResult<i64> {
+    // A timestamp we format ourselves: a literal both backends compare.
+    let t = since.format("%Y-%m-%d %H:%M:%S");
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ( \
+           SELECT user_id FROM oauth_tokens WHERE last_used_at > '{t}' AND user_id IS NOT NULL \
+           UNION SELECT user_id FROM web_sessions WHERE created_at > '{t}') AS active"
+    );
+    let q = diesel::sql_query(sql);
+    let row: Count = match c {
+        DbConn::Sqlite(lite) => q.get_result(lite)?,
+        DbConn::Postgres(pg) => q.get_result(pg)?,
+    };
+    Ok(row.n)
+}
+
 /// `SUM(column)` as a BigInt on both backends (PostgreSQL sums a BigInt
 /// into a NUMERIC).
 fn total(column: &'static str) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
@@ -253,13 +276,8 @@ fn total(column: &'static str) -> diesel::expression::SqlLiteral<diesel::sql_typ
 }
 
 pub fn figures(c: &mut DbConn) -> QueryResult<Figures> {
-    let local_people = || {
-        accounts::table
-            .inner_join(users::table)
-            .filter(accounts::domain.is_null())
-            .filter(accounts::actor_type.eq("Person"))
-    };
-    let people = local_people().count().get_result(c)?;
+    // Every local person has a user (groups and the instance actor do not).
+    let people = users::table.count().get_result(c)?;
     let pending = users::table
         .filter(users::approved.eq(false))
         .count()
@@ -268,22 +286,7 @@ pub fn figures(c: &mut DbConn) -> QueryResult<Figures> {
         .filter(accounts::domain.is_null())
         .select(total("statuses_count"))
         .first(c)?;
-    let month = now() - Duration::days(30);
-    let active = users::table
-        .filter(
-            diesel::dsl::exists(
-                oauth_tokens::table
-                    .filter(oauth_tokens::user_id.eq(users::id.nullable()))
-                    .filter(oauth_tokens::last_used_at.gt(month)),
-            )
-            .or(diesel::dsl::exists(
-                web_sessions::table
-                    .filter(web_sessions::user_id.eq(users::id))
-                    .filter(web_sessions::created_at.gt(month)),
-            )),
-        )
-        .count()
-        .get_result(c)?;
+    let active = active_people(c, now() - Duration::days(30))?;
     let open_reports = reports::table
         .filter(reports::action_taken_at.is_null())
         .count()
@@ -434,14 +437,23 @@ pub fn people_page(
         .filter(accounts::domain.is_null())
         .filter(accounts::actor_type.eq("Person"))
         .into_boxed();
-    let q = q.trim().to_lowercase();
+    let q = q.trim().trim_start_matches('@').to_lowercase();
     if !q.is_empty() {
-        let pattern = format!("%{}%", crate::org::directory::like_escaped(&q));
+        // As Mastodon's admin search: names by prefix, e-mail anywhere. The
+        // e-mail match is one pass over users; the name terms are checked on
+        // accounts before any join.
+        let escaped = crate::org::directory::like_escaped(&q);
+        let prefix = format!("{escaped}%");
+        let anywhere = format!("%{escaped}%");
+        let mail = diesel::alias!(users as mail);
+        let by_email = mail
+            .filter(lower(mail.field(users::email)).like(anywhere))
+            .select(mail.field(users::account_id));
         query = query.filter(
             lower(accounts::username)
-                .like(pattern.clone())
-                .or(lower(accounts::display_name).like(pattern.clone()))
-                .or(lower(users::email).like(pattern)),
+                .like(prefix.clone())
+                .or(lower(accounts::display_name).like(prefix))
+                .or(accounts::id.eq_any(by_email)),
         );
     }
     query = match status {

@@ -105,6 +105,10 @@ both_backends!(who_may_open_the_console, |tdb: TestDb| async move {
     assert_eq!(r.status, 200);
     let body = html(&r);
     assert!(body.contains("<strong id=\"people\">3</strong>"), "{body}");
+    assert!(
+        body.contains("<strong id=\"active\">3</strong>"),
+        "three signed in this month: {body}"
+    );
     assert!(body.contains("/admin/partners"));
     assert_eq!(page(&api, "/admin/partners", Some(&root)).await.status, 200);
 });
@@ -135,7 +139,11 @@ both_backends!(people_and_invites, |tdb: TestDb| async move {
     assert!(body.contains("id=\"person-newbie\""));
     assert!(!body.contains("id=\"person-carol\""), "only those waiting");
     let t = csrf(&r);
-    let r = page(&api, "/admin/people?q=CAROL", Some(&root)).await;
+    let r = page(&api, "/admin/people?q=newbie%40org", Some(&root)).await;
+    assert!(html(&r).contains("id=\"person-newbie\""), "by e-mail");
+    let r = page(&api, "/admin/people?q=zz%25", Some(&root)).await;
+    assert!(html(&r).contains("Nobody matches."), "a % is no wildcard");
+    let r = page(&api, "/admin/people?q=%40CAROL", Some(&root)).await;
     let body = html(&r);
     assert!(body.contains("&#60;script&#62;alert(1)&#60;/script&#62;Carol"));
     assert!(!body.contains("<script>alert"));
