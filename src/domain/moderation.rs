@@ -133,6 +133,27 @@ pub fn log(
         .map(|_| ())
 }
 
+/// [`log`] in a write of its own, for an action already done.
+pub async fn record(
+    state: &AppState,
+    actor: i64,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    detail: &str,
+) -> AppResult<()> {
+    let (a, t, i, d) = (
+        action.to_string(),
+        target_type.to_string(),
+        target_id.to_string(),
+        detail.to_string(),
+    );
+    state
+        .db
+        .run(move |c| log(c, actor, &a, &t, &i, &d).map_err(AppError::from))
+        .await
+}
+
 /// A person's or service's account and, when local, its user.
 pub fn account_with_user(c: &mut DbConn, id: i64) -> AppResult<(Account, Option<User>)> {
     let a = Account::by_id(c, id)

@@ -634,21 +634,15 @@ async fn set_role(state: &AppState, s: &Staff, id: i64, role: &str) -> AppResult
     }
     moderation::may_change_role(s.m.role, u.role(), role)?;
     crate::domain::users::set_role(&state.db, &a.username, role).await?;
-    let actor = s.m.account_id;
-    state
-        .db
-        .run(move |c| {
-            moderation::log(
-                c,
-                actor,
-                "change_role",
-                "account",
-                &id.to_string(),
-                role.as_str(),
-            )
-            .map_err(AppError::from)
-        })
-        .await
+    moderation::record(
+        state,
+        s.m.account_id,
+        "change_role",
+        "account",
+        &id.to_string(),
+        role.as_str(),
+    )
+    .await
 }
 
 /// A new generated password, shown to the admin once to hand over; the
@@ -848,14 +842,15 @@ async fn create_invite(
         let invite =
             crate::domain::registrations::create_invite(&state.db, Some(s.user.id), max, days)
                 .await?;
-        let actor = s.m.account_id;
-        state
-            .db
-            .run(move |c| {
-                moderation::log(c, actor, "create_invite", "invite", &invite.code, "")
-                    .map_err(AppError::from)
-            })
-            .await
+        moderation::record(
+            &state,
+            s.m.account_id,
+            "create_invite",
+            "invite",
+            &invite.code,
+            "",
+        )
+        .await
     }
     .await;
     match result {
@@ -882,14 +877,7 @@ async fn revoke_invite(
     let result = async {
         s.m.check(perm::MANAGE_INVITES)?;
         crate::domain::registrations::revoke_invite(&state.db, &code).await?;
-        let actor = s.m.account_id;
-        state
-            .db
-            .run(move |c| {
-                moderation::log(c, actor, "revoke_invite", "invite", &code, "")
-                    .map_err(AppError::from)
-            })
-            .await
+        moderation::record(&state, s.m.account_id, "revoke_invite", "invite", &code, "").await
     }
     .await;
     match result {
@@ -1417,14 +1405,15 @@ async fn report_action(
                         Err(e) => return Err(e),
                     }
                 }
-                let actor = s.m.account_id;
-                state
-                    .db
-                    .run(move |c| {
-                        moderation::log(c, actor, "delete_posts", "report", &id.to_string(), "")?;
-                        Ok::<_, AppError>(())
-                    })
-                    .await?;
+                moderation::record(
+                    &state,
+                    s.m.account_id,
+                    "delete_posts",
+                    "report",
+                    &id.to_string(),
+                    "",
+                )
+                .await?;
                 moderation::change_report(&state, s.m, id, "resolve").await
             }
             "forward" => {
@@ -1434,14 +1423,15 @@ async fn report_action(
                     ));
                 }
                 state.delivery_wake.notify_one();
-                let actor = s.m.account_id;
-                state
-                    .db
-                    .run(move |c| {
-                        moderation::log(c, actor, "forward", "report", &id.to_string(), "")
-                            .map_err(AppError::from)
-                    })
-                    .await
+                moderation::record(
+                    &state,
+                    s.m.account_id,
+                    "forward",
+                    "report",
+                    &id.to_string(),
+                    "",
+                )
+                .await
             }
             _ => Err(AppError::not_found()),
         }
@@ -1589,14 +1579,15 @@ async fn hand_over(
             .await?
             .ok_or_else(|| AppError::Unprocessable(format!("No one here is called {name}")))?;
         crate::domain::groups::hand_over(&state, id, who.id).await?;
-        let actor = s.m.account_id;
-        state
-            .db
-            .run(move |c| {
-                moderation::log(c, actor, "hand_over", "group", &id.to_string(), &name)
-                    .map_err(AppError::from)
-            })
-            .await
+        moderation::record(
+            &state,
+            s.m.account_id,
+            "hand_over",
+            "group",
+            &id.to_string(),
+            &name,
+        )
+        .await
     }
     .await;
     match result {
@@ -1668,21 +1659,15 @@ async fn delete_group(
         }
         crate::domain::accounts::delete_local_account(&state, &g).await?;
         state.delivery_wake.notify_one();
-        let actor = s.m.account_id;
-        state
-            .db
-            .run(move |c| {
-                moderation::log(
-                    c,
-                    actor,
-                    "delete_group",
-                    "group",
-                    &id.to_string(),
-                    &g.username,
-                )
-                .map_err(AppError::from)
-            })
-            .await
+        moderation::record(
+            &state,
+            s.m.account_id,
+            "delete_group",
+            "group",
+            &id.to_string(),
+            &g.username,
+        )
+        .await
     }
     .await;
     match result {
