@@ -7,5 +7,6 @@
 
 pub mod directory;
 pub mod expertise;
+pub mod graph;
 pub mod partners;
 pub mod profile;
