@@ -132,6 +132,34 @@ pub enum AdminCommand {
     /// SCIM provisioning by the identity provider.
     #[command(subcommand)]
     Scim(ScimCommand),
+    /// Connector insight: who holds the organization together, which
+    /// units are islands (see MEETFIELD_INSIGHTS).
+    #[command(subcommand)]
+    Insights(InsightsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InsightsCommand {
+    /// Build the interaction graph and measure it now (a progress bar on a
+    /// terminal); the workers do it every MEETFIELD_INSIGHTS_SECS.
+    Compute,
+    /// Local people who bridge units, most paths through them first.
+    Connectors {
+        /// Only this department.
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Departments and instances: their ties to each other, islands, and
+    /// the change since the run before.
+    Silos {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -602,6 +630,7 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::ProfileField(cmd) => run_profile_field(cmd, &db, &config).await?,
         AdminCommand::SkillSynonym(cmd) => run_skill_synonym(cmd, &db).await?,
         AdminCommand::Directory(cmd) => run_directory(cmd, db.clone(), config.clone()).await?,
+        AdminCommand::Insights(cmd) => run_insights(cmd, &db, &config).await?,
         AdminCommand::Scim(ScimCommand::Token(cmd)) => {
             use crate::sso::scim;
             match cmd {
@@ -822,6 +851,164 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
         InviteCommand::Revoke { code } => {
             registrations::revoke_invite(db, &code).await?;
             println!("invite {code} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn run_insights(
+    cmd: InsightsCommand,
+    db: &crate::db::Db,
+    config: &Config,
+) -> anyhow::Result<()> {
+    use crate::org::insights;
+    if !config.insights {
+        bail!("connector insight is turned off (MEETFIELD_INSIGHTS=false)");
+    }
+    match cmd {
+        InsightsCommand::Compute => {
+            let bar = std::io::stderr().is_terminal();
+            let summary = insights::compute(db, config, move |done, total| {
+                // At most a hundred redraws, whatever the number of sources.
+                if bar && (done == total || done % (total / 100).max(1) == 0) {
+                    let width = 40 * done / total.max(1);
+                    eprint!(
+                        "\rbetweenness [{:<40}] {done}/{total} sources",
+                        "#".repeat(width)
+                    );
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            })
+            .await?;
+            println!("{summary}");
+        }
+        InsightsCommand::Connectors {
+            department,
+            limit,
+            json,
+        } => {
+            let rows = db
+                .run(move |c| {
+                    let (run, _) = insights::runs(c)?;
+                    let Some(run) = run else {
+                        return Ok(None);
+                    };
+                    let people = insights::connectors(c, &run, department.as_deref(), limit)?;
+                    Ok::<_, crate::db::DbError>(Some((run, people)))
+                })
+                .await?;
+            let Some((run, people)) = rows else {
+                bail!("no insight computed yet (meetfield admin insights compute)");
+            };
+            if json {
+                let people: Vec<_> = people
+                    .into_iter()
+                    .map(|(m, a)| {
+                        let mut v = serde_json::to_value(&m).unwrap_or_default();
+                        v["username"] = a.username.into();
+                        v["display_name"] = a.display_name.into();
+                        v
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({ "run": run, "connectors": people })
+                );
+            } else {
+                println!(
+                    "# computed {} over {} days: {} people, {} ties",
+                    run.finished_at.format("%Y-%m-%d %H:%M"),
+                    run.window_days,
+                    run.people,
+                    run.ties
+                );
+                println!(
+                    "{:<24} {:<20} {:>11} {:>9} {:>9} {:>10} {:>8}",
+                    "username",
+                    "department",
+                    "betweenness",
+                    "p(dept)",
+                    "p(inst)",
+                    "constraint",
+                    "cut off"
+                );
+                for (m, a) in people {
+                    println!(
+                        "{:<24} {:<20} {:>11.5} {:>9.3} {:>9.3} {:>10} {:>8}",
+                        a.username,
+                        insights::unit_label(&m.department),
+                        m.betweenness,
+                        m.participation_department,
+                        m.participation_instance,
+                        m.constraint_score
+                            .map(|c| format!("{c:.3}"))
+                            .unwrap_or_else(|| "-".into()),
+                        m.cut_off
+                    );
+                }
+            }
+        }
+        InsightsCommand::Silos { json } => {
+            let map = db
+                .run(move |c| {
+                    let (run, previous) = insights::runs(c)?;
+                    let Some(run) = run else {
+                        return Ok(None);
+                    };
+                    let map = insights::silos(c, &run, previous.as_ref())?;
+                    Ok::<_, crate::db::DbError>(Some((run, map)))
+                })
+                .await?;
+            let Some((run, map)) = map else {
+                bail!("no insight computed yet (meetfield admin insights compute)");
+            };
+            if json {
+                println!("{}", serde_json::json!({ "run": run, "silos": map }));
+            } else {
+                println!(
+                    "# computed {} over {} days",
+                    run.finished_at.format("%Y-%m-%d %H:%M"),
+                    run.window_days
+                );
+                println!(
+                    "{:<10} {:<28} {:>7} {:>9} {:>9} {:>9}  note",
+                    "kind", "unit", "people", "inside", "outside", "share out"
+                );
+                for u in &map.units {
+                    let change = u
+                        .previous_external_share
+                        .map(|p| format!(" (was {:.0} %)", 100.0 * p))
+                        .unwrap_or_default();
+                    println!(
+                        "{:<10} {:<28} {:>7} {:>9} {:>9} {:>8.0} %  {}{}",
+                        u.kind,
+                        insights::unit_label(&u.unit),
+                        u.people,
+                        u.internal_ties,
+                        u.external_ties,
+                        100.0 * u.external_share,
+                        if u.island { "island" } else { "" },
+                        change
+                    );
+                }
+                println!("# ties between units");
+                for t in map.ties.iter().filter(|t| t.a != t.b) {
+                    let change = t
+                        .previous_ties
+                        .map(|p| format!(" (was {p})"))
+                        .unwrap_or_default();
+                    println!(
+                        "{:<10} {} – {}: {}{}",
+                        t.kind,
+                        insights::unit_label(&t.a),
+                        insights::unit_label(&t.b),
+                        t.ties,
+                        change
+                    );
+                }
+            }
         }
     }
     Ok(())

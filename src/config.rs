@@ -92,6 +92,16 @@ pub struct Config {
     pub directory_sync_secs: u64,
     /// People per page of the directory we serve to partners.
     pub directory_page_size: i64,
+    /// Connector insight for admins (`false`: not computed, not shown).
+    pub insights: bool,
+    /// Seconds between insight runs (0: only `meetfield admin insights compute`).
+    pub insights_secs: u64,
+    /// Days of interactions the insight graph reads.
+    pub insights_window_days: u64,
+    /// Sources the sampled betweenness starts from (exact below 2,000 people).
+    pub insights_sources: usize,
+    /// Seconds between follow-suggestion runs (0: only on demand).
+    pub suggestions_secs: u64,
     /// OpenID provider to sign in with (discovered from it); empty: none.
     pub oidc_issuer: String,
     pub oidc_client_id: String,
@@ -229,6 +239,11 @@ impl Default for Config {
             max_profile_fields: 10,
             directory_sync_secs: 3600,
             directory_page_size: 200,
+            insights: true,
+            insights_secs: 86_400,
+            insights_window_days: 90,
+            insights_sources: 256,
+            suggestions_secs: 3_600,
             oidc_issuer: String::new(),
             oidc_client_id: String::new(),
             oidc_client_secret: String::new(),
@@ -395,6 +410,12 @@ impl Config {
         }
         if !(1..=1000).contains(&self.directory_page_size) {
             return Err(err("directory_page_size", "must be between 1 and 1000"));
+        }
+        if !(1..=3650).contains(&self.insights_window_days) {
+            return Err(err("insights_window_days", "must be between 1 and 3650"));
+        }
+        if !(1..=100_000).contains(&self.insights_sources) {
+            return Err(err("insights_sources", "must be between 1 and 100000"));
         }
         if !(1..=50).contains(&self.max_profile_fields) {
             return Err(err("max_profile_fields", "must be between 1 and 50"));

@@ -1025,3 +1025,78 @@ both_backends!(
         assert_ne!(stored[0], token);
     }
 );
+
+both_backends!(insights_from_the_command_line, |tdb: TestDb| async move {
+    // No run yet: told what to do.
+    assert!(
+        failed(&meetfield(&tdb, &["admin", "insights", "connectors"])).contains("insights compute")
+    );
+    ok(&meetfield(
+        &tdb,
+        &["admin", "profile-field", "add", "Department", "--managed"],
+    ));
+    // a — hub — b, and hub in Ops between two Research people.
+    for (name, dept) in [("a", "Research"), ("hub", "Ops"), ("b", "Research")] {
+        ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "create-user",
+                name,
+                "--email",
+                &format!("{name}@org.example"),
+                "--generate-password",
+            ],
+        ));
+        ok(&meetfield(
+            &tdb,
+            &["admin", "profile-field", "set", name, "Department", dept],
+        ));
+    }
+    let db = tdb.open().await;
+    db.run(|c| {
+        let id = |c: &mut meetfield::db::DbConn, n: &str| {
+            User::by_username(c, n).map(|u| u.unwrap().1.id)
+        };
+        let (a, hub, b) = (id(c, "a")?, id(c, "hub")?, id(c, "b")?);
+        meetfield::db::models::Follow::insert(c, a, hub, None, false)?;
+        meetfield::db::models::Follow::insert(c, hub, b, None, false)?;
+        Ok::<_, meetfield::db::DbError>(())
+    })
+    .await
+    .unwrap();
+    drop(db);
+    let out = ok(&meetfield(&tdb, &["admin", "insights", "compute"]));
+    assert!(out.contains("3 people") && out.contains("2 ties"), "{out}");
+    let table = ok(&meetfield(&tdb, &["admin", "insights", "connectors"]));
+    let first = table.lines().nth(2).unwrap_or_default();
+    assert!(
+        first.starts_with("hub ") && first.contains("Ops"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&meetfield(
+        &tdb,
+        &[
+            "admin",
+            "insights",
+            "connectors",
+            "--department",
+            "research",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let people = json["connectors"].as_array().unwrap();
+    assert_eq!(people.len(), 2, "{json}");
+    assert!(people.iter().all(|p| p["department"] == "Research"));
+    let silos = ok(&meetfield(&tdb, &["admin", "insights", "silos"]));
+    assert!(silos.contains("Ops – Research: 2"), "{silos}");
+    let off = Command::new(BIN)
+        .env("MEETFIELD_DATABASE_URL", &tdb.url_string)
+        .env("MEETFIELD_DATA_DIR", tdb.data_dir())
+        .env("MEETFIELD_INSIGHTS", "false")
+        .args(["admin", "insights", "silos"])
+        .output()
+        .unwrap();
+    assert!(failed(&off).contains("MEETFIELD_INSIGHTS=false"));
+});

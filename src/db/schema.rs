@@ -777,3 +777,92 @@ diesel::allow_tables_to_appear_in_same_query!(
     profile_terms,
     profile_vocabulary,
 );
+
+diesel::table! {
+    insight_runs (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        window_days -> BigInt,
+        people -> BigInt,
+        partner_people -> BigInt,
+        ties -> BigInt,
+        sources -> BigInt,
+        exact -> Bool,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    insight_people (run_id, account_id) {
+        run_id -> BigInt,
+        account_id -> BigInt,
+        department -> Text,
+        degree -> BigInt,
+        strength -> Double,
+        betweenness -> Double,
+        bridging -> Double,
+        participation_department -> Double,
+        participation_instance -> Double,
+        constraint_score -> Nullable<Double>,
+        effective_size -> Double,
+        cut_off -> BigInt,
+    }
+}
+
+diesel::table! {
+    insight_ties (run_id, kind, a, b) {
+        run_id -> BigInt,
+        kind -> Text,
+        a -> Text,
+        b -> Text,
+        ties -> BigInt,
+        weight -> Double,
+    }
+}
+
+diesel::table! {
+    insight_units (run_id, kind, unit) {
+        run_id -> BigInt,
+        kind -> Text,
+        unit -> Text,
+        people -> BigInt,
+    }
+}
+
+diesel::table! {
+    suggestions (account_id, target_account_id) {
+        account_id -> BigInt,
+        target_account_id -> BigInt,
+        score -> Double,
+        sources -> Text,
+    }
+}
+
+diesel::table! {
+    group_suggestions (account_id, group_id) {
+        account_id -> BigInt,
+        group_id -> BigInt,
+        score -> Double,
+    }
+}
+
+diesel::table! {
+    suggestion_dismissals (account_id, target_account_id) {
+        account_id -> BigInt,
+        target_account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    featured_suggestions (account_id) {
+        account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(insight_people -> accounts (account_id));
+diesel::joinable!(suggestions -> accounts (target_account_id));
+diesel::allow_tables_to_appear_in_same_query!(insight_people, accounts);
+diesel::allow_tables_to_appear_in_same_query!(suggestions, accounts);

@@ -26,6 +26,9 @@ pub mod perm {
     pub const DELETE_USER_DATA: u64 = 1 << 19;
     /// Every bit Mastodon defines, for clients that test bits one by one.
     pub const ALL: u64 = (1 << 20) - 1;
+    /// Meetfield's own: connector insight (who bridges whom), for admins
+    /// only unless a role is given it.
+    pub const VIEW_INSIGHTS: u64 = 1 << 40;
 }
 
 /// What a role may do, as Mastodon's built-in roles do: moderators handle
@@ -33,7 +36,7 @@ pub mod perm {
 /// delete data.
 pub fn permissions(role: Role) -> u64 {
     match role {
-        Role::Owner | Role::Admin => perm::ALL,
+        Role::Owner | Role::Admin => perm::ALL | perm::VIEW_INSIGHTS,
         Role::Moderator => {
             perm::VIEW_AUDIT_LOG
                 | perm::VIEW_DASHBOARD

@@ -81,6 +81,14 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             run: |data| Box::pin(directory_sync(data)),
         });
     }
+    if config.insights && config.insights_secs > 0 {
+        jobs.push(Job {
+            name: "insights",
+            every: Duration::from_secs(config.insights_secs),
+            delayed: false,
+            run: |data| Box::pin(insights(data)),
+        });
+    }
     if crate::sso::ldap::enabled(config) && config.ldap_sync_secs > 0 {
         jobs.push(Job {
             name: "ldap sync",
@@ -98,6 +106,13 @@ async fn ldap_sync(data: &FedData) -> AppResult<()> {
         Ok(report) => tracing::info!(%report, "ldap sync"),
         Err(e) => tracing::warn!(error = %e, "ldap sync failed"),
     }
+    Ok(())
+}
+
+/// Connector insight: the graph measured on a blocking thread.
+async fn insights(data: &FedData) -> AppResult<()> {
+    let summary = crate::org::insights::compute(&data.db, &data.config, |_, _| {}).await?;
+    tracing::info!(%summary, "insights");
     Ok(())
 }
 

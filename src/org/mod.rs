@@ -8,5 +8,6 @@
 pub mod directory;
 pub mod expertise;
 pub mod graph;
+pub mod insights;
 pub mod partners;
 pub mod profile;

@@ -8,7 +8,7 @@ use crate::both_backends;
 use crate::common::TestDb;
 use crate::support::{Api, B, assert_error};
 
-async fn schema(api: &Api) {
+pub async fn schema(api: &Api) {
     use meetfield::org::profile::{FieldKind, add_field};
     api.app
         .state
@@ -29,7 +29,7 @@ async fn schema(api: &Api) {
         .unwrap();
 }
 
-async fn set_department(api: &Api, username: &str, dept: &str) {
+pub async fn set_department(api: &Api, username: &str, dept: &str) {
     let (user, account) = {
         let name = username.to_string();
         api.app

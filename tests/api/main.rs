@@ -15,6 +15,7 @@ mod experts;
 mod filters;
 mod groups;
 mod input;
+mod insights;
 mod ldap;
 mod media;
 mod notifications;

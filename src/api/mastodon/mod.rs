@@ -10,6 +10,7 @@ pub mod entities;
 pub mod experts;
 pub mod filters;
 pub mod groups;
+pub mod insights;
 pub mod instance;
 pub mod lists;
 pub mod markers;
@@ -277,6 +278,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/admin/domain_allows/{id}",
             get(admin_domains::allow_show).delete(admin_domains::allow_delete),
+        )
+        .route(
+            "/api/v1/admin/meetfield/insights/connectors",
+            get(insights::connectors),
+        )
+        .route(
+            "/api/v1/admin/meetfield/insights/silos",
+            get(insights::silos),
         )
         .route("/api/v1/admin/reports", get(admin::reports_index))
         .route("/api/v1/admin/reports/{id}", get(admin::report_show))
