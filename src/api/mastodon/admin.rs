@@ -35,7 +35,8 @@ pub fn role_json(role: Role) -> Value {
         "id": id,
         "name": name,
         "color": "",
-        "permissions": permissions(role).to_string(),
+        // Only Mastodon's bits: clients compare the whole value for admins.
+        "permissions": (permissions(role) & perm::ALL).to_string(),
         "highlighted": role != Role::User,
     })
 }
