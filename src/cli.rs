@@ -136,6 +136,22 @@ pub enum AdminCommand {
     /// units are islands (see MEETFIELD_INSIGHTS).
     #[command(subcommand)]
     Insights(InsightsCommand),
+    /// Follow suggestions: accounts featured for everyone, a run now.
+    #[command(subcommand)]
+    Suggestions(SuggestionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuggestionsCommand {
+    /// Suggest a local account to everyone (source `featured`).
+    Feature { username: String },
+    /// Stop featuring an account.
+    Unfeature { username: String },
+    /// The featured accounts.
+    List,
+    /// Recompute everyone's suggestions now (the workers do it every
+    /// MEETFIELD_SUGGESTIONS_SECS).
+    Compute,
 }
 
 #[derive(Debug, Subcommand)]
@@ -631,6 +647,7 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::SkillSynonym(cmd) => run_skill_synonym(cmd, &db).await?,
         AdminCommand::Directory(cmd) => run_directory(cmd, db.clone(), config.clone()).await?,
         AdminCommand::Insights(cmd) => run_insights(cmd, &db, &config).await?,
+        AdminCommand::Suggestions(cmd) => run_suggestions(cmd, &db, &config).await?,
         AdminCommand::Scim(ScimCommand::Token(cmd)) => {
             use crate::sso::scim;
             match cmd {
@@ -851,6 +868,65 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
         InviteCommand::Revoke { code } => {
             registrations::revoke_invite(db, &code).await?;
             println!("invite {code} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn run_suggestions(
+    cmd: SuggestionsCommand,
+    db: &crate::db::Db,
+    config: &Config,
+) -> anyhow::Result<()> {
+    use crate::org::suggestions;
+    let local = |username: String| async move {
+        let name = username.clone();
+        db.run(move |c| {
+            crate::db::models::Account::local_by_username(c, &name)
+                .map_err(crate::db::DbError::from)
+        })
+        .await?
+        .with_context(|| format!("no local account {username}"))
+    };
+    match cmd {
+        SuggestionsCommand::Feature { username } => {
+            let a = local(username).await?;
+            let id = a.id;
+            let new = db
+                .run(move |c| suggestions::feature(c, id).map_err(crate::db::DbError::from))
+                .await?;
+            println!(
+                "{} {}",
+                a.username,
+                if new {
+                    "is featured"
+                } else {
+                    "was featured already"
+                }
+            );
+        }
+        SuggestionsCommand::Unfeature { username } => {
+            let a = local(username).await?;
+            let id = a.id;
+            let was = db
+                .run(move |c| suggestions::unfeature(c, id).map_err(crate::db::DbError::from))
+                .await?;
+            if !was {
+                bail!("{} was not featured", a.username);
+            }
+            println!("{} is no longer featured", a.username);
+        }
+        SuggestionsCommand::List => {
+            let list = db
+                .run(|c| suggestions::featured(c).map_err(crate::db::DbError::from))
+                .await?;
+            for a in list {
+                println!("{}", a.username);
+            }
+        }
+        SuggestionsCommand::Compute => {
+            let n = suggestions::compute(db, config.insights_window_days).await?;
+            println!("suggestions computed for {n} people");
         }
     }
     Ok(())

@@ -1100,3 +1100,64 @@ both_backends!(insights_from_the_command_line, |tdb: TestDb| async move {
         .unwrap();
     assert!(failed(&off).contains("MEETFIELD_INSIGHTS=false"));
 });
+
+both_backends!(
+    featured_suggestions_from_the_command_line,
+    |tdb: TestDb| async move {
+        ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "create-user",
+                "ceo",
+                "--email",
+                "ceo@org.example",
+                "--generate-password",
+            ],
+        ));
+        assert!(
+            ok(&meetfield(
+                &tdb,
+                &["admin", "suggestions", "feature", "ceo"]
+            ))
+            .contains("is featured")
+        );
+        assert!(
+            ok(&meetfield(
+                &tdb,
+                &["admin", "suggestions", "feature", "ceo"]
+            ))
+            .contains("already")
+        );
+        assert_eq!(
+            ok(&meetfield(&tdb, &["admin", "suggestions", "list"])).trim(),
+            "ceo"
+        );
+        assert!(
+            failed(&meetfield(
+                &tdb,
+                &["admin", "suggestions", "feature", "nobody"]
+            ))
+            .contains("nobody")
+        );
+        assert!(
+            ok(&meetfield(&tdb, &["admin", "suggestions", "compute"]))
+                .contains("computed for 1 people")
+        );
+        ok(&meetfield(
+            &tdb,
+            &["admin", "suggestions", "unfeature", "ceo"],
+        ));
+        assert_eq!(
+            ok(&meetfield(&tdb, &["admin", "suggestions", "list"])).trim(),
+            ""
+        );
+        assert!(
+            failed(&meetfield(
+                &tdb,
+                &["admin", "suggestions", "unfeature", "ceo"]
+            ))
+            .contains("not featured")
+        );
+    }
+);

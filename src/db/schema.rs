@@ -866,3 +866,4 @@ diesel::joinable!(insight_people -> accounts (account_id));
 diesel::joinable!(suggestions -> accounts (target_account_id));
 diesel::allow_tables_to_appear_in_same_query!(insight_people, accounts);
 diesel::allow_tables_to_appear_in_same_query!(suggestions, accounts);
+diesel::allow_tables_to_appear_in_same_query!(featured_suggestions, accounts);

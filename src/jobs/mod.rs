@@ -81,6 +81,24 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             run: |data| Box::pin(directory_sync(data)),
         });
     }
+    if config.suggestions_secs > 0 {
+        jobs.push(Job {
+            name: "suggestions",
+            every: Duration::from_secs(config.suggestions_secs),
+            delayed: false,
+            run: |data| {
+                Box::pin(async {
+                    let n = crate::org::suggestions::compute(
+                        &data.db,
+                        data.config.insights_window_days,
+                    )
+                    .await?;
+                    tracing::info!(people = n, "suggestions computed");
+                    Ok(())
+                })
+            },
+        });
+    }
     if config.insights && config.insights_secs > 0 {
         jobs.push(Job {
             name: "insights",

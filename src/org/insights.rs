@@ -57,7 +57,7 @@ pub struct OrgGraph {
     pub instances: Vec<String>,
 }
 
-fn decay(age_days: f64) -> f64 {
+pub(crate) fn decay(age_days: f64) -> f64 {
     0.5f64.powf(age_days.max(0.0) / HALF_LIFE_DAYS)
 }
 
@@ -72,7 +72,7 @@ struct Pair {
 }
 
 /// Runs `sql` (one `?`: the smallest id in the window) row by row.
-fn each_pair(
+pub(crate) fn each_pair(
     c: &mut DbConn,
     sql: &str,
     min_id: i64,
@@ -104,7 +104,7 @@ fn each_pair(
 
 /// Interactions of the window: (sql, weight). Ids are time-ordered, so the
 /// window is a primary-key range.
-const INTERACTIONS: [(&str, f64); 4] = [
+pub(crate) const INTERACTIONS: [(&str, f64); 4] = [
     (
         "SELECT account_id AS a, in_reply_to_account_id AS b, created_at AS at FROM statuses \
          WHERE id >= ? AND in_reply_to_account_id IS NOT NULL AND deleted_at IS NULL",
@@ -128,7 +128,7 @@ const INTERACTIONS: [(&str, f64); 4] = [
     ),
 ];
 
-const PEOPLE: [&str; 2] = ["Person", "Service"];
+pub(crate) const PEOPLE: [&str; 2] = ["Person", "Service"];
 
 /// Reads the graph: local people whose sign-in works, the partner people
 /// they are tied to, and the ties between them (at least one end local).
@@ -472,6 +472,7 @@ macro_rules! insert_batches {
         }
     };
 }
+pub(crate) use insert_batches;
 
 fn store(
     c: &mut DbConn,

@@ -11,3 +11,4 @@ pub mod graph;
 pub mod insights;
 pub mod partners;
 pub mod profile;
+pub mod suggestions;

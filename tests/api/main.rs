@@ -32,5 +32,6 @@ mod social;
 mod sso;
 mod statuses;
 mod streaming;
+mod suggestions;
 mod support;
 mod tags;

@@ -8,7 +8,7 @@ use crate::both_backends;
 use crate::common::TestDb;
 use crate::support::{Api, B};
 
-fn components() -> Option<Value> {
+pub fn components() -> Option<Value> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/mastodon-openapi/schema.json"
@@ -22,7 +22,7 @@ fn components() -> Option<Value> {
 }
 
 /// Errors of `instance` against components.schemas.`name`.
-fn violations(components: &Value, name: &str, instance: &Value) -> Vec<String> {
+pub fn violations(components: &Value, name: &str, instance: &Value) -> Vec<String> {
     let schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$ref": format!("#/components/schemas/{name}"),

@@ -20,6 +20,7 @@ pub mod polls;
 pub mod reports;
 pub mod search;
 pub mod statuses;
+pub mod suggestions;
 pub mod tags;
 pub mod timelines;
 
@@ -234,7 +235,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/trends/tags", get(collections::empty_list))
         .route("/api/v1/trends/statuses", get(collections::empty_list))
         .route("/api/v1/trends/links", get(collections::empty_list))
-        .route("/api/v2/suggestions", get(collections::empty_list))
+        .route("/api/v2/suggestions", get(suggestions::index_v2))
+        .route("/api/v1/suggestions", get(suggestions::index_v1))
+        .route(
+            "/api/v1/suggestions/{account_id}",
+            axum::routing::delete(suggestions::dismiss),
+        )
+        .route(
+            "/api/v1/meetfield/suggestions/groups",
+            get(suggestions::groups),
+        )
         .route("/api/v1/followed_tags", get(collections::empty_list))
         .route("/api/v1/featured_tags", get(tags::mine).post(tags::create))
         .route("/api/v1/featured_tags/suggestions", get(tags::suggestions))
