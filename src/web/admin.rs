@@ -30,6 +30,8 @@ use crate::error::{AppError, AppResult};
 use crate::web::views::{self, PostView};
 use crate::web::{Chrome, Viewer, csrf_ok, message, render, signed_in, to_sign_in};
 
+mod insights;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(dashboard))
@@ -52,6 +54,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/groups/{id}/hand_over", post(hand_over))
         .route("/admin/log", get(log_page))
+        .route("/admin/insights", get(insights::insights_page))
 }
 
 /// A staff member on a console page.
@@ -181,11 +184,13 @@ fn chrome(state: &AppState, title: &str, viewer: &Viewer) -> Chrome {
 /// What the console's navigation shows for a role.
 pub struct Nav {
     pub admin: bool,
+    pub insights: bool,
 }
 
-fn nav(m: &Moderator) -> Nav {
+fn nav(state: &AppState, m: &Moderator) -> Nav {
     Nav {
         admin: moderation::may(m.role, perm::MANAGE_FEDERATION),
+        insights: state.config.insights && moderation::may(m.role, perm::VIEW_INSIGHTS),
     }
 }
 
@@ -345,7 +350,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     };
     page(&Dashboard {
         chrome: chrome(&state, "Admin", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         notice: None,
         people: f.people,
         pending: f.pending,
@@ -533,7 +538,7 @@ async fn people_view(
     let done = q.done.map(|d| Query(Notice { done: Some(d) }));
     page(&People {
         chrome: chrome(state, "People", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(state, &s.m),
         csrf: s.viewer.csrf.clone(),
         notice: notice(&done),
         q: text,
@@ -703,7 +708,7 @@ async fn confirm_delete(
     };
     page(&Confirm {
         chrome: chrome(&state, "Delete an account", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         notice: None,
         csrf: s.viewer.csrf.clone(),
         heading: format!("Delete @{}?", a.username),
@@ -787,7 +792,7 @@ async fn invites(
     };
     page(&Invites {
         chrome: chrome(&state, "Invites", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         csrf: s.viewer.csrf.clone(),
         notice: notice(&q.ok()),
         rows: list
@@ -1041,7 +1046,7 @@ async fn partners(
     };
     page(&Partners {
         chrome: chrome(&state, "Partners and domains", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         csrf: s.viewer.csrf.clone(),
         notice: notice(&q.ok()),
         mode: mode_name(&state),
@@ -1314,7 +1319,7 @@ async fn reports_page(
     let done = q.done.map(|d| Query(Notice { done: Some(d) }));
     page(&Reports {
         chrome: chrome(&state, "Reports", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         notice: notice(&done),
         resolved,
         rows,
@@ -1361,7 +1366,7 @@ async fn report_page(
     };
     page(&ReportPage {
         chrome: chrome(&state, &format!("Report {id}"), &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         csrf: s.viewer.csrf.clone(),
         notice: notice(&q.ok()),
         actions: report_actions(&r, target.is_local(), target.suspended_at.is_some()),
@@ -1540,7 +1545,7 @@ async fn groups(
     };
     page(&Groups {
         chrome: chrome(&state, "Groups", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         csrf: s.viewer.csrf.clone(),
         notice: notice(&q.ok()),
         rows,
@@ -1627,7 +1632,7 @@ async fn confirm_group_delete(
     };
     page(&Confirm {
         chrome: chrome(&state, "Delete a group", &s.viewer),
-        nav: nav(&s.m),
+        nav: nav(&state, &s.m),
         notice: None,
         csrf: s.viewer.csrf.clone(),
         heading: format!("Delete the group {}?", g.username),
@@ -1743,7 +1748,7 @@ async fn log_page(State(state): State<AppState>, headers: HeaderMap) -> Response
     match rows {
         Ok(rows) => page(&LogPage {
             chrome: chrome(&state, "Action log", &s.viewer),
-            nav: nav(&s.m),
+            nav: nav(&state, &s.m),
             notice: None,
             rows,
         }),

@@ -254,3 +254,52 @@ fn api_backend(api: &Api) -> crate::common::Backend {
         _ => crate::common::Backend::Postgres,
     }
 }
+
+both_backends!(
+    the_console_shows_connectors_and_islands,
+    |tdb: TestDb| async move {
+        use crate::pages::{html, page, sign_in};
+        let api = Api::new(tdb).await;
+        api.user_with_role("boss", Role::Admin, "read").await;
+        api.user_with_role("mod", Role::Moderator, "read").await;
+        let org = organization(&api).await;
+        // A department name is the people's own text: it must show as text.
+        api.user("eve", "read").await;
+        set_department(&api, "eve", "<b>R&D</b>").await;
+        org.follow(&api, "l1", "l2").await;
+
+        let boss = sign_in(&api, "boss").await;
+        let r = page(&api, "/admin/insights", Some(&boss)).await;
+        assert_eq!(r.status, 200, "{}", html(&r));
+        assert!(html(&r).contains("Not computed yet"), "{}", html(&r));
+        assert!(html(&r).contains("href=\"/admin/insights\""), "in the nav");
+
+        compute(&api).await;
+        let body = html(&page(&api, "/admin/insights", Some(&boss)).await);
+        let rows: Vec<&str> = body
+            .split("<tr id=\"connector-")
+            .skip(1)
+            .map(|s| &s[..s.find('"').unwrap()])
+            .collect();
+        assert_eq!(rows.first(), Some(&"x"), "the bridge first: {rows:?}");
+        assert!(!rows.contains(&"r3"), "opted out: never listed");
+        assert!(body.contains("Legal <strong>island</strong>"), "{body}");
+        assert!(
+            body.contains("&#60;b&#62;R&#38;D&#60;/b&#62;"),
+            "escaped: {body}"
+        );
+        assert!(!body.contains("<b>R&D</b>"));
+        assert!(!body.contains("Q3 numbers"), "never content");
+
+        let sales = html(&page(&api, "/admin/insights?department=Sales", Some(&boss)).await);
+        let n = sales.matches("<tr id=\"connector-").count();
+        assert_eq!(n, 4, "{sales}");
+        assert!(sales.contains("<option value=\"Sales\" selected>"));
+
+        // Moderators see neither the link nor the page.
+        let m = sign_in(&api, "mod").await;
+        assert_eq!(page(&api, "/admin/insights", Some(&m)).await.status, 403);
+        assert!(!html(&page(&api, "/admin", Some(&m)).await).contains("/admin/insights"));
+        assert_eq!(page(&api, "/admin/insights", None).await.status, 303);
+    }
+);
