@@ -19,3 +19,4 @@ mod process;
 mod processes;
 mod rejections;
 mod reports;
+mod suggestions;

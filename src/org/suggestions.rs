@@ -434,10 +434,25 @@ pub async fn compute(db: &Db, window_days: u64) -> AppResult<usize> {
         let w = world.clone();
         let chunk = chunk.to_vec();
         let ranked = tokio::task::spawn_blocking(move || {
-            chunk
-                .iter()
-                .map(|&me| (me, w.suggest(me), w.suggest_groups(me)))
-                .collect::<Vec<_>>()
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let part = chunk.len().div_ceil(threads).max(1);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .chunks(part)
+                    .map(|part| {
+                        let w = &w;
+                        s.spawn(move || {
+                            part.iter()
+                                .map(|&me| (me, w.suggest(me), w.suggest_groups(me)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("suggestion thread"))
+                    .collect::<Vec<_>>()
+            })
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("suggestions failed: {e}")))?;
