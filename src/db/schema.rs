@@ -831,19 +831,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    suggestions (account_id, target_account_id) {
+    suggestion_lists (account_id) {
         account_id -> BigInt,
-        target_account_id -> BigInt,
-        score -> Double,
-        sources -> Text,
-    }
-}
-
-diesel::table! {
-    group_suggestions (account_id, group_id) {
-        account_id -> BigInt,
-        group_id -> BigInt,
-        score -> Double,
+        people -> Text,
+        group_list -> Text,
+        computed_at -> Timestamp,
     }
 }
 
@@ -863,7 +855,5 @@ diesel::table! {
 }
 
 diesel::joinable!(insight_people -> accounts (account_id));
-diesel::joinable!(suggestions -> accounts (target_account_id));
 diesel::allow_tables_to_appear_in_same_query!(insight_people, accounts);
-diesel::allow_tables_to_appear_in_same_query!(suggestions, accounts);
 diesel::allow_tables_to_appear_in_same_query!(featured_suggestions, accounts);

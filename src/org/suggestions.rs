@@ -15,8 +15,8 @@ use super::insights::{INTERACTIONS, PEOPLE, decay, each_pair, insert_batches};
 use super::profile::{DEPARTMENT, FEATURED_TAG, SKILLS};
 use crate::db::models::Account;
 use crate::db::schema::{
-    accounts, blocks, featured_suggestions, follows, group_suggestions, mutes, profile_terms,
-    skill_synonyms, suggestion_dismissals, suggestions, users,
+    accounts, blocks, featured_suggestions, follows, mutes, profile_terms, skill_synonyms,
+    suggestion_dismissals, suggestion_lists, users,
 };
 use crate::db::{Db, DbConn, now};
 use crate::error::{AppError, AppResult};
@@ -62,11 +62,12 @@ fn bit(source: &str) -> u8 {
 }
 
 /// Source names of a stored bit set, in Mastodon's order.
-pub fn source_names(sources: &str) -> Vec<String> {
-    sources
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+pub fn source_names(sources: u8) -> Vec<String> {
+    SOURCES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| sources & (1 << i) != 0)
+        .map(|(_, s)| s.to_string())
         .collect()
 }
 
@@ -404,16 +405,6 @@ impl World {
     }
 }
 
-fn names(sources: u8) -> String {
-    SOURCES
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| sources & (1 << i) != 0)
-        .map(|(_, s)| *s)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 /// Recomputes every local person's suggestions; returns how many people.
 pub async fn compute(db: &Db, window_days: u64) -> AppResult<usize> {
     let (people, world) = db
@@ -456,46 +447,81 @@ pub async fn compute(db: &Db, window_days: u64) -> AppResult<usize> {
         })
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("suggestions failed: {e}")))?;
+        let at = now();
         db.transaction(move |c| {
             let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
-            diesel::delete(suggestions::table.filter(suggestions::account_id.eq_any(&ids)))
-                .execute(c)?;
             diesel::delete(
-                group_suggestions::table.filter(group_suggestions::account_id.eq_any(&ids)),
+                suggestion_lists::table.filter(suggestion_lists::account_id.eq_any(&ids)),
             )
             .execute(c)?;
             let rows: Vec<_> = ranked
                 .iter()
-                .flat_map(|(me, people, _)| {
-                    people.iter().map(move |&(id, score, sources)| {
-                        (
-                            suggestions::account_id.eq(*me),
-                            suggestions::target_account_id.eq(id),
-                            suggestions::score.eq(score),
-                            suggestions::sources.eq(names(sources)),
-                        )
-                    })
+                .map(|(me, people, groups)| {
+                    (
+                        suggestion_lists::account_id.eq(*me),
+                        suggestion_lists::people.eq(pack_people(people)),
+                        suggestion_lists::group_list.eq(pack_groups(groups)),
+                        suggestion_lists::computed_at.eq(at),
+                    )
                 })
                 .collect();
-            let groups: Vec<_> = ranked
-                .iter()
-                .flat_map(|(me, _, groups)| {
-                    groups.iter().map(move |&(g, score)| {
-                        (
-                            group_suggestions::account_id.eq(*me),
-                            group_suggestions::group_id.eq(g),
-                            group_suggestions::score.eq(score),
-                        )
-                    })
-                })
-                .collect();
-            insert_batches!(c, suggestions::table, rows);
-            insert_batches!(c, group_suggestions::table, groups);
+            insert_batches!(c, suggestion_lists::table, rows);
             Ok::<_, AppError>(())
         })
         .await?;
     }
     Ok(n)
+}
+
+/// One person's stored lists: (people, groups).
+fn stored<T>(
+    c: &mut DbConn,
+    me: i64,
+    pick: impl FnOnce((String, String)) -> T,
+) -> QueryResult<Option<T>> {
+    Ok(suggestion_lists::table
+        .find(me)
+        .select((suggestion_lists::people, suggestion_lists::group_list))
+        .first::<(String, String)>(c)
+        .optional()?
+        .map(pick))
+}
+
+/// "id:score:sources,…", best first (the order they were ranked in).
+fn pack_people(people: &[(i64, f64, u8)]) -> String {
+    people
+        .iter()
+        .map(|(id, score, bits)| format!("{id}:{score:.4}:{bits}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn unpack_people(s: &str) -> Vec<(i64, f64, u8)> {
+    s.split(',')
+        .filter_map(|e| {
+            let mut p = e.split(':');
+            Some((
+                p.next()?.parse().ok()?,
+                p.next()?.parse().ok()?,
+                p.next()?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// "id:score,…", best first.
+fn pack_groups(groups: &[(i64, f64)]) -> String {
+    groups
+        .iter()
+        .map(|(id, score)| format!("{id}:{score:.4}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn unpack_groups(s: &str) -> Vec<i64> {
+    s.split(',')
+        .filter_map(|e| e.split(':').next()?.parse().ok())
+        .collect()
 }
 
 /// One suggestion as read: the account and Mastodon's source names.
@@ -509,18 +535,11 @@ pub struct Suggestion {
 /// discoverability. Accounts an admin features come first for everyone.
 pub fn read(c: &mut DbConn, me: i64, limit: i64) -> QueryResult<Vec<Suggestion>> {
     let limit = limit.clamp(1, KEEP as i64);
-    let mut out: Vec<(f64, i64, Vec<String>)> = suggestions::table
-        .filter(suggestions::account_id.eq(me))
-        .select((
-            suggestions::score,
-            suggestions::target_account_id,
-            suggestions::sources,
-        ))
-        .order(suggestions::score.desc())
-        .limit(KEEP as i64)
-        .load::<(f64, i64, String)>(c)?
+    let mut out: Vec<(f64, i64, Vec<String>)> = stored(c, me, |l| l.0)?
+        .map(|l| unpack_people(&l))
+        .unwrap_or_default()
         .into_iter()
-        .map(|(s, id, src)| (s, id, source_names(&src)))
+        .map(|(id, score, bits)| (score, id, source_names(bits)))
         .collect();
     let featured: Vec<i64> = featured_suggestions::table
         .select(featured_suggestions::account_id)
@@ -614,12 +633,12 @@ fn excluded(c: &mut DbConn, me: i64, ids: &[i64]) -> QueryResult<HashSet<i64>> {
 /// Groups suggested to `me` that are still open to discovery and that
 /// `me` has not joined (or asked to) since.
 pub fn read_groups(c: &mut DbConn, me: i64, limit: i64) -> QueryResult<Vec<Account>> {
-    let ids: Vec<i64> = group_suggestions::table
-        .filter(group_suggestions::account_id.eq(me))
-        .order(group_suggestions::score.desc())
-        .select(group_suggestions::group_id)
-        .limit(limit.clamp(1, KEEP as i64))
-        .load(c)?;
+    let ids: Vec<i64> = stored(c, me, |l| l.1)?
+        .map(|l| unpack_groups(&l))
+        .unwrap_or_default()
+        .into_iter()
+        .take(limit.clamp(1, KEEP as i64) as usize)
+        .collect();
     let gone = excluded(c, me, &ids)?;
     let mut found: HashMap<i64, Account> = accounts::table
         .filter(accounts::id.eq_any(&ids))
@@ -648,18 +667,6 @@ pub fn dismiss(c: &mut DbConn, me: i64, target: i64) -> QueryResult<()> {
         DbConn::Sqlite(lite) => insert.on_conflict_do_nothing().execute(lite)?,
         DbConn::Postgres(pg) => insert.on_conflict_do_nothing().execute(pg)?,
     };
-    diesel::delete(
-        suggestions::table
-            .filter(suggestions::account_id.eq(me))
-            .filter(suggestions::target_account_id.eq(target)),
-    )
-    .execute(c)?;
-    diesel::delete(
-        group_suggestions::table
-            .filter(group_suggestions::account_id.eq(me))
-            .filter(group_suggestions::group_id.eq(target)),
-    )
-    .execute(c)?;
     Ok(())
 }
 
