@@ -21,7 +21,7 @@ use crate::db::models::user::Role;
 use crate::db::models::{Account, Status, User};
 use crate::db::schema::{
     accounts, admin_action_logs, deliveries, domain_media_rejections, domain_policies,
-    group_settings, inbound_activities, media_attachments, reports, statuses, users, web_sessions,
+    group_settings, inbound_activities, media_attachments, reports, statuses, users,
 };
 use crate::db::{DbConn, lower, now};
 use crate::domain::moderation::{self, Moderator, perm};
@@ -667,7 +667,7 @@ async fn reset_password(state: &AppState, s: &Staff, id: i64) -> AppResult<(Stri
     state
         .db
         .run(move |c| {
-            diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(uid))).execute(c)?;
+            crate::web::session::end_all(c, uid, None)?;
             moderation::log(c, actor, "reset_password", "account", &id.to_string(), "")?;
             Ok::<_, AppError>(())
         })

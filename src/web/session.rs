@@ -116,3 +116,13 @@ pub async fn end(state: &AppState, headers: &HeaderMap) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Ends every browser session of `user_id` but the one whose token hashes
+/// to `keep` (after a password change or reset, other browsers sign in again).
+pub fn end_all(c: &mut crate::db::DbConn, user_id: i64, keep: Option<&str>) -> QueryResult<usize> {
+    let mine = web_sessions::table.filter(web_sessions::user_id.eq(user_id));
+    match keep {
+        Some(hash) => diesel::delete(mine.filter(web_sessions::token_hash.ne(hash))).execute(c),
+        None => diesel::delete(mine).execute(c),
+    }
+}

@@ -222,15 +222,7 @@ pub async fn change_password(
     let uid = user.id;
     let ended = state
         .db
-        .run(move |c| {
-            diesel::delete(
-                web_sessions::table
-                    .filter(web_sessions::user_id.eq(uid))
-                    .filter(web_sessions::token_hash.ne(keep)),
-            )
-            .execute(c)
-            .map_err(AppError::from)
-        })
+        .run(move |c| session::end_all(c, uid, Some(&keep)).map_err(AppError::from))
         .await;
     if let Err(e) = ended {
         return e.into_response();

@@ -11,11 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::admin::{log, perm};
+use super::admin::perm;
 use super::entities::iso;
 use crate::api::extract::{Auth, Params};
 use crate::app::AppState;
 use crate::db::models::DomainPolicy;
+use crate::domain::moderation::record;
 use crate::domain::policy::{self, PolicyKind};
 use crate::error::{AppError, AppResult};
 
@@ -198,11 +199,7 @@ pub async fn block_create(
     let d = apply_block(&state, &domain, &f, None).await?;
     let actor = auth.account.id;
     let detail = f.severity.clone().unwrap_or_else(|| "suspend".into());
-    let dd = d.clone();
-    state
-        .db
-        .run(move |c| log(c, actor, "block_domain", "domain", &dd, &detail).map_err(AppError::from))
-        .await?;
+    record(&state, actor, "block_domain", "domain", &d, &detail).await?;
     Ok(Json(block_json(&find_block(&state, &entry_id(&d)).await?)))
 }
 
@@ -216,13 +213,7 @@ pub async fn block_update(
     let current = find_block(&state, &id).await?;
     let d = apply_block(&state, &current.domain, &f, Some(&current)).await?;
     let actor = auth.account.id;
-    let dd = d.clone();
-    state
-        .db
-        .run(move |c| {
-            log(c, actor, "update_domain_block", "domain", &dd, "").map_err(AppError::from)
-        })
-        .await?;
+    record(&state, actor, "update_domain_block", "domain", &d, "").await?;
     Ok(Json(block_json(&find_block(&state, &entry_id(&d)).await?)))
 }
 
@@ -239,11 +230,15 @@ pub async fn block_delete(
     policy::set_media_rejection(&state.db, &current.domain, false).await?;
     state.policy.invalidate();
     let actor = auth.account.id;
-    let d = current.domain.clone();
-    state
-        .db
-        .run(move |c| log(c, actor, "unblock_domain", "domain", &d, "").map_err(AppError::from))
-        .await?;
+    record(
+        &state,
+        actor,
+        "unblock_domain",
+        "domain",
+        &current.domain,
+        "",
+    )
+    .await?;
     Ok(Json(json!({})))
 }
 
@@ -325,11 +320,7 @@ pub async fn allow_create(
     let d = policy::set_domain_policy(&state.db, &domain, PolicyKind::Allow, "").await?;
     state.policy.invalidate();
     let actor = auth.account.id;
-    let dd = d.clone();
-    state
-        .db
-        .run(move |c| log(c, actor, "allow_domain", "domain", &dd, "").map_err(AppError::from))
-        .await?;
+    record(&state, actor, "allow_domain", "domain", &d, "").await?;
     Ok(Json(allow_json(&find_allow(&state, &entry_id(&d)).await?)))
 }
 
@@ -343,11 +334,6 @@ pub async fn allow_delete(
     policy::remove_domain_policy(&state.db, &p.domain).await?;
     state.policy.invalidate();
     let actor = auth.account.id;
-    state
-        .db
-        .run(move |c| {
-            log(c, actor, "disallow_domain", "domain", &p.domain, "").map_err(AppError::from)
-        })
-        .await?;
+    record(&state, actor, "disallow_domain", "domain", &p.domain, "").await?;
     Ok(Json(json!({})))
 }
