@@ -8,18 +8,15 @@
 //!
 //! Prints p50/p99 latency per query kind; asserts nothing.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
 use diesel::connection::SimpleConnection;
-use meetfield::app::App;
-use meetfield::config::{Config, DatabaseUrl};
 use meetfield::db::models::Role;
-use meetfield::db::{Db, DbConn, DbError, DbOptions};
+use meetfield::db::{DbConn, DbError};
 use meetfield::domain::oauth::{Scopes, issue_token};
 use meetfield::domain::users::{NewLocalUser, create_local_user};
-use tower::ServiceExt;
 
 const PARTNERS: i64 = 20;
 const DEPARTMENTS: &[&str] = &[
@@ -115,14 +112,6 @@ fn skills() -> Vec<String> {
     v
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p) as usize]
-}
-
-fn sql_str(s: &str) -> String {
-    s.replace('\'', "''")
-}
-
 fn seed(c: &mut DbConn, accounts: i64) -> Result<(), DbError> {
     let now = "2026-11-01 00:00:00";
     let skills = skills();
@@ -165,8 +154,8 @@ fn seed(c: &mut DbConn, accounts: i64) -> Result<(), DbError> {
             let note = format!("<p>Working on {} and {} in {dept}.</p>", pick(7), pick(8));
             acc.push(format!(
                 "({id}, 'user{i}', {domain}, 'Person', 'https://{host}/users/user{i}', 'User {i}', '{}', '{}', false, {}, false, '{now}', '{now}')",
-                sql_str(&note),
-                sql_str(&fields.to_string()),
+                common::sql_str(&note),
+                common::sql_str(&fields.to_string()),
                 i % 17 != 0
             ));
             let mut seen = std::collections::HashSet::new();
@@ -175,8 +164,8 @@ fn seed(c: &mut DbConn, accounts: i64) -> Result<(), DbError> {
                 if seen.insert((field.to_string(), t.clone())) {
                     terms.push(format!(
                         "({id}, '{field}', '{}', '{}')",
-                        sql_str(&t),
-                        sql_str(display)
+                        common::sql_str(&t),
+                        common::sql_str(display)
                     ));
                 }
             };
@@ -234,20 +223,6 @@ fn seed(c: &mut DbConn, accounts: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-async fn timed(router: &axum::Router, token: &str, path: &str) -> Duration {
-    let req = Request::get(path)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let t = Instant::now();
-    let res = router.clone().oneshot(req).await.unwrap();
-    assert!(res.status().is_success(), "{path}: {}", res.status());
-    let _ = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap();
-    t.elapsed()
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -258,18 +233,12 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let accounts: i64 = std::env::var("BENCH_ACCOUNTS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
-        let dir = tempfile::tempdir().unwrap();
-        let (url, url_string) = match std::env::var("BENCH_DATABASE_URL") {
-            Ok(u) => (DatabaseUrl::parse(&u).unwrap(), u),
-            Err(_) => {
-                let p = dir.path().join("bench.db");
-                (DatabaseUrl::Sqlite(p.clone()), format!("sqlite://{}", p.display()))
-            }
-        };
-        let db = Db::connect(&url, DbOptions { pool_size: 8, timeout: Duration::from_secs(30) }).await.unwrap();
-        db.migrate().await.unwrap();
-        let config = Config { database_url: url_string, data_dir: dir.path().to_path_buf(), domain: "bench.localhost".into(), ..Config::default() };
-        let app = App::new(config.clone(), db.clone()).await.unwrap();
+        let common::Setup {
+            db,
+            config,
+            app,
+            dir: _dir,
+        } = common::setup(8, Duration::from_secs(30)).await;
         let (user, _) = create_local_user(&db, &config, NewLocalUser {
             username: "viewer".into(), email: "viewer@bench.example".into(), password: "bench password".into(), role: Role::User,
         }).await.unwrap();
@@ -296,19 +265,19 @@ fn main() {
         let only = std::env::var("BENCH_ONLY").unwrap_or_default();
         for (name, path) in queries.into_iter().filter(|(n, _)| n.contains(only.as_str())) {
             for _ in 0..5 {
-                timed(&router, &token, path).await;
+                common::timed_get(&router, &token, path).await;
             }
             let mut lat = Vec::new();
             let start = Instant::now();
             while lat.len() < 200 && start.elapsed() < Duration::from_secs(60) {
-                lat.push(timed(&router, &token, path).await);
+                lat.push(common::timed_get(&router, &token, path).await);
             }
             lat.sort();
             println!(
                 "{name}: {} requests, p50 {:.1} ms, p99 {:.1} ms",
                 lat.len(),
-                pct(&lat, 0.50).as_secs_f64() * 1e3,
-                pct(&lat, 0.99).as_secs_f64() * 1e3
+                common::pct(&lat, 0.50).as_secs_f64() * 1e3,
+                common::pct(&lat, 0.99).as_secs_f64() * 1e3
             );
         }
     });

@@ -25,15 +25,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::Request;
 use diesel::connection::SimpleConnection;
-use meetfield::app::App;
-use meetfield::config::{Config, DatabaseUrl};
-use meetfield::db::{Db, DbConn, DbError, DbOptions};
+use meetfield::db::{DbConn, DbError};
 use meetfield::domain::oauth::{Scopes, issue_token};
 use meetfield::org::{graph, insights, suggestions};
-use tower::ServiceExt;
 
 const DEPARTMENTS: i64 = 200;
 const INSTANCES: i64 = 10;
@@ -297,20 +292,6 @@ fn accuracy(g: &graph::Graph, n: usize, k: usize) {
     );
 }
 
-async fn timed(router: &axum::Router, token: &str, path: &str) -> Duration {
-    let req = Request::get(path)
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let t = Instant::now();
-    let res = router.clone().oneshot(req).await.unwrap();
-    assert!(res.status().is_success(), "{path}: {}", res.status());
-    let _ = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap();
-    t.elapsed()
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -325,34 +306,12 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(100_000);
         let people = (people / DEPARTMENTS).max(1) * DEPARTMENTS;
-        let dir = tempfile::tempdir().unwrap();
-        let (url, url_string) = match std::env::var("BENCH_DATABASE_URL") {
-            Ok(u) => (DatabaseUrl::parse(&u).unwrap(), u),
-            Err(_) => {
-                let p = dir.path().join("bench.db");
-                (
-                    DatabaseUrl::Sqlite(p.clone()),
-                    format!("sqlite://{}", p.display()),
-                )
-            }
-        };
-        let db = Db::connect(
-            &url,
-            DbOptions {
-                pool_size: 8,
-                timeout: Duration::from_secs(300),
-            },
-        )
-        .await
-        .unwrap();
-        db.migrate().await.unwrap();
-        let config = Config {
-            database_url: url_string,
-            data_dir: dir.path().to_path_buf(),
-            domain: "bench.localhost".into(),
-            ..Config::default()
-        };
-        let app = App::new(config.clone(), db.clone()).await.unwrap();
+        let common::Setup {
+            db,
+            config,
+            app,
+            dir: _dir,
+        } = common::setup(8, Duration::from_secs(300)).await;
         let day_ago = chrono::Utc::now().timestamp_millis() - 86_400_000;
         let first_status = meetfield::db::id::id_at_millis(day_ago);
         let t = Instant::now();
@@ -397,7 +356,7 @@ fn main() {
 
         let router = app.router();
         let mut tokens = Vec::new();
-        for i in [1i64, 77, 4_242, people / 2, people - 3] {
+        for i in [1i64, 77, 4_242 % people, people / 2, people - 3] {
             let (token, _) = issue_token(&db, None, Some(USERS + i), Scopes::parse("read").unwrap())
                 .await
                 .unwrap();
@@ -405,11 +364,11 @@ fn main() {
         }
         for path in ["/api/v2/suggestions", "/api/v2/suggestions?limit=80", "/api/v1/meetfield/suggestions/groups"] {
             for t in &tokens {
-                timed(&router, t, path).await;
+                common::timed_get(&router, t, path).await;
             }
             let mut lat = Vec::new();
             for i in 0..500 {
-                lat.push(timed(&router, &tokens[i % tokens.len()], path).await);
+                lat.push(common::timed_get(&router, &tokens[i % tokens.len()], path).await);
             }
             println!("{}", common::latency_line(&format!("GET {path}"), lat));
         }

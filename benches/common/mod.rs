@@ -50,3 +50,64 @@ pub fn peak_rss_mib() -> f64 {
 pub fn rss_mib() -> f64 {
     status_kib("VmRSS:") as f64 / 1024.0
 }
+
+/// One GET through the router with a bearer token: its latency (the body
+/// read in full); panics on an error answer, which would make numbers lie.
+pub async fn timed_get(router: &axum::Router, token: &str, path: &str) -> Duration {
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let t = std::time::Instant::now();
+    let res = router.clone().oneshot(req).await.unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    let _ = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap();
+    t.elapsed()
+}
+
+/// A migrated database (a temporary SQLite file, or BENCH_DATABASE_URL: an
+/// empty PostgreSQL database) and the application over it.
+pub struct Setup {
+    pub db: meetfield::db::Db,
+    pub config: meetfield::config::Config,
+    pub app: meetfield::app::App,
+    /// Holds the SQLite file and the data directory until the end.
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn setup(pool_size: u32, timeout: Duration) -> Setup {
+    use meetfield::config::{Config, DatabaseUrl};
+    let dir = tempfile::tempdir().unwrap();
+    let (url, url_string) = match std::env::var("BENCH_DATABASE_URL") {
+        Ok(u) => (DatabaseUrl::parse(&u).unwrap(), u),
+        Err(_) => {
+            let p = dir.path().join("bench.db");
+            (
+                DatabaseUrl::Sqlite(p.clone()),
+                format!("sqlite://{}", p.display()),
+            )
+        }
+    };
+    let db = meetfield::db::Db::connect(&url, meetfield::db::DbOptions { pool_size, timeout })
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let config = Config {
+        database_url: url_string,
+        data_dir: dir.path().to_path_buf(),
+        domain: "bench.localhost".into(),
+        ..Config::default()
+    };
+    let app = meetfield::app::App::new(config.clone(), db.clone())
+        .await
+        .unwrap();
+    Setup {
+        db,
+        config,
+        app,
+        dir,
+    }
+}
