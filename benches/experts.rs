@@ -224,46 +224,80 @@ fn seed(c: &mut DbConn, accounts: i64) -> Result<(), DbError> {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let accounts: i64 = std::env::var("BENCH_ACCOUNTS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    common::bench_main(|| async {
+        let accounts: i64 = std::env::var("BENCH_ACCOUNTS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(100_000);
         let common::Setup {
             db,
             config,
             app,
             dir: _dir,
         } = common::setup(8, Duration::from_secs(30)).await;
-        let (user, _) = create_local_user(&db, &config, NewLocalUser {
-            username: "viewer".into(), email: "viewer@bench.example".into(), password: "bench password".into(), role: Role::User,
-        }).await.unwrap();
-        let (token, _) = issue_token(&db, None, Some(user.id), Scopes::parse("read").unwrap()).await.unwrap();
+        let (user, _) = create_local_user(
+            &db,
+            &config,
+            NewLocalUser {
+                username: "viewer".into(),
+                email: "viewer@bench.example".into(),
+                password: "bench password".into(),
+                role: Role::User,
+            },
+        )
+        .await
+        .unwrap();
+        let (token, _) = issue_token(&db, None, Some(user.id), Scopes::parse("read").unwrap())
+            .await
+            .unwrap();
         let t = Instant::now();
         db.run(move |c| seed(c, accounts)).await.unwrap();
         println!(
             "backend {}: seeded {accounts} accounts ({} local, {PARTNERS} partners), 5 fields each, {} tagged posts, in {:.1}s",
-            db.backend().name(), accounts / 10, accounts * 2, t.elapsed().as_secs_f64()
+            db.backend().name(),
+            accounts / 10,
+            accounts * 2,
+            t.elapsed().as_secs_f64()
         );
         let router = app.router();
         let queries = [
             ("experts: skill", "/api/v1/meetfield/experts?q=kubernetes"),
             ("experts: typo", "/api/v1/meetfield/experts?q=kubernets"),
-            ("experts: phrase", "/api/v1/meetfield/experts?q=who%20knows%20machine%20learning"),
-            ("experts: rare skill", "/api/v1/meetfield/experts?q=quantum%20audit"),
-            ("experts: department filter", "/api/v1/meetfield/experts?q=rust&department=research"),
-            ("account search (names, then experts)", "/api/v2/search?type=accounts&q=terraform"),
-            ("account search: name prefix (autocomplete)", "/api/v1/accounts/search?q=user12&limit=5"),
-            ("account search: a word of every name", "/api/v1/accounts/search?q=user&limit=5"),
+            (
+                "experts: phrase",
+                "/api/v1/meetfield/experts?q=who%20knows%20machine%20learning",
+            ),
+            (
+                "experts: rare skill",
+                "/api/v1/meetfield/experts?q=quantum%20audit",
+            ),
+            (
+                "experts: department filter",
+                "/api/v1/meetfield/experts?q=rust&department=research",
+            ),
+            (
+                "account search (names, then experts)",
+                "/api/v2/search?type=accounts&q=terraform",
+            ),
+            (
+                "account search: name prefix (autocomplete)",
+                "/api/v1/accounts/search?q=user12&limit=5",
+            ),
+            (
+                "account search: a word of every name",
+                "/api/v1/accounts/search?q=user&limit=5",
+            ),
             ("directory: skill", "/api/v1/directory?skill=kubernetes"),
-            ("directory: department, active", "/api/v1/directory?department=legal&order=active"),
+            (
+                "directory: department, active",
+                "/api/v1/directory?department=legal&order=active",
+            ),
         ];
         let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-        for (name, path) in queries.into_iter().filter(|(n, _)| n.contains(only.as_str())) {
+        for (name, path) in queries
+            .into_iter()
+            .filter(|(n, _)| n.contains(only.as_str()))
+        {
             for _ in 0..5 {
                 common::timed_get(&router, &token, path).await;
             }

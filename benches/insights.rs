@@ -293,14 +293,7 @@ fn accuracy(g: &graph::Graph, n: usize, k: usize) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    common::bench_main(|| async {
         let people: i64 = std::env::var("BENCH_PEOPLE")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -315,7 +308,9 @@ fn main() {
         let day_ago = chrono::Utc::now().timestamp_millis() - 86_400_000;
         let first_status = meetfield::db::id::id_at_millis(day_ago);
         let t = Instant::now();
-        db.run(move |c| seed(c, people, first_status)).await.unwrap();
+        db.run(move |c| seed(c, people, first_status))
+            .await
+            .unwrap();
         println!(
             "backend {}: seeded {people} people in {DEPARTMENTS} departments, {} partner people on {INSTANCES} instances, \
              {GROUPS} groups, {FOLLOWS} follows, {} interactions in {:.0}s",
@@ -337,7 +332,9 @@ fn main() {
 
         let (domain, window) = (config.domain.clone(), config.insights_window_days);
         let g = db
-            .run(move |c| insights::load(c, &domain, window, meetfield::db::now()).map_err(DbError::from))
+            .run(move |c| {
+                insights::load(c, &domain, window, meetfield::db::now()).map_err(DbError::from)
+            })
             .await
             .unwrap();
         accuracy(&g.graph, SAMPLE.min(g.graph.len()), config.insights_sources);
@@ -357,12 +354,17 @@ fn main() {
         let router = app.router();
         let mut tokens = Vec::new();
         for i in [1i64, 77, 4_242 % people, people / 2, people - 3] {
-            let (token, _) = issue_token(&db, None, Some(USERS + i), Scopes::parse("read").unwrap())
-                .await
-                .unwrap();
+            let (token, _) =
+                issue_token(&db, None, Some(USERS + i), Scopes::parse("read").unwrap())
+                    .await
+                    .unwrap();
             tokens.push(token);
         }
-        for path in ["/api/v2/suggestions", "/api/v2/suggestions?limit=80", "/api/v1/meetfield/suggestions/groups"] {
+        for path in [
+            "/api/v2/suggestions",
+            "/api/v2/suggestions?limit=80",
+            "/api/v1/meetfield/suggestions/groups",
+        ] {
             for t in &tokens {
                 common::timed_get(&router, t, path).await;
             }

@@ -111,3 +111,16 @@ pub async fn setup(pool_size: u32, timeout: Duration) -> Setup {
         dir,
     }
 }
+
+/// Runs `body` on a multi-threaded runtime, only under `cargo bench` (which
+/// passes --bench), not when the test runner lists the target.
+pub fn bench_main<F: std::future::Future<Output = ()>>(body: impl FnOnce() -> F) {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(body());
+}
