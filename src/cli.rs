@@ -139,6 +139,35 @@ pub enum AdminCommand {
     /// Follow suggestions: accounts featured for everyone, a run now.
     #[command(subcommand)]
     Suggestions(SuggestionsCommand),
+    /// Announcements every local person sees once in their apps.
+    #[command(subcommand)]
+    Announcement(AnnouncementCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnnouncementCommand {
+    /// Publish an announcement now; mentions, hashtags and links are
+    /// rendered as in posts.
+    Create {
+        text: String,
+        /// When the event it announces starts (RFC 3339, or YYYY-MM-DD).
+        #[arg(long)]
+        starts_at: Option<String>,
+        /// When it ends; the announcement is taken down then.
+        #[arg(long)]
+        ends_at: Option<String>,
+        /// The times are whole days.
+        #[arg(long)]
+        all_day: bool,
+    },
+    /// The announcements not deleted, newest first.
+    List {
+        /// One JSON document instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take an announcement down for everyone.
+    Delete { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -648,6 +677,7 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::Directory(cmd) => run_directory(cmd, db.clone(), config.clone()).await?,
         AdminCommand::Insights(cmd) => run_insights(cmd, &db, &config).await?,
         AdminCommand::Suggestions(cmd) => run_suggestions(cmd, &db, &config).await?,
+        AdminCommand::Announcement(cmd) => run_announcement(cmd, &db, &config).await?,
         AdminCommand::Scim(ScimCommand::Token(cmd)) => {
             use crate::sso::scim;
             match cmd {
@@ -868,6 +898,125 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
         InviteCommand::Revoke { code } => {
             registrations::revoke_invite(db, &code).await?;
             println!("invite {code} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn run_announcement(
+    cmd: AnnouncementCommand,
+    db: &crate::db::Db,
+    config: &Config,
+) -> anyhow::Result<()> {
+    use crate::domain::announcements::{self as ann, Draft, Site};
+    // NOTIFY reaches running servers from here; SQLite's in-process
+    // signals do not, so there the workers tell the streams.
+    fn tell(c: &mut crate::db::DbConn) -> crate::error::AppResult<()> {
+        if matches!(c, crate::db::DbConn::Postgres(_)) {
+            ann::flush(c)?;
+        }
+        Ok(())
+    }
+    match cmd {
+        AnnouncementCommand::Create {
+            text,
+            starts_at,
+            ends_at,
+            all_day,
+        } => {
+            let draft = Draft {
+                text: Some(text),
+                starts_at: starts_at
+                    .map(|s| ann::parse_time("Starts at", &s))
+                    .transpose()?,
+                ends_at: ends_at
+                    .map(|s| ann::parse_time("Ends at", &s))
+                    .transpose()?,
+                all_day: Some(all_day),
+                published: Some(true),
+            };
+            let site = Site {
+                base: config.base_url(),
+                domain: config.domain.clone(),
+            };
+            let a = db
+                .transaction(move |c| {
+                    let a = ann::create(c, &site, None, draft)?;
+                    tell(c)?;
+                    Ok::<_, crate::error::AppError>(a)
+                })
+                .await?;
+            println!("announcement {} published", a.id);
+        }
+        AnnouncementCommand::List { json } => {
+            let all = db
+                .run(|c| ann::all(c).map_err(crate::db::DbError::from))
+                .await?;
+            let t = crate::db::now();
+            let state = |a: &ann::Announcement| {
+                if a.published_at.is_none() {
+                    "draft"
+                } else if a.is_live(t) {
+                    "live"
+                } else {
+                    "ended"
+                }
+            };
+            if json {
+                let iso =
+                    |x: Option<chrono::NaiveDateTime>| x.map(crate::api::mastodon::entities::iso);
+                let v: Vec<serde_json::Value> = all
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "id": a.id.to_string(),
+                            "text": a.text,
+                            "state": state(a),
+                            "starts_at": iso(a.starts_at),
+                            "ends_at": iso(a.ends_at),
+                            "all_day": a.all_day,
+                            "published_at": iso(a.published_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("# id\tstate\tstarts\tends\ttext");
+                let t = |x: Option<chrono::NaiveDateTime>| {
+                    x.map(|x| x.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "-".into())
+                };
+                for a in &all {
+                    let first: String = a
+                        .text
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .chars()
+                        .take(60)
+                        .collect();
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        a.id,
+                        state(a),
+                        t(a.starts_at),
+                        t(a.ends_at),
+                        first
+                    );
+                }
+            }
+        }
+        AnnouncementCommand::Delete { id } => {
+            db.transaction(move |c| {
+                ann::delete(c, id)?;
+                tell(c)
+            })
+            .await
+            .map_err(|e| match e {
+                crate::error::AppError::NotFound(_) => anyhow::anyhow!("no announcement {id}"),
+                other => other.into(),
+            })?;
+            println!("announcement {id} deleted");
         }
     }
     Ok(())

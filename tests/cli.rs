@@ -1161,3 +1161,70 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    announcements_from_the_command_line,
+    |tdb: TestDb| async move {
+        let err = failed(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "announcement",
+                "create",
+                "Drill",
+                "--starts-at",
+                "soon",
+                "--ends-at",
+                "2030-01-01",
+            ],
+        ));
+        assert!(err.contains("Starts at is not a valid date"), "{err}");
+        let err = failed(&meetfield(&tdb, &["admin", "announcement", "create", "  "]));
+        assert!(err.contains("Text can't be blank"), "{err}");
+        let out = ok(&meetfield(
+            &tdb,
+            &[
+                "admin",
+                "announcement",
+                "create",
+                "Fire drill at #HQ",
+                "--starts-at",
+                "2030-01-02",
+                "--ends-at",
+                "2030-01-03",
+                "--all-day",
+            ],
+        ));
+        let id: String = out
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string();
+        let table = ok(&meetfield(&tdb, &["admin", "announcement", "list"]));
+        assert!(
+            table.contains(&format!(
+                "{id}\tlive\t2030-01-02 00:00\t2030-01-03 00:00\tFire drill at #HQ"
+            )),
+            "{table}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&ok(&meetfield(
+            &tdb,
+            &["admin", "announcement", "list", "--json"],
+        )))
+        .unwrap();
+        assert_eq!(v[0]["id"], id.as_str());
+        assert_eq!(v[0]["all_day"], true);
+        assert_eq!(v[0]["starts_at"], "2030-01-02T00:00:00.000Z");
+        ok(&meetfield(&tdb, &["admin", "announcement", "delete", &id]));
+        assert_eq!(
+            ok(&meetfield(
+                &tdb,
+                &["admin", "announcement", "list", "--json"]
+            ))
+            .trim(),
+            "[]"
+        );
+        let err = failed(&meetfield(&tdb, &["admin", "announcement", "delete", &id]));
+        assert!(err.contains(&format!("no announcement {id}")), "{err}");
+    }
+);

@@ -857,3 +857,40 @@ diesel::table! {
 diesel::joinable!(insight_people -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(insight_people, accounts);
 diesel::allow_tables_to_appear_in_same_query!(featured_suggestions, accounts);
+
+diesel::table! {
+    announcements (id) {
+        id -> BigInt,
+        text -> Text,
+        content -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        all_day -> Bool,
+        published_at -> Nullable<Timestamp>,
+        mention_ids -> Text,
+        status_ids -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        streamed -> Text,
+        stream_pending -> Bool,
+    }
+}
+
+diesel::table! {
+    announcement_dismissals (announcement_id, account_id) {
+        announcement_id -> BigInt,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    announcement_reactions (announcement_id, account_id, name) {
+        announcement_id -> BigInt,
+        account_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}

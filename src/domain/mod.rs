@@ -2,6 +2,7 @@
 //! for it (API, federation, CLI). Writes in one transaction.
 
 pub mod accounts;
+pub mod announcements;
 pub mod blocks;
 pub mod conversations;
 pub mod filters;

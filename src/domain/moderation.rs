@@ -19,6 +19,7 @@ pub mod perm {
     pub const MANAGE_REPORTS: u64 = 1 << 4;
     pub const MANAGE_FEDERATION: u64 = 1 << 5;
     pub const MANAGE_TAXONOMIES: u64 = 1 << 8;
+    pub const MANAGE_ANNOUNCEMENTS: u64 = 1 << 13;
     pub const MANAGE_USERS: u64 = 1 << 10;
     pub const MANAGE_INVITES: u64 = 1 << 16;
     pub const MANAGE_ROLES: u64 = 1 << 17;

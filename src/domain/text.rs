@@ -61,6 +61,18 @@ pub fn hashtags_in(text: &str) -> Vec<String> {
     out
 }
 
+/// Links, as the renderer marks them up, in order of first use.
+pub fn links_in(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in TOKEN.find_iter(text) {
+        let t = m.as_str();
+        if t.starts_with("http") && !out.iter().any(|x| x == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -151,6 +163,12 @@ mod tests {
         assert_eq!(m[0].key(), "bob");
         assert_eq!(m[1].key(), "carol@beta.localhost:8001");
         assert_eq!(hashtags_in(t), vec!["rust", "a1"]);
+        assert_eq!(
+            links_in(
+                "see https://a.example/@bob/1. and (https://b.example/x) https://a.example/@bob/1"
+            ),
+            vec!["https://a.example/@bob/1", "https://b.example/x"]
+        );
     }
 
     #[test]

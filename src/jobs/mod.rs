@@ -40,6 +40,21 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             run: |data| Box::pin(close_ended_polls(data)),
         },
         Job {
+            name: "announcements",
+            every: TICK,
+            delayed: false,
+            run: |data| {
+                Box::pin(async {
+                    data.db
+                        .transaction(|c| {
+                            crate::domain::announcements::flush(c).map_err(AppError::from)
+                        })
+                        .await
+                        .map(drop)
+                })
+            },
+        },
+        Job {
             name: "media housekeeping",
             every: Duration::from_secs(60),
             delayed: false,

@@ -62,6 +62,15 @@ pub enum Signal {
     /// OAuth token `t` was revoked: streams opened with it close.
     #[serde(rename = "r")]
     Revoked { t: i64 },
+    /// Announcement `i` was published or changed.
+    #[serde(rename = "an")]
+    Announcement { i: i64 },
+    /// Reaction `n` to announcement `i` was given or taken back.
+    #[serde(rename = "ar")]
+    AnnouncementReaction { i: i64, n: String },
+    /// Announcement `i` is gone (deleted, unpublished or over).
+    #[serde(rename = "ad")]
+    AnnouncementDelete { i: i64 },
 }
 
 thread_local! {

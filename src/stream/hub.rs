@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use tokio::sync::{OnceCell, broadcast, mpsc};
 
 use super::bus::{self, Signal};
+use crate::api::mastodon::announcements;
 use crate::api::mastodon::entities::{self, Ctx};
 use crate::app::AppState;
 use crate::db::DbConn;
@@ -612,10 +613,69 @@ fn route(
                 }
             }
         }
+        Signal::Announcement { i } => {
+            let users: Vec<&Listener> = listeners
+                .iter()
+                .filter(|l| l.subs.contains(&Sub::User))
+                .collect();
+            if users.is_empty() {
+                return Ok(out);
+            }
+            let Some(a) = crate::domain::announcements::live(c, *i).ok() else {
+                return Ok(out);
+            };
+            let rendered = announcements::render(c, ctx, std::slice::from_ref(&a))?;
+            let Some(r) = rendered.first() else {
+                return Ok(out);
+            };
+            let mut viewers: Vec<i64> = users.iter().map(|l| l.account).collect();
+            viewers.sort_unstable();
+            viewers.dedup();
+            let read = crate::domain::announcements::dismissed(c, &viewers, &[a.id])?;
+            let mut payloads: HashMap<i64, Arc<str>> = HashMap::new();
+            for l in users {
+                let p = payloads
+                    .entry(l.account)
+                    .or_insert_with(|| {
+                        announcements::for_viewer(r, l.account, read.contains(&(a.id, l.account)))
+                            .to_string()
+                            .into()
+                    })
+                    .clone();
+                out.push((l.conn, user_event("announcement", p)));
+            }
+        }
+        Signal::AnnouncementReaction { i, n } => {
+            let count = crate::domain::announcements::count_of(c, *i, n)?;
+            let p: Arc<str> = serde_json::json!({
+                "name": n,
+                "count": count,
+                "announcement_id": i.to_string(),
+            })
+            .to_string()
+            .into();
+            for l in listeners.iter().filter(|l| l.subs.contains(&Sub::User)) {
+                out.push((l.conn, user_event("announcement.reaction", p.clone())));
+            }
+        }
+        Signal::AnnouncementDelete { i } => {
+            let p: Arc<str> = i.to_string().into();
+            for l in listeners.iter().filter(|l| l.subs.contains(&Sub::User)) {
+                out.push((l.conn, user_event("announcement.delete", p.clone())));
+            }
+        }
         // Handled by the dispatcher before any rendering.
         Signal::Disconnect { .. } | Signal::Revoked { .. } => {}
     }
     Ok(out)
+}
+
+fn user_event(event: &'static str, payload: Arc<str>) -> Event {
+    Event {
+        stream: Sub::User.names(),
+        event,
+        payload: Some(payload),
+    }
 }
 
 fn render_notification(

@@ -6,6 +6,7 @@ mod common;
 mod accounts;
 mod admin;
 mod admin_console;
+mod announcements;
 mod browser;
 mod collections;
 mod conversations;

@@ -27,7 +27,7 @@ struct Ev {
 
 fn decode(event: &str, stream: Vec<String>, data: Option<&str>) -> Ev {
     let payload = match (event, data) {
-        ("delete", Some(d)) => Value::String(d.to_string()),
+        ("delete" | "announcement.delete", Some(d)) => Value::String(d.to_string()),
         (_, Some(d)) => serde_json::from_str(d).unwrap_or_else(|_| panic!("payload: {d}")),
         (_, None) => Value::Null,
     };
@@ -821,3 +821,110 @@ both_backends!(
         assert_eq!(other.next().await.payload["id"], theirs);
     }
 );
+
+both_backends!(announcements_reach_user_streams, |tdb: TestDb| async move {
+    use meetfield::db::models::Role;
+    use meetfield::domain::announcements::{self as ann, Draft, Site};
+    let api = Api::new(tdb).await;
+    let addr = api.serve().await;
+    let (_boss, admin) = api
+        .user_with_role("boss", Role::Admin, "read write admin:write")
+        .await;
+    let (_alice, a) = api.user("alice", "read write").await;
+    let (_bob, b) = api.user("bob", "read write").await;
+    let mut ws = Ws::open(addr, &format!("stream=user&access_token={a}")).await;
+    let mut notes = Ws::open(addr, &format!("stream=user:notification&access_token={a}")).await;
+
+    let created = api
+        .ok(
+            "/api/v1/admin/announcements",
+            &admin,
+            B::Json(json!({"text": "Office closed on Friday"})),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let e = ws.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.stream.clone()),
+        ("announcement", vec!["user".to_string()])
+    );
+    assert_eq!(e.payload["id"], id);
+    assert_eq!(e.payload["read"], false);
+    assert_eq!(e.payload["content"], "<p>Office closed on Friday</p>");
+
+    let r = api
+        .call(
+            axum::http::Method::PUT,
+            &format!("/api/v1/announcements/{id}/reactions/🎉"),
+            Some(&b),
+            B::None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let e = ws.next().await;
+    assert_eq!(e.event, "announcement.reaction");
+    assert_eq!(
+        e.payload,
+        json!({"name": "🎉", "count": 1, "announcement_id": id})
+    );
+
+    // Written by another process (the CLI on SQLite): the workers' flush
+    // tells the streams.
+    let site = Site {
+        base: api.app.state.base_url(),
+        domain: api.app.state.config.domain.clone(),
+    };
+    let other = api
+        .app
+        .state
+        .db
+        .transaction(move |c| {
+            ann::create(
+                c,
+                &site,
+                None,
+                Draft {
+                    text: Some("from the CLI".into()),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert!(
+        ws.message(Duration::from_millis(300)).await.is_none(),
+        "not told yet"
+    );
+    let told = api
+        .app
+        .state
+        .db
+        .transaction(|c| ann::flush(c).map_err(meetfield::error::AppError::from))
+        .await
+        .unwrap();
+    assert_eq!(told, 1);
+    let e = ws.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.payload["id"].clone()),
+        ("announcement", json!(other.id.to_string()))
+    );
+
+    let r = api
+        .call(
+            axum::http::Method::DELETE,
+            &format!("/api/v1/admin/announcements/{id}"),
+            Some(&admin),
+            B::None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let e = ws.next().await;
+    assert_eq!(
+        (e.event.as_str(), e.payload.clone()),
+        ("announcement.delete", json!(id))
+    );
+    assert!(
+        notes.message(Duration::from_millis(200)).await.is_none(),
+        "announcements ride on `user` only"
+    );
+});

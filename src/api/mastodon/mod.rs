@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod admin_domains;
+pub mod announcements;
 pub mod collections;
 pub mod conversations;
 pub mod directory;
@@ -231,7 +232,25 @@ pub fn router() -> Router<AppState> {
             "/api/v2/filters/statuses/{id}",
             get(filters::show_status).delete(filters::delete_status),
         )
-        .route("/api/v1/announcements", get(collections::empty_list))
+        .route("/api/v1/announcements", get(announcements::index))
+        .route(
+            "/api/v1/announcements/{id}/dismiss",
+            post(announcements::dismiss),
+        )
+        .route(
+            "/api/v1/announcements/{id}/reactions/{name}",
+            axum::routing::put(announcements::react).delete(announcements::unreact),
+        )
+        .route(
+            "/api/v1/admin/announcements",
+            get(announcements::admin_index).post(announcements::admin_create),
+        )
+        .route(
+            "/api/v1/admin/announcements/{id}",
+            get(announcements::admin_show)
+                .put(announcements::admin_update)
+                .delete(announcements::admin_delete),
+        )
         .route("/api/v1/trends/tags", get(collections::empty_list))
         .route("/api/v1/trends/statuses", get(collections::empty_list))
         .route("/api/v1/trends/links", get(collections::empty_list))
