@@ -21,6 +21,9 @@ use tower::ServiceExt;
 
 const AUTHORS: i64 = 1_000;
 const FOLLOWED: i64 = 200;
+/// One status in four carries one of this many hashtags.
+const TAGS: i64 = 500;
+const FOLLOWED_TAGS: i64 = 50;
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p) as usize]
@@ -71,9 +74,14 @@ fn seed(c: &mut DbConn, viewer: i64, statuses: i64) -> Result<(), DbError> {
                 start_id + i * 64
             ));
         }
+        let tagged: Vec<String> = (done..done + n)
+            .filter(|i| i % 4 == 0)
+            .map(|i| format!("({}, 'tag{}')", start_id + i * 64, (i / 4) % TAGS))
+            .collect();
         c.batch_execute(&format!(
-            "BEGIN; INSERT INTO statuses (id, uri, account_id, local, visibility, content, spoiler_text, sensitive, replies_count, reblogs_count, favourites_count, created_at, updated_at) VALUES {}; COMMIT;",
-            values.join(",")
+            "BEGIN; INSERT INTO statuses (id, uri, account_id, local, visibility, content, spoiler_text, sensitive, replies_count, reblogs_count, favourites_count, created_at, updated_at) VALUES {}; INSERT INTO status_tags (status_id, tag) VALUES {}; COMMIT;",
+            values.join(","),
+            tagged.join(",")
         ))?;
         done += n;
     }
@@ -174,6 +182,37 @@ fn main() {
                 let (r, tok) = (r.clone(), tok.clone());
                 Box::pin(async move {
                     let req = Request::get("/api/v1/timelines/home").header("authorization", format!("Bearer {tok}")).body(Body::empty()).unwrap();
+                    timed(&r, req).await
+                })
+            }).await;
+            report(name, lat, wall);
+        }
+        // The same viewer also follows 50 of the hashtags (about 25,000
+        // posts carry one): their posts join the follows' in the home timeline.
+        db.run(move |c| {
+            let mut sql = String::new();
+            for t in 0..FOLLOWED_TAGS {
+                sql.push_str(&format!(
+                    "INSERT INTO tag_follows (id, account_id, tag, created_at) VALUES ({}, {vid}, 'tag{}', '2026-01-01 00:00:00');",
+                    (1i64 << 41) + t,
+                    t * (TAGS / FOLLOWED_TAGS)
+                ));
+            }
+            c.batch_execute(&format!("BEGIN; {sql} COMMIT;")).map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+        let deep = (1i64 << 50) + (statuses / 2) * 64;
+        for (name, concurrency, query) in [
+            ("home timeline + 50 followed tags, 1 client", 1usize, String::new()),
+            ("home timeline + 50 followed tags, 4 clients", 4, String::new()),
+            ("home timeline + 50 followed tags, half-way page, 1 client", 1, format!("?max_id={deep}")),
+        ] {
+            let (r, tok) = (router.clone(), token.clone());
+            let (lat, wall) = run_concurrent(2_000, concurrency, move |_| {
+                let (r, tok, query) = (r.clone(), tok.clone(), query.clone());
+                Box::pin(async move {
+                    let req = Request::get(format!("/api/v1/timelines/home{query}")).header("authorization", format!("Bearer {tok}")).body(Body::empty()).unwrap();
                     timed(&r, req).await
                 })
             }).await;

@@ -894,3 +894,12 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    tag_follows (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        tag -> Text,
+        created_at -> Timestamp,
+    }
+}

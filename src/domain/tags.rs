@@ -289,6 +289,87 @@ pub fn is_featured(c: &mut DbConn, account_id: i64, name: &str) -> QueryResult<b
         > 0)
 }
 
+/// Follows `raw` for `account` (idempotent); the tag is created if nobody
+/// used it yet, so it has an id.
+pub fn follow(c: &mut DbConn, account_id: i64, raw: &str) -> AppResult<String> {
+    use crate::db::schema::tag_follows;
+    let (name, _) = parse_name(raw)?;
+    crate::db::models::status::tag_id(c, &name)?;
+    let insert = diesel::insert_into(tag_follows::table).values((
+        tag_follows::id.eq(crate::db::id::next_id()),
+        tag_follows::account_id.eq(account_id),
+        tag_follows::tag.eq(&name),
+        tag_follows::created_at.eq(now()),
+    ));
+    match c {
+        DbConn::Sqlite(l) => insert.on_conflict_do_nothing().execute(l)?,
+        DbConn::Postgres(p) => insert.on_conflict_do_nothing().execute(p)?,
+    };
+    Ok(name)
+}
+
+/// Stops following `raw` (not following is fine, as Mastodon).
+pub fn unfollow(c: &mut DbConn, account_id: i64, raw: &str) -> AppResult<String> {
+    use crate::db::schema::tag_follows;
+    let (name, _) = parse_name(raw)?;
+    diesel::delete(
+        tag_follows::table
+            .filter(tag_follows::account_id.eq(account_id))
+            .filter(tag_follows::tag.eq(&name)),
+    )
+    .execute(c)?;
+    Ok(name)
+}
+
+pub fn is_following(c: &mut DbConn, account_id: i64, name: &str) -> QueryResult<bool> {
+    use crate::db::schema::tag_follows;
+    diesel::select(diesel::dsl::exists(
+        tag_follows::table
+            .filter(tag_follows::account_id.eq(account_id))
+            .filter(tag_follows::tag.eq(name)),
+    ))
+    .get_result(c)
+}
+
+/// Every tag `account` follows.
+pub fn followed_names(c: &mut DbConn, account_id: i64) -> QueryResult<Vec<String>> {
+    use crate::db::schema::tag_follows;
+    tag_follows::table
+        .filter(tag_follows::account_id.eq(account_id))
+        .order(tag_follows::id.asc())
+        .select(tag_follows::tag)
+        .load(c)
+}
+
+/// A page of followed tags, `(follow id, name)`, newest follow first.
+pub fn followed_page(
+    c: &mut DbConn,
+    account_id: i64,
+    page: crate::domain::timelines::Page,
+) -> QueryResult<Vec<(i64, String)>> {
+    use crate::db::schema::tag_follows;
+    let mut q = tag_follows::table
+        .filter(tag_follows::account_id.eq(account_id))
+        .select((tag_follows::id, tag_follows::tag))
+        .into_boxed();
+    if let Some(m) = page.max_id {
+        q = q.filter(tag_follows::id.lt(m));
+    }
+    if let Some(s) = page.since_id {
+        q = q.filter(tag_follows::id.gt(s));
+    }
+    if let Some(m) = page.min_id {
+        let mut rows: Vec<(i64, String)> = q
+            .filter(tag_follows::id.gt(m))
+            .order(tag_follows::id.asc())
+            .limit(page.limit)
+            .load(c)?;
+        rows.reverse();
+        return Ok(rows);
+    }
+    q.order(tag_follows::id.desc()).limit(page.limit).load(c)
+}
+
 /// One day of a tag's use: the day's midnight (UTC, Unix seconds), posts,
 /// distinct authors.
 #[derive(Debug, Clone, PartialEq)]

@@ -198,8 +198,101 @@ pub fn home(c: &mut DbConn, viewer: &Account, page: Page) -> QueryResult<Vec<Sta
                 .and(statuses::account_id.ne_all(hidden.clone())),
         )
         .into_boxed();
-    let rows = page_of(q, page, c)?;
+    let mut rows = page_of(q, page, c)?;
+    let tags = crate::domain::tags::followed_names(c, viewer.id)?;
+    if !tags.is_empty() {
+        let have: HashSet<i64> = rows.iter().map(|s| s.id).collect();
+        let extra: Vec<i64> = followed_tag_posts(c, &tags, page)?
+            .into_iter()
+            .filter(|id| !have.contains(id))
+            .collect();
+        if !extra.is_empty() {
+            let found: Vec<Status> = statuses::table
+                .filter(statuses::id.eq_any(&extra))
+                .filter(statuses::account_id.ne_all(&hidden))
+                .select(Status::as_select())
+                .load(c)?;
+            rows.extend(found);
+            rows.sort_by_key(|s| std::cmp::Reverse(s.id));
+            rows.dedup_by_key(|s| s.id);
+            // The page's own end: the newest `limit` (or, paging from
+            // `min_id`, the oldest ones above it).
+            let limit = page.limit as usize;
+            if rows.len() > limit {
+                if page.min_id.is_some() {
+                    rows.drain(..rows.len() - limit);
+                } else {
+                    rows.truncate(limit);
+                }
+            }
+        }
+    }
     drop_hidden_boosts(c, rows, &hidden)
+}
+
+/// Ids of public and local-only original posts carrying one of `tags`
+/// within `page`: one index range of `status_tags` per tag, each cut at
+/// the page's size, in one statement.
+fn followed_tag_posts(c: &mut DbConn, tags: &[String], page: Page) -> QueryResult<Vec<i64>> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    enum Bind {
+        Tag(String),
+        Id(i64),
+    }
+    let pg = matches!(c, DbConn::Postgres(_));
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut mark = |b: Bind| {
+        binds.push(b);
+        if pg {
+            format!("${}", binds.len())
+        } else {
+            "?".to_string()
+        }
+    };
+    let order = if page.min_id.is_some() { "ASC" } else { "DESC" };
+    let mut parts = Vec::with_capacity(tags.len());
+    for (i, t) in tags.iter().enumerate() {
+        let mut cond = format!("st.tag = {}", mark(Bind::Tag(t.clone())));
+        if let Some(m) = page.max_id {
+            cond += &format!(" AND st.status_id < {}", mark(Bind::Id(m)));
+        }
+        if let Some(m) = page.since_id {
+            cond += &format!(" AND st.status_id > {}", mark(Bind::Id(m)));
+        }
+        if let Some(m) = page.min_id {
+            cond += &format!(" AND st.status_id > {}", mark(Bind::Id(m)));
+        }
+        parts.push(format!(
+            "SELECT id FROM (SELECT st.status_id AS id FROM status_tags st \
+             JOIN statuses s ON s.id = st.status_id WHERE {cond} \
+             AND s.visibility IN ('public', 'local') AND s.reblog_of_id IS NULL \
+             AND s.deleted_at IS NULL ORDER BY st.status_id {order} LIMIT {}) t{i}",
+            page.limit
+        ));
+    }
+    let sql = parts.join(" UNION ALL ");
+    macro_rules! run {
+        ($conn:expr, $db:ty) => {{
+            let mut q = diesel::sql_query(sql).into_boxed::<$db>();
+            for b in binds {
+                q = match b {
+                    Bind::Tag(v) => q.bind::<Text, _>(v),
+                    Bind::Id(v) => q.bind::<BigInt, _>(v),
+                };
+            }
+            q.load::<Row>($conn)?
+        }};
+    }
+    let rows = match c {
+        DbConn::Sqlite(l) => run!(l, diesel::sqlite::Sqlite),
+        DbConn::Postgres(p) => run!(p, diesel::pg::Pg),
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 /// Posts of a list's members (the owner sees what it may see of them);
@@ -500,10 +593,14 @@ pub fn home_audience(c: &mut DbConn, s: &Status, viewers: &[i64]) -> QueryResult
         None => HashSet::new(),
     };
     let direct = s.visibility == "direct";
+    let by_tag = tag_audience(c, s, viewers)?;
     Ok(viewers
         .iter()
         .copied()
         .filter(|v| {
+            if by_tag.contains(v) && !hide_author.contains(v) {
+                return true;
+            }
             let own = *v == author;
             let followed = follows.get(v).copied();
             let in_authors =
@@ -513,6 +610,29 @@ pub fn home_audience(c: &mut DbConn, s: &Status, viewers: &[i64]) -> QueryResult
             let b = direct && mentioned.contains(v) && !hide_author.contains(v);
             (a || b) && !hide_original.contains(v)
         })
+        .collect())
+}
+
+/// Of `viewers`, those who follow a tag `s` carries, when its tags bring
+/// it home (a public or local-only original post).
+fn tag_audience(c: &mut DbConn, s: &Status, viewers: &[i64]) -> QueryResult<HashSet<i64>> {
+    use crate::db::schema::{status_tags, tag_follows};
+    if s.reblog_of_id.is_some() || !matches!(s.visibility.as_str(), "public" | "local") {
+        return Ok(HashSet::new());
+    }
+    let tags: Vec<String> = status_tags::table
+        .filter(status_tags::status_id.eq(s.id))
+        .select(status_tags::tag)
+        .load(c)?;
+    if tags.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(tag_follows::table
+        .filter(tag_follows::tag.eq_any(tags))
+        .filter(tag_follows::account_id.eq_any(viewers))
+        .select(tag_follows::account_id)
+        .load::<i64>(c)?
+        .into_iter()
         .collect())
 }
 

@@ -628,6 +628,11 @@ both_backends!(batched_streaming_matches_rest, |tdb: TestDb| async move {
     )
     .await;
 
+    // Followed tags: v5 follows nobody, v2 mutes alice, v4 blocks carol.
+    for i in [2, 4, 5] {
+        api.ok("/api/v1/tags/ops/follow", &viewers[i].1, B::None)
+            .await;
+    }
     let carols = api
         .ok(
             "/api/v1/statuses",
@@ -635,6 +640,38 @@ both_backends!(batched_streaming_matches_rest, |tdb: TestDb| async move {
             B::Json(json!({"status": "carol's news"})),
         )
         .await;
+    let tagged = [
+        api.ok(
+            "/api/v1/statuses",
+            &a,
+            B::Json(json!({"status": "alice #ops"})),
+        )
+        .await,
+        api.ok(
+            "/api/v1/statuses",
+            &c,
+            B::Json(json!({"status": "carol #ops"})),
+        )
+        .await,
+        api.ok(
+            "/api/v1/statuses",
+            &c,
+            B::Json(json!({"status": "carol #ops private", "visibility": "private"})),
+        )
+        .await,
+        api.ok(
+            "/api/v1/statuses",
+            &c,
+            B::Json(json!({"status": "carol #ops local", "visibility": "local"})),
+        )
+        .await,
+        api.ok(
+            "/api/v1/statuses",
+            &c,
+            B::Json(json!({"status": "carol #ops unlisted", "visibility": "unlisted"})),
+        )
+        .await,
+    ];
     let mut posts = vec![
         api.ok("/api/v1/statuses", &a, B::Json(json!({"status": "public meeting", "poll": {"options": ["a", "b"], "expires_in": 600}}))).await,
         api.ok("/api/v1/statuses", &a, B::Json(json!({"status": "followers only", "visibility": "private"}))).await,
@@ -643,6 +680,7 @@ both_backends!(batched_streaming_matches_rest, |tdb: TestDb| async move {
         api.ok(&format!("/api/v1/statuses/{}/reblog", carols["id"].as_str().unwrap()), &a, B::None).await,
         carols.clone(),
     ];
+    posts.extend(tagged);
     let first = posts[0]["id"].as_str().unwrap().to_string();
     api.ok(
         &format!("/api/v1/statuses/{first}/favourite"),

@@ -257,3 +257,145 @@ both_backends!(
         assert!(r.json.as_array().unwrap().is_empty(), "{}", r.json);
     }
 );
+
+async fn home(api: &Api, token: &str, query: &str) -> (Vec<String>, Option<String>) {
+    let r = api
+        .get(&format!("/api/v1/timelines/home{query}"), Some(token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let texts = r
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["content"].as_str().unwrap().to_string())
+        .collect();
+    let link = r
+        .headers
+        .get("link")
+        .map(|l| l.to_str().unwrap().to_string());
+    (texts, link)
+}
+
+fn has(texts: &[String], needle: &str) -> bool {
+    texts.iter().any(|t| t.contains(needle))
+}
+
+both_backends!(followed_tags_bring_posts_home, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    let (_ana, a) = api.user("ana", "read write follow").await;
+    let (ben, b) = api.user("ben", "read write follow").await;
+    let (cem, c) = api.user("cem", "read write follow").await;
+    let (_dee, d) = api.user("dee", "read write follow").await;
+    let (_, ro) = api.user("ro", "read").await;
+
+    // Follow, idempotent; the Tag says so; a bad name is a clear 422.
+    for _ in 0..2 {
+        let t = api.ok("/api/v1/tags/Rust/follow", &a, B::None).await;
+        assert_eq!(
+            (t["name"].clone(), t["following"].clone()),
+            (json!("rust"), json!(true))
+        );
+        assert_ne!(t["id"], "", "following creates the tag");
+    }
+    assert_error(
+        &api.post("/api/v1/tags/no-dash!/follow", Some(&a), B::None)
+            .await,
+        422,
+    );
+    assert_error(
+        &api.post("/api/v1/tags/Rust/follow", Some(&ro), B::None)
+            .await,
+        403,
+    );
+    assert_eq!(
+        api.get("/api/v1/tags/rust", Some(&a)).await.json["following"],
+        true
+    );
+    assert_eq!(
+        api.get("/api/v1/tags/rust", Some(&b)).await.json["following"],
+        false
+    );
+
+    // ana follows ben only; cem and dee reach her through #rust.
+    api.ok(&format!("/api/v1/accounts/{}/follow", ben.id), &a, B::None)
+        .await;
+    let post = |t: &str, text: &str, vis: &str| {
+        let (api, t, body) = (
+            &api,
+            t.to_string(),
+            json!({"status": text, "visibility": vis}),
+        );
+        async move { api.ok("/api/v1/statuses", &t, B::Json(body)).await }
+    };
+    post(&b, "ben on #Rust", "public").await;
+    post(&c, "cem public #rust", "public").await;
+    post(&c, "cem unlisted #rust", "unlisted").await;
+    post(&c, "cem private #rust", "private").await;
+    post(&c, "cem local #rust", "local").await;
+    let dees = post(&d, "dee public #rust", "public").await;
+    post(&d, "dee without the tag", "public").await;
+    // A boost by someone she does not follow brings nothing.
+    api.ok(
+        &format!("/api/v1/statuses/{}/reblog", dees["id"].as_str().unwrap()),
+        &c,
+        B::None,
+    )
+    .await;
+    let (texts, _) = home(&api, &a, "").await;
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    for want in ["ben on", "cem public", "cem local", "dee public"] {
+        assert!(has(&texts, want), "{want}: {texts:?}");
+    }
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("ben on")).count(),
+        1,
+        "followed and tagged: once"
+    );
+
+    // Paging walks the merge: two, then the next two, nothing twice.
+    let (first, link) = home(&api, &a, "?limit=2").await;
+    assert_eq!(first.len(), 2);
+    let link = link.unwrap();
+    let next = link.split(['<', '>']).nth(1).unwrap();
+    let q = &next[next.find('?').unwrap()..];
+    let (second, _) = home(&api, &a, q).await;
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(second.iter().all(|t| !first.contains(t)));
+
+    // Mutes and blocks apply.
+    api.ok(&format!("/api/v1/accounts/{}/mute", cem.id), &a, B::None)
+        .await;
+    let (texts, _) = home(&api, &a, "").await;
+    assert!(!has(&texts, "cem"), "{texts:?}");
+    let ana = api
+        .get("/api/v1/accounts/verify_credentials", Some(&a))
+        .await
+        .json;
+    api.ok(
+        &format!("/api/v1/accounts/{}/block", ana["id"].as_str().unwrap()),
+        &d,
+        B::None,
+    )
+    .await;
+    let (texts, _) = home(&api, &a, "").await;
+    assert!(!has(&texts, "dee"), "{texts:?}");
+
+    // The list, paged; unfollowing ends it.
+    for t in ["ops", "kubernetes"] {
+        api.ok(&format!("/api/v1/tags/{t}/follow"), &a, B::None)
+            .await;
+    }
+    let r = api.get("/api/v1/followed_tags?limit=2", Some(&a)).await;
+    assert_eq!(names(&r.json), vec!["kubernetes", "ops"]);
+    assert!(r.json[0]["history"].is_array());
+    let link = r.headers["link"].to_str().unwrap().to_string();
+    let next = link.split(['<', '>']).nth(1).unwrap();
+    let path = &next[next.find("/api/v1").unwrap()..];
+    assert_eq!(names(&api.get(path, Some(&a)).await.json), vec!["rust"]);
+    assert_error(&api.get("/api/v1/followed_tags", None).await, 401);
+    let t = api.ok("/api/v1/tags/rust/unfollow", &a, B::None).await;
+    assert_eq!(t["following"], false);
+    let (texts, _) = home(&api, &a, "").await;
+    assert_eq!(texts, vec!["<p>ben on <a href=\"http://api.localhost:8080/tags/rust\" class=\"mention hashtag\" rel=\"tag\">#<span>Rust</span></a></p>".to_string()]);
+});

@@ -264,7 +264,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/meetfield/suggestions/groups",
             get(suggestions::groups),
         )
-        .route("/api/v1/followed_tags", get(collections::empty_list))
+        .route("/api/v1/followed_tags", get(tags::followed))
         .route("/api/v1/featured_tags", get(tags::mine).post(tags::create))
         .route("/api/v1/featured_tags/suggestions", get(tags::suggestions))
         .route(
@@ -275,6 +275,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tags/{name}", get(tags::show))
         .route("/api/v1/tags/{name}/feature", post(tags::feature))
         .route("/api/v1/tags/{name}/unfeature", post(tags::unfeature))
+        .route("/api/v1/tags/{name}/follow", post(tags::follow))
+        .route("/api/v1/tags/{name}/unfollow", post(tags::unfollow))
         .route("/api/v1/reports", post(reports::create))
         .route("/api/v1/admin/accounts", get(admin::accounts_v1))
         .route("/api/v2/admin/accounts", get(admin::accounts_v2))

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::accounts::find_account;
-use super::{entities, parse_id};
+use super::{entities, link_header, parse_id};
 use crate::api::extract::{Auth, MaybeAuth, Params};
 use crate::app::AppState;
 use crate::db::DbConn;
@@ -29,8 +31,7 @@ fn featured_json(base: &str, owner: &Account, t: &FeaturedTag) -> Value {
 }
 
 /// The Tag entity: `history` as strings, as Mastodon; `id` is empty for a
-/// name nobody used (as Mastodon); `following` is the truth until followed
-/// tags exist (nobody follows a tag here yet).
+/// name nobody used or followed (as Mastodon).
 pub fn tag_json(c: &mut DbConn, base: &str, name: &str, viewer: Option<i64>) -> AppResult<Value> {
     let (name, _) = tags::parse_name(name).map_err(|_| AppError::not_found())?;
     let history: Vec<Value> = tags::history(c, &name)?
@@ -53,7 +54,7 @@ pub fn tag_json(c: &mut DbConn, base: &str, name: &str, viewer: Option<i64>) -> 
         "history": history,
     });
     if let Some(me) = viewer {
-        v["following"] = json!(false);
+        v["following"] = json!(tags::is_following(c, me, &name)?);
         v["featuring"] = json!(tags::is_featured(c, me, &name)?);
     }
     Ok(v)
@@ -210,4 +211,87 @@ pub async fn unfeature(
         .await?;
     state.delivery_wake.notify_one();
     Ok(Json(v))
+}
+
+/// `POST /api/v1/tags/:name/follow`: idempotent, answers the Tag.
+pub async fn follow(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let base = state.base_url();
+    let me = auth.account.id;
+    let v = state
+        .db
+        .transaction(move |c| {
+            let name = tags::follow(c, me, &name)?;
+            tag_json(c, &base, &name, Some(me))
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+/// `POST /api/v1/tags/:name/unfollow`
+pub async fn unfollow(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let base = state.base_url();
+    let me = auth.account.id;
+    let v = state
+        .db
+        .transaction(move |c| {
+            let name = tags::unfollow(c, me, &name)?;
+            tag_json(c, &base, &name, Some(me))
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    max_id: Option<String>,
+    since_id: Option<String>,
+    min_id: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/followed_tags`: newest follow first, Link paging by the
+/// follow (as Mastodon: default 100, at most 200).
+pub async fn followed(
+    State(state): State<AppState>,
+    auth: Auth,
+    Params(q): Params<PageQuery>,
+) -> AppResult<(HeaderMap, Json<Value>)> {
+    auth.require("read:follows")?;
+    let p = |s: &Option<String>| s.as_deref().and_then(|x| x.parse::<i64>().ok());
+    let page = crate::domain::timelines::Page::new(
+        p(&q.max_id),
+        p(&q.since_id),
+        p(&q.min_id),
+        q.limit,
+        100,
+        200,
+    );
+    let base = state.base_url();
+    let me = auth.account.id;
+    let (ids, out) = state
+        .db
+        .run(move |c| {
+            let rows = tags::followed_page(c, me, page)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            let out = rows
+                .iter()
+                .map(|(_, n)| tag_json(c, &base, n, Some(me)))
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok::<_, AppError>((ids, out))
+        })
+        .await?;
+    Ok((
+        link_header(&state, "/api/v1/followed_tags", "", &ids),
+        Json(Value::Array(out)),
+    ))
 }
