@@ -652,3 +652,129 @@ on_both_backends!(
         .await;
     }
 );
+
+on_both_backends!(
+    invitees_join_a_closed_group_without_approval,
+    |backend: Backend| async move {
+        use meetfield::domain::group_invites;
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let carl = alpha.create_user("carl").await;
+        let bob = beta.create_user("bob").await;
+        let erin = beta.create_user("erin").await;
+        let team = groups::create(
+            &alpha.app.state,
+            &alice,
+            NewGroup {
+                name: "incident42".into(),
+                display_name: "Incident 42".into(),
+                closed: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .account;
+        // alpha knows bob (a partner's person found by "who knows X?").
+        let bob_at_alpha = resolve_account(&alpha.data(), &bob.uri).await.unwrap();
+        let invited = group_invites::invite(
+            &alpha.data(),
+            &alice,
+            team.id,
+            vec![bob_at_alpha.id, carl.id],
+        )
+        .await
+        .unwrap();
+        assert_eq!(invited.len(), 2);
+        // Only moderators invite.
+        assert!(
+            group_invites::invite(&alpha.data(), &carl, team.id, vec![alice.id])
+                .await
+                .is_err()
+        );
+
+        // bob hears of it in a direct post from the group, in any app.
+        let bid = bob.id;
+        eventually("bob gets the invitation", || async {
+            beta.query(move |c| {
+                use meetfield::db::schema::{notifications as n, statuses as s};
+                n::table
+                    .inner_join(s::table.on(s::id.nullable().eq(n::status_id)))
+                    .filter(n::account_id.eq(bid))
+                    .filter(n::kind.eq("mention"))
+                    .filter(s::content.like("%invited you to join Incident 42%"))
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .await
+                == 1
+        })
+        .await;
+
+        // Following the group is enough: no request waits for a moderator.
+        join(&beta, &bob, &team).await;
+        let (tid, aid) = (team.id, alice.id);
+        let waiting = alpha
+            .query(move |c| {
+                use meetfield::db::schema::follows as f;
+                f::table
+                    .filter(f::target_account_id.eq(tid))
+                    .filter(f::pending.eq(true))
+                    .count()
+                    .get_result::<i64>(c)
+            })
+            .await;
+        assert_eq!(waiting, 0);
+        follows::follow(&alpha.app.state, &carl, &team)
+            .await
+            .unwrap();
+        let cid = carl.id;
+        assert!(
+            alpha
+                .query(move |c| Follow::find(c, cid, tid))
+                .await
+                .is_some_and(|f| !f.pending),
+            "a local invitee is in at once"
+        );
+        let left = alpha.query(move |c| group_invites::pending(c, tid)).await;
+        assert!(left.is_empty(), "invitations are used up: {left:?}");
+
+        // erin was not invited: her request waits.
+        let team_at_beta = resolve_account(&beta.data(), &team.uri).await.unwrap();
+        follows::follow(&beta.app.state, &erin, &team_at_beta)
+            .await
+            .unwrap();
+        eventually("erin's request arrives and waits", || async {
+            alpha
+                .query(move |c| {
+                    use meetfield::db::schema::follows as f;
+                    f::table
+                        .filter(f::target_account_id.eq(tid))
+                        .filter(f::pending.eq(true))
+                        .count()
+                        .get_result::<i64>(c)
+                })
+                .await
+                == 1
+        })
+        .await;
+        let (eid, tbid) = (erin.id, team_at_beta.id);
+        assert!(
+            beta.query(move |c| Follow::find(c, eid, tbid))
+                .await
+                .is_some_and(|f| f.pending)
+        );
+        // Inviting someone who already asked lets them in.
+        let erin_at_alpha = alpha.account_by_uri(&erin.uri).await.unwrap();
+        group_invites::invite(&alpha.data(), &alice, tid, vec![erin_at_alpha.id])
+            .await
+            .unwrap();
+        eventually("erin is let in", || async {
+            beta.query(move |c| Follow::find(c, eid, tbid))
+                .await
+                .is_some_and(|f| !f.pending)
+        })
+        .await;
+        let _ = aid;
+    }
+);

@@ -148,3 +148,55 @@ on_both_backends!(
         assert_eq!(poll_notifications(&gamma, dave.id).await, 0);
     }
 );
+
+on_both_backends!(
+    a_scheduling_poll_with_ten_slots_crosses_instances,
+    |backend: Backend| async move {
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        follow(&beta, &bob, &alice).await;
+        let slots: Vec<String> = (0..10).map(|i| format!("Mon {}:00", 8 + i)).collect();
+        let status = posts::post_status(
+            &alpha.data(),
+            &alice,
+            PostInput {
+                poll: Some(NewPoll {
+                    options: slots.clone(),
+                    expires_in: 86_400,
+                    multiple: true,
+                    hide_totals: false,
+                }),
+                ..PostInput::public("Which slot works for the incident review?")
+            },
+        )
+        .await
+        .unwrap();
+        let uri = status.uri.clone();
+        eventually("the ten-option Question reaches beta", || async {
+            poll_at(&beta, &uri).await.is_some()
+        })
+        .await;
+        let (at_beta, counts) = poll_at(&beta, &uri).await.unwrap();
+        assert_eq!(counts, vec![0; 10]);
+        assert!(at_beta.multiple);
+        let pid = at_beta.id;
+        let titles: Vec<String> = beta
+            .query(move |c| polls::options(c, pid))
+            .await
+            .into_iter()
+            .map(|o| o.title)
+            .collect();
+        assert_eq!(titles, slots);
+        polls::vote(&beta.data(), &bob, at_beta.id, vec![0, 5, 9])
+            .await
+            .unwrap();
+        eventually("alpha counts bob's three slots", || async {
+            let c = poll_at(&alpha, &uri).await.unwrap().1;
+            c[0] == 1 && c[5] == 1 && c[9] == 1 && c.iter().sum::<i64>() == 3
+        })
+        .await;
+        let (at_alpha, _) = poll_at(&alpha, &uri).await.unwrap();
+        assert_eq!((at_alpha.votes_count, at_alpha.voters_count), (3, 1));
+    }
+);

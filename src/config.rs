@@ -88,6 +88,8 @@ pub struct Config {
     pub media_max_video_bytes: usize,
     /// Profile fields one account may have (the organization's and free ones).
     pub max_profile_fields: usize,
+    /// Options a poll may have (Mastodon allows 4).
+    pub poll_max_options: usize,
     /// Seconds between reads of the partners' directories (0: only on demand).
     pub directory_sync_secs: u64,
     /// People per page of the directory we serve to partners.
@@ -237,6 +239,7 @@ impl Default for Config {
             media_max_image_bytes: 16 * 1024 * 1024,
             media_max_video_bytes: 99 * 1024 * 1024,
             max_profile_fields: 10,
+            poll_max_options: 10,
             directory_sync_secs: 3600,
             directory_page_size: 200,
             insights: true,
@@ -416,6 +419,9 @@ impl Config {
         }
         if !(1..=100_000).contains(&self.insights_sources) {
             return Err(err("insights_sources", "must be between 1 and 100000"));
+        }
+        if !(2..=50).contains(&self.poll_max_options) {
+            return Err(err("poll_max_options", "must be between 2 and 50"));
         }
         if !(1..=50).contains(&self.max_profile_fields) {
             return Err(err("max_profile_fields", "must be between 1 and 50"));

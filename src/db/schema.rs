@@ -903,3 +903,13 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    group_invites (group_id, account_id) {
+        group_id -> BigInt,
+        account_id -> BigInt,
+        invited_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+diesel::allow_tables_to_appear_in_same_query!(group_invites, accounts);

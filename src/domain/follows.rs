@@ -27,6 +27,15 @@ fn queue(
     Ok(())
 }
 
+/// Whether `follower` joins group `target` on an invitation (used up
+/// here): for a closed group, the invitation is the approval.
+fn invitation_used(c: &mut DbConn, target: &Account, follower: &Account) -> QueryResult<bool> {
+    if target.actor_type != "Group" {
+        return Ok(false);
+    }
+    crate::domain::group_invites::take(c, target.id, follower.id)
+}
+
 /// A local account asks to follow `target`. Local targets answer at once;
 /// remote ones get a Follow and answer with Accept or Reject later.
 pub async fn follow(state: &AppState, follower: &Account, target: &Account) -> AppResult<Follow> {
@@ -80,13 +89,11 @@ pub async fn follow_with(
                 return Ok(set_options(c, existing)?);
             }
             if target.is_local() {
-                let f = Follow::insert(c, follower.id, target.id, None, target.locked)?;
+                let invited = invitation_used(c, &target, &follower)?;
+                let pending = target.locked && !invited;
+                let f = Follow::insert(c, follower.id, target.id, None, pending)?;
                 let f = set_options(c, f)?;
-                let kind = if target.locked {
-                    "follow_request"
-                } else {
-                    "follow"
-                };
+                let kind = if pending { "follow_request" } else { "follow" };
                 notifications::notify(c, target.id, follower.id, kind, None)?;
                 return Ok(f);
             }
@@ -163,18 +170,10 @@ pub async fn receive_follow(
                     existing
                 }
                 None => {
-                    let f = Follow::insert(
-                        c,
-                        follower.id,
-                        target.id,
-                        Some(&follow_uri),
-                        target.locked,
-                    )?;
-                    let kind = if target.locked {
-                        "follow_request"
-                    } else {
-                        "follow"
-                    };
+                    let invited = invitation_used(c, &target, &follower)?;
+                    let pending = target.locked && !invited;
+                    let f = Follow::insert(c, follower.id, target.id, Some(&follow_uri), pending)?;
+                    let kind = if pending { "follow_request" } else { "follow" };
                     notifications::notify(c, target.id, follower.id, kind, None)?;
                     f
                 }

@@ -7,6 +7,7 @@ pub mod blocks;
 pub mod conversations;
 pub mod filters;
 pub mod follows;
+pub mod group_invites;
 pub mod groups;
 pub mod html;
 pub mod instance;

@@ -18,8 +18,9 @@ use crate::federation::objects::note::local_note;
 use crate::federation::protocol::activities::wrap_json;
 use crate::federation::protocol::note::NoteJson;
 
-/// Limits, as `/api/v2/instance` announces them (Mastodon's defaults).
-pub const MAX_OPTIONS: usize = 4;
+/// Limits, as `/api/v2/instance` announces them (Mastodon's defaults; the
+/// number of options is `MEETFIELD_POLL_MAX_OPTIONS`, 10 by default, room
+/// for "which slot works?").
 pub const MAX_OPTION_CHARS: usize = 50;
 pub const MIN_EXPIRATION: i64 = 300;
 pub const MAX_EXPIRATION: i64 = 2_629_746;
@@ -64,14 +65,14 @@ pub struct NewPoll {
 }
 
 impl NewPoll {
-    /// Mastodon's validation, with its messages.
-    pub fn validate(&self) -> AppResult<()> {
+    /// Mastodon's validation, with its messages; at most `max_options`.
+    pub fn validate(&self, max_options: usize) -> AppResult<()> {
         let bad = |m: &str| Err(AppError::Unprocessable(format!("Validation failed: {m}")));
         if self.options.len() < 2 {
             return bad("Poll must have at least 2 options");
         }
-        if self.options.len() > MAX_OPTIONS {
-            return bad(&format!("Poll can't contain more than {MAX_OPTIONS} items"));
+        if self.options.len() > max_options {
+            return bad(&format!("Poll can't contain more than {max_options} items"));
         }
         if self
             .options
@@ -176,6 +177,7 @@ pub fn record_votes(
     if poll.expired() {
         return bad("The poll has already ended");
     }
+    lock(c, poll.id)?;
     if !own_votes(c, poll.id, account)?.is_empty() {
         return bad("You have already voted on this poll");
     }
@@ -234,6 +236,17 @@ fn record(
     Ok(vid)
 }
 
+/// Takes the poll's row lock for the rest of the transaction: ballots of
+/// one voter arriving at once (a multiple-choice vote from another server
+/// is one activity per option) then see each other, so the voter counts
+/// once and a single-choice poll takes one ballot.
+fn lock(c: &mut DbConn, poll_id: i64) -> QueryResult<()> {
+    diesel::update(polls::table.find(poll_id))
+        .set(polls::updated_at.eq(now()))
+        .execute(c)?;
+    Ok(())
+}
+
 fn bump_voters(c: &mut DbConn, poll_id: i64) -> QueryResult<()> {
     diesel::update(polls::table.find(poll_id))
         .set(polls::voters_count.eq(polls::voters_count + 1))
@@ -260,6 +273,7 @@ pub fn record_remote_vote(
     else {
         return Ok(false);
     };
+    lock(c, poll.id)?;
     let before = own_votes(c, poll.id, voter)?;
     if before.contains(&option.idx) || (!poll.multiple && !before.is_empty()) {
         return Ok(false);

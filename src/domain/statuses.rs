@@ -156,7 +156,7 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
         ));
     }
     if let Some(p) = &input.poll {
-        p.validate()?;
+        p.validate(data.config.poll_max_options)?;
     }
     let (content, mut mentioned, tags) = compose(data, &input.text).await;
     let base = data.base_url();

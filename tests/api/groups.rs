@@ -476,3 +476,163 @@ both_backends!(closed_group_requests, |tdb: TestDb| async move {
         404,
     );
 });
+
+both_backends!(
+    invitations_let_people_into_closed_groups,
+    |tdb: TestDb| async move {
+        let api = Api::new(tdb).await;
+        let (_alice, a) = api.user("alice", "read write follow").await;
+        let (bob, b) = api.user("bob", "read write follow").await;
+        let (carol, c) = api.user("carol", "read write follow").await;
+        let (dan, d) = api.user("dan", "read write follow").await;
+        let (eve, e) = api.user("eve", "read write follow").await;
+
+        // A team formed in one call, from a "who knows X?" answer.
+        let form = format!(
+            "name=incident42&display_name=Incident+42&closed=true&invite_account_ids[]={}&invite_account_ids[]={}",
+            bob.id, carol.id
+        );
+        let g = api.ok("/api/v1/groups", &a, B::FormOwned(form)).await;
+        assert_eq!(g["meetfield_group"]["closed"], true);
+        let gid = g["id"].as_str().unwrap().to_string();
+        let invites = format!("/api/v1/groups/{gid}/invites");
+        let listed = api.get(&invites, Some(&a)).await;
+        assert_eq!(
+            ids(&listed.json),
+            vec![bob.id.to_string(), carol.id.to_string()]
+        );
+        assert_error(&api.get(&invites, Some(&b)).await, 403);
+
+        // bob's direct post from the group says how to join.
+        let notes = api
+            .get("/api/v1/notifications?types[]=mention", Some(&b))
+            .await
+            .json;
+        let text = notes[0]["status"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(text.contains("invited you to join Incident 42"), "{notes}");
+        assert!(text.contains("without waiting for approval"), "{text}");
+        assert_eq!(notes[0]["status"]["visibility"], "direct");
+        assert_eq!(notes[0]["account"]["id"], gid);
+
+        // The invitee follows: a member at once. A non-invitee waits.
+        let rel = api
+            .ok(&format!("/api/v1/accounts/{gid}/follow"), &b, B::None)
+            .await;
+        assert_eq!(
+            (rel["following"].clone(), rel["requested"].clone()),
+            (json!(true), json!(false))
+        );
+        let rel = api
+            .ok(&format!("/api/v1/accounts/{gid}/follow"), &d, B::None)
+            .await;
+        assert_eq!(
+            (rel["following"].clone(), rel["requested"].clone()),
+            (json!(false), json!(true))
+        );
+        assert_eq!(
+            ids(&api.get(&invites, Some(&a)).await.json),
+            vec![carol.id.to_string()]
+        );
+
+        // Inviting someone who asked already lets them in; members are skipped.
+        let r = api
+            .ok(
+                &invites,
+                &a,
+                B::Json(json!({"account_ids": [dan.id.to_string(), bob.id.to_string()]})),
+            )
+            .await;
+        assert_eq!(ids(&r), vec![dan.id.to_string()]);
+        let rel = api
+            .get(
+                &format!("/api/v1/accounts/relationships?id[]={gid}"),
+                Some(&d),
+            )
+            .await
+            .json;
+        assert_eq!(rel[0]["following"], true, "{rel}");
+
+        // Withdrawn: carol is back to asking.
+        let r = api
+            .call(
+                Method::DELETE,
+                &format!("{invites}/{}", carol.id),
+                Some(&a),
+                B::None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        assert_error(
+            &api.call(
+                Method::DELETE,
+                &format!("{invites}/{}", carol.id),
+                Some(&a),
+                B::None,
+            )
+            .await,
+            404,
+        );
+        let rel = api
+            .ok(&format!("/api/v1/accounts/{gid}/follow"), &c, B::None)
+            .await;
+        assert_eq!(rel["requested"], true);
+
+        // Bad input: clear 4xx.
+        api.ok(&format!("/api/v1/accounts/{}/block", eve.id), &a, B::None)
+            .await;
+        let r = api
+            .post(
+                &invites,
+                Some(&a),
+                B::Json(json!({"account_ids": [eve.id.to_string()]})),
+            )
+            .await;
+        assert_error(&r, 422);
+        assert!(
+            r.json["error"].as_str().unwrap().contains("blocked"),
+            "{}",
+            r.json
+        );
+        assert_error(
+            &api.post(&invites, Some(&a), B::Json(json!({"account_ids": ["999"]})))
+                .await,
+            404,
+        );
+        assert_error(
+            &api.post(&invites, Some(&a), B::Json(json!({"account_ids": []})))
+                .await,
+            422,
+        );
+        assert_error(
+            &api.post(
+                &invites,
+                Some(&a),
+                B::Json(json!({"account_ids": [gid.clone()]})),
+            )
+            .await,
+            422,
+        );
+        assert_error(
+            &api.post(
+                &invites,
+                Some(&b),
+                B::Json(json!({"account_ids": [eve.id.to_string()]})),
+            )
+            .await,
+            403,
+        );
+        assert_error(
+            &api.post(
+                "/api/v1/groups/123/invites",
+                Some(&a),
+                B::Json(json!({"account_ids": [eve.id.to_string()]})),
+            )
+            .await,
+            404,
+        );
+        let _ = e;
+    }
+);

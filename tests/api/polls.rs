@@ -87,8 +87,8 @@ both_backends!(polls_are_created_and_validated, |tdb: TestDb| async move {
             "one option",
         ),
         (
-            json!({"options": ["a", "b", "c", "d", "e"], "expires_in": 3600}),
-            "five options",
+            json!({"options": (0..11).map(|i| format!("slot {i}")).collect::<Vec<_>>(), "expires_in": 3600}),
+            "eleven options",
         ),
         (
             json!({"options": ["a", "a"], "expires_in": 3600}),
@@ -331,3 +331,35 @@ both_backends!(
         assert!(poll_notes(c.clone()).await.is_empty(), "carol did not vote");
     }
 );
+
+both_backends!(poll_option_limit_is_a_setting, |tdb: TestDb| async move {
+    let api = Api::with_config(tdb, |c| meetfield::config::Config {
+        poll_max_options: 6,
+        ..c
+    })
+    .await;
+    let (_alice, a) = api.user("alice", "read write").await;
+    let v2 = api.get("/api/v2/instance", None).await.json;
+    assert_eq!(v2["configuration"]["polls"]["max_options"], 6);
+    let slots = |n: usize| (0..n).map(|i| format!("{}:00", 9 + i)).collect::<Vec<_>>();
+    let s = poll_post(
+        &api,
+        &a,
+        json!({"status": "Which slot works?", "poll": {"options": slots(6), "expires_in": 86400, "multiple": true}}),
+    )
+    .await;
+    assert_eq!(s["poll"]["options"].as_array().unwrap().len(), 6);
+    assert_eq!(s["poll"]["multiple"], true);
+    let r = api
+        .post(
+            "/api/v1/statuses",
+            Some(&a),
+            B::Json(json!({"status": "x", "poll": {"options": slots(7), "expires_in": 86400}})),
+        )
+        .await;
+    assert_error(&r, 422);
+    assert_eq!(
+        r.json["error"],
+        "Validation failed: Poll can't contain more than 6 items"
+    );
+});

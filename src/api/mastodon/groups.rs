@@ -17,6 +17,7 @@ use crate::api::extract::{Auth, MaybeAuth, Params};
 use crate::app::AppState;
 use crate::db::models::Account;
 use crate::db::schema::{accounts, follows};
+use crate::domain::group_invites;
 use crate::domain::groups::{self, GroupChange, NewGroup};
 use crate::domain::timelines;
 use crate::error::{AppError, AppResult};
@@ -38,13 +39,33 @@ fn text(p: &HashMap<String, Value>, k: &str) -> Option<String> {
     p.get(k).and_then(Value::as_str).map(str::to_string)
 }
 
+/// `POST /api/v1/groups`; `invite_account_ids[]` invites people at once
+/// (a team from a "who knows X?" answer in one call).
+#[derive(Debug, Default, Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
+    closed: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
+    discoverable: Option<bool>,
+    #[serde(default, deserialize_with = "crate::api::extract::lenient_bool")]
+    announcement_only: Option<bool>,
+    #[serde(default, alias = "invite_account_ids[]")]
+    invite_account_ids: Vec<String>,
+}
+
 pub async fn create(
-    State(state): State<AppState>,
+    data: Data<AppState>,
     auth: Auth,
-    Params(p): Params<HashMap<String, Value>>,
+    Params(p): Params<CreateForm>,
 ) -> AppResult<Json<Value>> {
     auth.require("write:accounts")?;
-    if state.config.group_creation == crate::config::GroupCreation::Admins
+    if data.config.group_creation == crate::config::GroupCreation::Admins
         && !matches!(
             auth.user.role(),
             crate::db::models::Role::Admin | crate::db::models::Role::Owner
@@ -54,21 +75,123 @@ pub async fn create(
             "Only admins can create groups on this server".into(),
         ));
     }
-    let flag = |k: &str| p.get(k).and_then(parse_bool);
+    let invite: Vec<i64> = p
+        .invite_account_ids
+        .iter()
+        .map(|s| parse_id(s))
+        .collect::<AppResult<_>>()?;
+    if invite.len() > group_invites::MAX_PER_CALL {
+        return Err(AppError::Unprocessable(format!(
+            "Validation failed: at most {} accounts per invitation",
+            group_invites::MAX_PER_CALL
+        )));
+    }
     let g = groups::create(
-        &state,
+        &data,
         &auth.account,
         NewGroup {
-            name: text(&p, "name").unwrap_or_default(),
-            display_name: text(&p, "display_name").unwrap_or_default(),
-            note: text(&p, "note").unwrap_or_default(),
-            closed: flag("closed").unwrap_or(false),
-            discoverable: flag("discoverable").unwrap_or(true),
-            announcement_only: flag("announcement_only").unwrap_or(false),
+            name: p.name,
+            display_name: p.display_name,
+            note: p.note,
+            closed: p.closed.unwrap_or(false),
+            discoverable: p.discoverable.unwrap_or(true),
+            announcement_only: p.announcement_only.unwrap_or(false),
         },
     )
     .await?;
-    render(&state, g.account.id, Some(auth.account.id)).await
+    if !invite.is_empty() {
+        group_invites::invite(&data, &auth.account, g.account.id, invite).await?;
+    }
+    render(&data, g.account.id, Some(auth.account.id)).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InviteForm {
+    #[serde(default, alias = "account_ids[]")]
+    account_ids: Vec<String>,
+}
+
+impl InviteForm {
+    fn ids(&self) -> AppResult<Vec<i64>> {
+        self.account_ids.iter().map(|s| parse_id(s)).collect()
+    }
+}
+
+async fn accounts_json(state: &AppState, list: Vec<Account>) -> AppResult<Json<Value>> {
+    let ctx = ctx(state);
+    let out = state
+        .db
+        .run(move |c| {
+            list.iter()
+                .map(|a| entities::account(c, &ctx, a).map_err(AppError::from))
+                .collect::<AppResult<Vec<_>>>()
+        })
+        .await?;
+    Ok(Json(Value::Array(out)))
+}
+
+/// `GET /api/v1/groups/:id/invites`: who is invited and has not joined
+/// (moderators only).
+pub async fn invites(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require("read:follows")?;
+    let (gid, me) = (parse_id(&id)?, auth.account.id);
+    let list = state
+        .db
+        .run(move |c| {
+            let g = groups::moderated(c, me, gid)?;
+            Ok::<_, AppError>(group_invites::pending(c, g.account.id)?)
+        })
+        .await?;
+    accounts_json(&state, list).await
+}
+
+/// `POST /api/v1/groups/:id/invites` (`account_ids[]`): the accounts
+/// invited (or, having asked already, let in).
+pub async fn invite(
+    data: Data<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<InviteForm>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let list = group_invites::invite(&data, &auth.account, parse_id(&id)?, p.ids()?).await?;
+    accounts_json(&data, list).await
+}
+
+/// `DELETE /api/v1/groups/:id/invites` (`account_ids[]`)
+pub async fn withdraw_invites(
+    data: Data<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(p): Params<InviteForm>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    group_invites::withdraw(&data, &auth.account, parse_id(&id)?, p.ids()?).await?;
+    Ok(Json(json!({})))
+}
+
+/// `DELETE /api/v1/groups/:id/invites/:account_id`
+pub async fn withdraw_invite(
+    data: Data<AppState>,
+    auth: Auth,
+    Path((id, account_id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    auth.require("write:follows")?;
+    let n = group_invites::withdraw(
+        &data,
+        &auth.account,
+        parse_id(&id)?,
+        vec![parse_id(&account_id)?],
+    )
+    .await?;
+    if n == 0 {
+        return Err(AppError::not_found());
+    }
+    Ok(Json(json!({})))
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -41,7 +41,7 @@ fn configuration(state: &AppState) -> Value {
             "video_matrix_limit": 0
         },
         "polls": {
-            "max_options": 4,
+            "max_options": state.config.poll_max_options,
             "max_characters_per_option": 50,
             "min_expiration": 300,
             "max_expiration": 2629746

@@ -104,6 +104,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/groups/{id}/requests", get(groups::requests))
         .route(
+            "/api/v1/groups/{id}/invites",
+            get(groups::invites)
+                .post(groups::invite)
+                .delete(groups::withdraw_invites),
+        )
+        .route(
+            "/api/v1/groups/{id}/invites/{account_id}",
+            axum::routing::delete(groups::withdraw_invite),
+        )
+        .route(
             "/api/v1/groups/{id}/requests/{account_id}/authorize",
             post(groups::authorize),
         )
