@@ -201,96 +201,123 @@ pub fn home(c: &mut DbConn, viewer: &Account, page: Page) -> QueryResult<Vec<Sta
     let mut rows = page_of(q, page, c)?;
     let tags = crate::domain::tags::followed_names(c, viewer.id)?;
     if !tags.is_empty() {
-        let have: HashSet<i64> = rows.iter().map(|s| s.id).collect();
-        let extra: Vec<i64> = followed_tag_posts(c, &tags, page)?
-            .into_iter()
-            .filter(|id| !have.contains(id))
-            .collect();
-        if !extra.is_empty() {
-            let found: Vec<Status> = statuses::table
-                .filter(statuses::id.eq_any(&extra))
-                .filter(statuses::account_id.ne_all(&hidden))
-                .select(Status::as_select())
-                .load(c)?;
-            rows.extend(found);
-            rows.sort_by_key(|s| std::cmp::Reverse(s.id));
-            rows.dedup_by_key(|s| s.id);
-            // The page's own end: the newest `limit` (or, paging from
-            // `min_id`, the oldest ones above it).
-            let limit = page.limit as usize;
-            if rows.len() > limit {
-                if page.min_id.is_some() {
-                    rows.drain(..rows.len() - limit);
-                } else {
-                    rows.truncate(limit);
-                }
+        let tagged = followed_tag_posts(c, &tags, &hidden, page)?;
+        // The page of the merge: the newest `limit` ids of both (or, paged
+        // from `min_id`, the oldest above it); only tagged posts that make
+        // it are read.
+        let mut ids: Vec<i64> = rows.iter().map(|s| s.id).chain(tagged).collect();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        let limit = page.limit as usize;
+        if ids.len() > limit {
+            if page.min_id.is_some() {
+                ids.drain(..ids.len() - limit);
+            } else {
+                ids.truncate(limit);
             }
+        }
+        let have: HashSet<i64> = rows.iter().map(|s| s.id).collect();
+        let missing: Vec<i64> = ids.iter().copied().filter(|i| !have.contains(i)).collect();
+        if !missing.is_empty() {
+            let keep: HashSet<i64> = ids.iter().copied().collect();
+            rows.retain(|s| keep.contains(&s.id));
+            rows.extend(
+                statuses::table
+                    .filter(statuses::id.eq_any(&missing))
+                    .select(Status::as_select())
+                    .load(c)?,
+            );
+            rows.sort_by_key(|s| std::cmp::Reverse(s.id));
         }
     }
     drop_hidden_boosts(c, rows, &hidden)
 }
 
 /// Ids of public and local-only original posts carrying one of `tags`
-/// within `page`: one index range of `status_tags` per tag, each cut at
-/// the page's size, in one statement.
-fn followed_tag_posts(c: &mut DbConn, tags: &[String], page: Page) -> QueryResult<Vec<i64>> {
-    use diesel::sql_types::{BigInt, Text};
+/// within `page`, by authors not in `hidden`, newest first (oldest first
+/// from `min_id`), at most the page's size: one index range of
+/// `status_tags` per tag, each cut at the page size. PostgreSQL walks the
+/// tags with a lateral join (one small plan); SQLite with a union.
+fn followed_tag_posts(
+    c: &mut DbConn,
+    tags: &[String],
+    hidden: &[i64],
+    page: Page,
+) -> QueryResult<Vec<i64>> {
+    use diesel::sql_types::{Array, BigInt, Text};
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    enum Bind {
-        Tag(String),
-        Id(i64),
-    }
-    let pg = matches!(c, DbConn::Postgres(_));
-    let mut binds: Vec<Bind> = Vec::new();
-    let mut mark = |b: Bind| {
-        binds.push(b);
-        if pg {
-            format!("${}", binds.len())
-        } else {
-            "?".to_string()
-        }
-    };
     let order = if page.min_id.is_some() { "ASC" } else { "DESC" };
-    let mut parts = Vec::with_capacity(tags.len());
-    for (i, t) in tags.iter().enumerate() {
-        let mut cond = format!("st.tag = {}", mark(Bind::Tag(t.clone())));
-        if let Some(m) = page.max_id {
-            cond += &format!(" AND st.status_id < {}", mark(Bind::Id(m)));
-        }
-        if let Some(m) = page.since_id {
-            cond += &format!(" AND st.status_id > {}", mark(Bind::Id(m)));
-        }
-        if let Some(m) = page.min_id {
-            cond += &format!(" AND st.status_id > {}", mark(Bind::Id(m)));
-        }
-        parts.push(format!(
-            "SELECT id FROM (SELECT st.status_id AS id FROM status_tags st \
-             JOIN statuses s ON s.id = st.status_id WHERE {cond} \
-             AND s.visibility IN ('public', 'local') AND s.reblog_of_id IS NULL \
-             AND s.deleted_at IS NULL ORDER BY st.status_id {order} LIMIT {}) t{i}",
-            page.limit
-        ));
+    let limit = page.limit;
+    let mut bounds: Vec<(&str, i64)> = Vec::new();
+    if let Some(m) = page.max_id {
+        bounds.push(("<", m));
     }
-    let sql = parts.join(" UNION ALL ");
-    macro_rules! run {
-        ($conn:expr, $db:ty) => {{
-            let mut q = diesel::sql_query(sql).into_boxed::<$db>();
-            for b in binds {
-                q = match b {
-                    Bind::Tag(v) => q.bind::<Text, _>(v),
-                    Bind::Id(v) => q.bind::<BigInt, _>(v),
-                };
-            }
-            q.load::<Row>($conn)?
-        }};
+    if let Some(m) = page.since_id {
+        bounds.push((">", m));
     }
+    if let Some(m) = page.min_id {
+        bounds.push((">", m));
+    }
+    const POST: &str = "s.visibility IN ('public', 'local') AND s.reblog_of_id IS NULL \
+                        AND s.deleted_at IS NULL";
     let rows = match c {
-        DbConn::Sqlite(l) => run!(l, diesel::sqlite::Sqlite),
-        DbConn::Postgres(p) => run!(p, diesel::pg::Pg),
+        DbConn::Postgres(pg) => {
+            let mut cond = String::new();
+            for (i, (op, _)) in bounds.iter().enumerate() {
+                cond += &format!(" AND st.status_id {op} ${}", i + 3);
+            }
+            let sql = format!(
+                "SELECT DISTINCT x.id FROM unnest($1::text[]) AS t(tag) CROSS JOIN LATERAL \
+                 (SELECT st.status_id AS id FROM status_tags st JOIN statuses s ON s.id = st.status_id \
+                  WHERE st.tag = t.tag AND {POST} AND NOT (s.account_id = ANY($2)){cond} \
+                  ORDER BY st.status_id {order} LIMIT {limit}) x ORDER BY x.id {order} LIMIT {limit}"
+            );
+            let mut q = diesel::sql_query(sql)
+                .into_boxed::<diesel::pg::Pg>()
+                .bind::<Array<Text>, _>(tags.to_vec())
+                .bind::<Array<BigInt>, _>(hidden.to_vec());
+            for (_, v) in bounds {
+                q = q.bind::<BigInt, _>(v);
+            }
+            q.load::<Row>(pg)?
+        }
+        DbConn::Sqlite(lite) => {
+            // The hidden authors once, as a JSON array, for every part.
+            let hide = if hidden.is_empty() {
+                ""
+            } else {
+                " AND s.account_id NOT IN (SELECT value FROM json_each(?))"
+            };
+            let cond: String = bounds
+                .iter()
+                .map(|(op, _)| format!(" AND st.status_id {op} ?"))
+                .collect();
+            let one = format!(
+                "SELECT id FROM (SELECT st.status_id AS id FROM status_tags st \
+                 JOIN statuses s ON s.id = st.status_id WHERE st.tag = ? AND {POST}{hide}{cond} \
+                 ORDER BY st.status_id {order} LIMIT {limit})"
+            );
+            let sql = format!(
+                "SELECT DISTINCT id FROM ({}) ORDER BY id {order} LIMIT {limit}",
+                vec![one.as_str(); tags.len()].join(" UNION ALL ")
+            );
+            let hidden_json = serde_json::to_string(hidden).unwrap_or_else(|_| "[]".into());
+            let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+            for t in tags {
+                q = q.bind::<Text, _>(t.clone());
+                if !hidden.is_empty() {
+                    q = q.bind::<Text, _>(hidden_json.clone());
+                }
+                for (_, v) in &bounds {
+                    q = q.bind::<BigInt, _>(*v);
+                }
+            }
+            q.load::<Row>(lite)?
+        }
     };
     Ok(rows.into_iter().map(|r| r.id).collect())
 }

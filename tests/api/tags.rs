@@ -359,9 +359,20 @@ both_backends!(followed_tags_bring_posts_home, |tdb: TestDb| async move {
     let link = link.unwrap();
     let next = link.split(['<', '>']).nth(1).unwrap();
     let q = &next[next.find('?').unwrap()..];
-    let (second, _) = home(&api, &a, q).await;
+    let (second, link2) = home(&api, &a, q).await;
     assert_eq!(second.len(), 2, "{second:?}");
     assert!(second.iter().all(|t| !first.contains(t)));
+    // And back with `min_id` (the Link's prev): the first page again.
+    let link2 = link2.unwrap();
+    let prev = link2.split(['<', '>']).nth(3).unwrap();
+    assert!(prev.contains("min_id="), "{link2}");
+    let (back, _) = home(
+        &api,
+        &a,
+        &format!("{}&limit=2", &prev[prev.find('?').unwrap()..]),
+    )
+    .await;
+    assert_eq!(back, first);
 
     // Mutes and blocks apply.
     api.ok(&format!("/api/v1/accounts/{}/mute", cem.id), &a, B::None)
