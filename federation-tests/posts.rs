@@ -419,3 +419,82 @@ on_both_backends!(
         let _ = statuses::table;
     }
 );
+
+on_both_backends!(
+    an_accepted_answer_reaches_a_partner,
+    |backend: Backend| async move {
+        use meetfield::domain::answers;
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        follow(&beta, &bob, &alice).await;
+        let q = post(
+            &alpha,
+            &alice,
+            PostInput::public("Who can review our #terraform module?"),
+        )
+        .await;
+        let quri = q.uri.clone();
+        eventually("the question reaches beta", || async {
+            status_at(&beta, &quri).await.is_some()
+        })
+        .await;
+        let q_at_beta = status_at(&beta, &quri).await.unwrap();
+        let reply = post(
+            &beta,
+            &bob,
+            PostInput {
+                in_reply_to_id: Some(q_at_beta.id),
+                ..PostInput::public("@alice I can, send the PR")
+            },
+        )
+        .await;
+        let ruri = reply.uri.clone();
+        eventually("the reply reaches alpha", || async {
+            status_at(&alpha, &ruri).await.is_some()
+        })
+        .await;
+        let reply_at_alpha = status_at(&alpha, &ruri).await.unwrap();
+        answers::accept(&alpha.data(), &alice, q.id, reply_at_alpha.id)
+            .await
+            .unwrap();
+
+        // beta learns it from the Update: its API shows the answer, and the
+        // content carries the line stock apps show.
+        let qid = q_at_beta.id;
+        eventually("beta knows the accepted answer", || async {
+            beta.query(move |c| answers::of_statuses(c, &[qid]))
+                .await
+                .get(&qid)
+                .is_some_and(|(rid, _)| *rid == reply.id)
+        })
+        .await;
+        let ctx = meetfield::api::mastodon::ctx(&beta.app.state);
+        let bid = bob.id;
+        let shown = beta
+            .query(move |c| {
+                let s = Status::by_id(c, qid)?;
+                Ok::<_, diesel::result::Error>(
+                    meetfield::api::mastodon::entities::status(c, &ctx, &s, Some(bid))
+                        .expect("rendered"),
+                )
+            })
+            .await;
+        assert_eq!(
+            shown["meetfield"]["accepted_answer"]["id"],
+            reply.id.to_string()
+        );
+        let content = shown["content"].as_str().unwrap();
+        assert_eq!(content.matches("Answered").count(), 1, "{content}");
+
+        answers::unaccept(&alpha.data(), &alice, q.id)
+            .await
+            .unwrap();
+        eventually("beta hears it was undone", || async {
+            beta.query(move |c| answers::of_statuses(c, &[qid]))
+                .await
+                .is_empty()
+        })
+        .await;
+    }
+);

@@ -913,3 +913,14 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(group_invites, accounts);
+
+diesel::table! {
+    accepted_answers (status_id) {
+        status_id -> BigInt,
+        reply_id -> BigInt,
+        accepted_by -> Nullable<BigInt>,
+        boost_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+diesel::allow_tables_to_appear_in_same_query!(accepted_answers, statuses);

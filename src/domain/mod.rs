@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod announcements;
+pub mod answers;
 pub mod blocks;
 pub mod conversations;
 pub mod filters;

@@ -185,6 +185,41 @@ pub fn accounts_named(c: &mut DbConn, q: &str, limit: i64) -> QueryResult<Vec<i6
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// Ids of the latest public or unlisted posts matching any of `words`
+/// (the full-text index; newest first, at most `RECENT_MATCHES`).
+pub fn recent_matches(c: &mut DbConn, words: &[String]) -> QueryResult<Vec<i64>> {
+    let words: Vec<String> = words.iter().flat_map(|w| name_words(w)).collect();
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let rows: Vec<Row> = match c {
+        DbConn::Sqlite(lite) => diesel::sql_query(format!(
+            "SELECT rowid AS id FROM status_search_fts WHERE status_search_fts MATCH ? \
+             ORDER BY rowid DESC LIMIT {RECENT_MATCHES}"
+        ))
+        .bind::<Text, _>(
+            words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        )
+        .load(lite)?,
+        DbConn::Postgres(pg) => diesel::sql_query(format!(
+            "SELECT status_id AS id FROM status_search WHERE document @@ to_tsquery('english', $1) \
+             ORDER BY status_id DESC LIMIT {RECENT_MATCHES}"
+        ))
+        .bind::<Text, _>(words.join(" | "))
+        .load(pg)?,
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 /// `(author, favourites by others)` for public or unlisted replies (at
 /// most `limit`, of the last year, among the newest posts that mention any
 /// of `words`) that someone other than their author favourited: "who

@@ -322,6 +322,27 @@ fn send_about(
     Ok(())
 }
 
+/// Queues an Update of a local post that changed without an edit (its
+/// accepted answer): an id of its own, so receivers do not take it for
+/// an Update they already had.
+pub(crate) fn send_local_update(c: &mut DbConn, status: &Status, base: &str) -> AppResult<()> {
+    let author = Account::by_id(c, status.account_id)?;
+    let inboxes = audience_inboxes(c, status)?;
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let note = local_note(c, status, &author, base)?;
+    let (to, cc) = (
+        note.to.clone().unwrap_or_default(),
+        note.cc.clone().unwrap_or_default(),
+    );
+    let id = format!("{}#updates/answer-{}", status.uri, id::next_id());
+    let object = serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?;
+    let activity = wrap_json("Update", &id, &author.uri, object, &to, &cc);
+    delivery::enqueue(c, author.id, &activity, &inboxes)?;
+    Ok(())
+}
+
 fn own_status(c: &mut DbConn, author: &Account, status_id: i64) -> AppResult<Status> {
     let s = Status::by_id(c, status_id).map_err(|_| AppError::not_found())?;
     if s.account_id != author.id || s.reblog_of_id.is_some() {
@@ -689,6 +710,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
     };
     let (new, mention_uris, tags) = remote_note_row(&json, &author.account, parent.as_ref());
     let question = json.question();
+    let accepted = json.accepted_answer_id();
     let attachment = json.attachment.clone();
     let has_attachments = matches!(&attachment, Some(serde_json::Value::Array(a)) if !a.is_empty())
         || matches!(&attachment, Some(serde_json::Value::Object(_)));
@@ -733,6 +755,9 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
             }
             if let Some(q) = &question {
                 crate::domain::polls::store_remote(c, status.id, q)?;
+            }
+            if accepted.is_some() {
+                crate::domain::answers::receive(c, &status, accepted.as_deref())?;
             }
             crate::domain::media::store_remote(
                 c,
@@ -846,6 +871,14 @@ pub async fn receive_note_update(data: &FedData, actor: &Account, json: NoteJson
         .map(html::strip_tags)
         .unwrap_or_default();
     let sensitive = json.sensitive.unwrap_or(false);
+    {
+        let (q, accepted) = (current.clone(), json.accepted_answer_id());
+        data.db
+            .transaction(move |c| {
+                crate::domain::answers::receive(c, &q, accepted.as_deref()).map_err(AppError::from)
+            })
+            .await?;
+    }
     if let Some(q) = json.question() {
         let sid = current.id;
         data.db

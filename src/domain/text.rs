@@ -73,7 +73,8 @@ pub fn links_in(text: &str) -> Vec<String> {
     out
 }
 
-fn escape(s: &str) -> String {
+/// Text as HTML text or attribute value.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -35,7 +35,7 @@ pub struct ExpertQuery {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reason {
-    /// skill | featured_tag | field | bio | posts | group | answer
+    /// skill | featured_tag | field | bio | posts | group | answer | accepted_answer
     pub kind: &'static str,
     pub detail: String,
     pub count: i64,
@@ -370,6 +370,18 @@ pub fn find(
             weight.min(4.0),
             "answer",
             format!("replies on {phrase} that others favourited"),
+            n,
+        );
+    }
+
+    // Accepted answers: replies the asker (or the group) marked as the
+    // answer, where the question or the answer is on the topic.
+    let matching = crate::domain::search::recent_matches(c, &topic)?;
+    for (account, n) in crate::domain::answers::authors_of_accepted(c, &matching)? {
+        hits.entry(account).or_default().add(
+            (3.0 * n as f64).min(6.0),
+            "accepted_answer",
+            format!("accepted answers on {phrase}"),
             n,
         );
     }

@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod admin_console;
 mod announcements;
+mod answers;
 mod browser;
 mod collections;
 mod conversations;

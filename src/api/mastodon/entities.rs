@@ -144,6 +144,8 @@ struct Shared {
         ),
     >,
     media: HashMap<i64, Vec<Value>>,
+    /// Accepted answers by question id: (reply id, reply URL).
+    answers: HashMap<i64, (i64, String)>,
 }
 
 /// What depends on the viewer.
@@ -204,12 +206,14 @@ fn shared(c: &mut DbConn, ctx: &Ctx, list: &[&Status]) -> AppResult<Shared> {
         .into_iter()
         .map(|(sid, list)| (sid, list.iter().map(|a| media_attachment(ctx, a)).collect()))
         .collect();
+    let answers = crate::domain::answers::of_statuses(c, &ids)?;
     Ok(Shared {
         accounts: accounts_json,
         mentions,
         tags,
         polls,
         media,
+        answers,
     })
 }
 
@@ -313,7 +317,7 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Shared, me: Option<(i64, &Personal)>) 
         "url": s.url.clone().unwrap_or_else(|| s.uri.clone()),
         "created_at": iso(s.created_at),
         "account": p.accounts.get(&s.account_id).cloned().unwrap_or(Value::Null),
-        "content": s.content,
+        "content": crate::domain::answers::shown_content(s, p.answers.get(&s.id)),
         "visibility": api_visibility(&s.visibility),
         "sensitive": s.sensitive,
         "spoiler_text": s.spoiler_text,
@@ -359,6 +363,9 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Shared, me: Option<(i64, &Personal)>) 
     }
     if s.visibility == "local" {
         v["local_only"] = json!(true);
+    }
+    if let Some((rid, url)) = p.answers.get(&s.id) {
+        v["meetfield"] = json!({ "accepted_answer": { "id": rid.to_string(), "url": url } });
     }
     v
 }

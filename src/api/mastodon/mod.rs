@@ -167,6 +167,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/statuses/{id}/context", get(statuses::context))
         .route("/api/v1/directory", get(directory::index))
         .route("/api/v1/meetfield/experts", get(experts::index))
+        .route(
+            "/api/v1/meetfield/statuses/{id}/accept/{reply_id}",
+            post(statuses::accept_answer).delete(statuses::unaccept_answer),
+        )
+        .route(
+            "/api/v1/meetfield/statuses/{id}/accept",
+            axum::routing::delete(statuses::unaccept_answer),
+        )
         .route("/api/v1/statuses/{id}/history", get(statuses::history))
         .route("/api/v1/statuses/{id}/source", get(statuses::source))
         .route(

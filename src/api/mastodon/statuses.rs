@@ -516,3 +516,35 @@ pub async fn unpin(
     })
     .await
 }
+
+/// `POST /api/v1/meetfield/statuses/:id/accept/:reply_id`: the question
+/// with its accepted answer (a Meetfield extension; see domain::answers).
+pub async fn accept_answer(
+    data: Data<AppState>,
+    auth: Auth,
+    Path((id, reply_id)): Path<(String, String)>,
+) -> AppResult<Json<Value>> {
+    let reply = parse_id(&reply_id)?;
+    act_on_status(&data, &auth, &id, "write:statuses", |sid| {
+        crate::domain::answers::accept(&data, &auth.account, sid, reply)
+    })
+    .await
+}
+
+/// `DELETE /api/v1/meetfield/statuses/:id/accept/:reply_id` (or
+/// `…/accept`): no accepted answer any more.
+pub async fn unaccept_answer(
+    data: Data<AppState>,
+    auth: Auth,
+    Path(params): Path<Vec<(String, String)>>,
+) -> AppResult<Json<Value>> {
+    let id = params
+        .iter()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    act_on_status(&data, &auth, &id, "write:statuses", |sid| {
+        crate::domain::answers::unaccept(&data, &auth.account, sid)
+    })
+    .await
+}

@@ -59,6 +59,12 @@ pub fn local_note(
         json!({ "type": "Hashtag", "href": format!("{base}/tags/{t}"), "name": format!("#{t}") })
     }));
     let question = crate::domain::polls::question_fields(conn, status.id)?;
+    let answer = crate::domain::answers::of_statuses(conn, &[status.id])?.remove(&status.id);
+    let accepted_uri = match &answer {
+        Some((rid, _)) => Some(Status::by_id(conn, *rid)?.uri),
+        None => None,
+    };
+    let content = crate::domain::answers::shown_content(status, answer.as_ref());
     let field = |k: &str| question.as_ref().and_then(|q| q.get(k).cloned());
     Ok(NoteJson {
         one_of: field("oneOf"),
@@ -74,11 +80,12 @@ pub fn local_note(
         }
         .into(),
         attributed_to: Some(Value::String(author.uri.clone())),
-        content: Some(status.content.clone()),
         content_map: status
             .language
             .as_ref()
-            .map(|l| json!({ l.clone(): status.content.clone() })),
+            .map(|l| json!({ l.clone(): content.clone() })),
+        content: Some(content),
+        accepted_answer: accepted_uri.map(Value::String),
         name: None,
         summary: Some(status.spoiler_text.clone()).filter(|s| !s.is_empty()),
         sensitive: Some(status.sensitive),

@@ -17,6 +17,7 @@ pub fn context() -> Value {
             "knowsAbout": "schema:knowsAbout",
             "worksFor": "schema:worksFor",
             "memberOf": "schema:memberOf",
+            "acceptedAnswer": { "@id": "schema:acceptedAnswer", "@type": "@id" },
             "featured": { "@id": "toot:featured", "@type": "@id" },
             "featuredTags": { "@id": "toot:featuredTags", "@type": "@id" },
             "meetfield": "https://meetfield.dev/ns#",

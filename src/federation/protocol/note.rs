@@ -69,9 +69,22 @@ pub struct NoteJson {
     pub closed: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voters_count: Option<Value>,
+    /// The reply its author (or group) accepted as the answer: schema.org's
+    /// `acceptedAnswer`, a Meetfield extension others ignore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_answer: Option<Value>,
 }
 
 impl NoteJson {
+    /// The accepted answer's id, a URL or an object with one.
+    pub fn accepted_answer_id(&self) -> Option<String> {
+        match self.accepted_answer.as_ref()? {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        }
+    }
+
     /// The author: a URL, or the first Person-like entry of a list
     /// (PeerTube lists the channel Group too).
     pub fn author(&self) -> Option<Url> {
