@@ -142,6 +142,21 @@ pub enum AdminCommand {
     /// Announcements every local person sees once in their apps.
     #[command(subcommand)]
     Announcement(AnnouncementCommand),
+    /// Trending tags and posts (see MEETFIELD_TRENDS).
+    #[command(subcommand)]
+    Trends(TrendsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrendsCommand {
+    /// Never show this tag in trends.
+    Hide { tag: String },
+    /// Let a hidden tag trend again (from the next computation).
+    Allow { tag: String },
+    /// The trending tags now, and the hidden ones.
+    List,
+    /// Recompute now (the workers do it every MEETFIELD_TRENDS_SECS).
+    Compute,
 }
 
 #[derive(Debug, Subcommand)]
@@ -678,6 +693,7 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::Insights(cmd) => run_insights(cmd, &db, &config).await?,
         AdminCommand::Suggestions(cmd) => run_suggestions(cmd, &db, &config).await?,
         AdminCommand::Announcement(cmd) => run_announcement(cmd, &db, &config).await?,
+        AdminCommand::Trends(cmd) => run_trends(cmd, &db).await?,
         AdminCommand::Scim(ScimCommand::Token(cmd)) => {
             use crate::sso::scim;
             match cmd {
@@ -898,6 +914,40 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
         InviteCommand::Revoke { code } => {
             registrations::revoke_invite(db, &code).await?;
             println!("invite {code} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn run_trends(cmd: TrendsCommand, db: &crate::db::Db) -> anyhow::Result<()> {
+    use crate::domain::trends;
+    match cmd {
+        TrendsCommand::Hide { tag } => {
+            let name = db.transaction(move |c| trends::hide(c, &tag)).await?;
+            println!("#{name} is hidden from trends");
+        }
+        TrendsCommand::Allow { tag } => {
+            let (name, was) = db.transaction(move |c| trends::allow(c, &tag)).await?;
+            if was {
+                println!("#{name} may trend again");
+            } else {
+                println!("#{name} was not hidden");
+            }
+        }
+        TrendsCommand::List => {
+            let (now, hidden) = db
+                .run(|c| Ok::<_, crate::db::DbError>((trends::tags(c, 0, 20)?, trends::hidden(c)?)))
+                .await?;
+            for t in now {
+                println!("#{t}");
+            }
+            for t in hidden {
+                println!("#{t}\thidden");
+            }
+        }
+        TrendsCommand::Compute => {
+            let (tags, posts) = trends::compute(db).await?;
+            println!("trends computed: {tags} tags, {posts} posts");
         }
     }
     Ok(())

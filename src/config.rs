@@ -96,6 +96,10 @@ pub struct Config {
     pub directory_page_size: i64,
     /// Connector insight for admins (`false`: not computed, not shown).
     pub insights: bool,
+    /// Trending tags and posts (`/api/v1/trends/*`); false: none.
+    pub trends: bool,
+    /// Seconds between recomputations of the trends.
+    pub trends_secs: u64,
     /// Seconds between insight runs (0: only `meetfield admin insights compute`).
     pub insights_secs: u64,
     /// Days of interactions the insight graph reads.
@@ -244,6 +248,8 @@ impl Default for Config {
             directory_page_size: 200,
             insights: true,
             insights_secs: 86_400,
+            trends: true,
+            trends_secs: 600,
             insights_window_days: 90,
             insights_sources: 256,
             suggestions_secs: 3_600,

@@ -1228,3 +1228,19 @@ both_backends!(
         assert!(err.contains(&format!("no announcement {id}")), "{err}");
     }
 );
+
+both_backends!(trends_from_the_command_line, |tdb: TestDb| async move {
+    let err = failed(&meetfield(&tdb, &["admin", "trends", "hide", "no-dash!"]));
+    assert!(err.contains("Tag is invalid"), "{err}");
+    assert!(ok(&meetfield(&tdb, &["admin", "trends", "hide", "#Ops"])).contains("#ops is hidden"));
+    assert_eq!(
+        ok(&meetfield(&tdb, &["admin", "trends", "list"])).trim(),
+        "#ops\thidden"
+    );
+    assert!(ok(&meetfield(&tdb, &["admin", "trends", "allow", "ops"])).contains("may trend again"));
+    assert!(ok(&meetfield(&tdb, &["admin", "trends", "allow", "ops"])).contains("was not hidden"));
+    assert!(
+        ok(&meetfield(&tdb, &["admin", "trends", "compute"]))
+            .contains("trends computed: 0 tags, 0 posts")
+    );
+});

@@ -924,3 +924,28 @@ diesel::table! {
     }
 }
 diesel::allow_tables_to_appear_in_same_query!(accepted_answers, statuses);
+
+diesel::table! {
+    trend_tags (tag) {
+        tag -> Text,
+        score -> Double,
+        accounts -> BigInt,
+        uses -> BigInt,
+        computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trend_statuses (status_id) {
+        status_id -> BigInt,
+        score -> Double,
+        computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trend_hidden_tags (tag) {
+        tag -> Text,
+        created_at -> Timestamp,
+    }
+}

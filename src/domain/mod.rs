@@ -30,4 +30,5 @@ pub mod statuses;
 pub mod tags;
 pub mod text;
 pub mod timelines;
+pub mod trends;
 pub mod users;

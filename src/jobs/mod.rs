@@ -114,6 +114,20 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             },
         });
     }
+    if config.trends && config.trends_secs > 0 {
+        jobs.push(Job {
+            name: "trends",
+            every: Duration::from_secs(config.trends_secs),
+            delayed: false,
+            run: |data| {
+                Box::pin(async {
+                    let (tags, posts) = crate::domain::trends::compute(&data.db).await?;
+                    tracing::debug!(tags, posts, "trends computed");
+                    Ok(())
+                })
+            },
+        });
+    }
     if config.insights && config.insights_secs > 0 {
         jobs.push(Job {
             name: "insights",

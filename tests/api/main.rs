@@ -37,3 +37,4 @@ mod streaming;
 mod suggestions;
 mod support;
 mod tags;
+mod trends;

@@ -24,6 +24,7 @@ pub mod statuses;
 pub mod suggestions;
 pub mod tags;
 pub mod timelines;
+pub mod trends;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -269,8 +270,9 @@ pub fn router() -> Router<AppState> {
                 .put(announcements::admin_update)
                 .delete(announcements::admin_delete),
         )
-        .route("/api/v1/trends/tags", get(collections::empty_list))
-        .route("/api/v1/trends/statuses", get(collections::empty_list))
+        .route("/api/v1/trends", get(trends::tags))
+        .route("/api/v1/trends/tags", get(trends::tags))
+        .route("/api/v1/trends/statuses", get(trends::statuses))
         .route("/api/v1/trends/links", get(collections::empty_list))
         .route("/api/v2/suggestions", get(suggestions::index_v2))
         .route("/api/v1/suggestions", get(suggestions::index_v1))

@@ -1,0 +1,18 @@
+-- Trends inside the organization, recomputed by the workers: the tags and
+-- posts of the last run, best first. An admin hides a tag from trends.
+CREATE TABLE trend_tags (
+    tag TEXT PRIMARY KEY,
+    score REAL NOT NULL,
+    accounts BIGINT NOT NULL,
+    uses BIGINT NOT NULL,
+    computed_at TIMESTAMP NOT NULL
+);
+CREATE TABLE trend_statuses (
+    status_id BIGINT PRIMARY KEY REFERENCES statuses (id) ON DELETE CASCADE,
+    score REAL NOT NULL,
+    computed_at TIMESTAMP NOT NULL
+);
+CREATE TABLE trend_hidden_tags (
+    tag TEXT PRIMARY KEY,
+    created_at TIMESTAMP NOT NULL
+);

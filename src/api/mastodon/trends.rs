@@ -1,0 +1,86 @@
+//! `GET /api/v1/trends/tags`, `/trends/statuses` (and `/api/v1/trends`, the
+//! older name of the tags): what the workers found catching on
+//! (domain::trends). Empty when `MEETFIELD_TRENDS=false`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{ctx, entities};
+use crate::api::extract::{MaybeAuth, Params};
+use crate::app::AppState;
+use crate::db::models::Status;
+use crate::domain::timelines::can_view;
+use crate::domain::trends;
+use crate::error::AppResult;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl PageQuery {
+    fn page(&self, default: i64, max: i64) -> (i64, i64) {
+        (
+            self.offset.unwrap_or(0).max(0),
+            self.limit.unwrap_or(default).clamp(1, max),
+        )
+    }
+}
+
+/// `GET /api/v1/trends/tags` (limit default 10, at most 20, as Mastodon).
+pub async fn tags(
+    State(state): State<AppState>,
+    auth: MaybeAuth,
+    Params(q): Params<PageQuery>,
+) -> AppResult<Json<Value>> {
+    if !state.config.trends {
+        return Ok(Json(Value::Array(Vec::new())));
+    }
+    let (offset, limit) = q.page(10, 20);
+    let base = state.base_url();
+    let viewer = auth.viewer().map(|v| v.id);
+    let out = state
+        .db
+        .run(move |c| {
+            trends::tags(c, offset, limit)?
+                .iter()
+                .map(|n| super::tags::tag_json(c, &base, n, viewer))
+                .collect::<AppResult<Vec<_>>>()
+        })
+        .await?;
+    Ok(Json(Value::Array(out)))
+}
+
+/// `GET /api/v1/trends/statuses` (limit default 20, at most 40): only what
+/// the viewer may see.
+pub async fn statuses(
+    State(state): State<AppState>,
+    auth: MaybeAuth,
+    Params(q): Params<PageQuery>,
+) -> AppResult<Json<Value>> {
+    if !state.config.trends {
+        return Ok(Json(Value::Array(Vec::new())));
+    }
+    let (offset, limit) = q.page(20, 40);
+    let ctx = ctx(&state);
+    let viewer = auth.viewer().cloned();
+    let out = state
+        .db
+        .run(move |c| {
+            let ids = trends::statuses(c, offset, limit)?;
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(s) = Status::by_id(c, id).ok()
+                    && can_view(c, viewer.as_ref(), &s)?
+                {
+                    rows.push(s);
+                }
+            }
+            entities::statuses(c, &ctx, &rows, viewer.as_ref().map(|v| v.id))
+        })
+        .await?;
+    Ok(Json(Value::Array(out)))
+}

@@ -1,0 +1,302 @@
+//! Trends inside the organization: which hashtags and posts are catching on
+//! among local and partner people lately. The workers recompute them
+//! (`MEETFIELD_TRENDS_SECS`); requests read the stored result.
+//!
+//! A tag's score counts people more than posts: every account that used it
+//! adds 1 (at the weight of its latest use), each further use 0.1 (five at
+//! most), each weight halving per day of age over seven days; two people
+//! at least. A
+//! post's score is its favourites, replies and twice its boosts, halving
+//! every 12 hours over two days. Only public original posts count, of
+//! accounts that are discoverable, neither suspended nor silenced, and not
+//! marked sensitive. Admins hide tags (`meetfield admin trends hide TAG`).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Timestamp};
+
+use crate::db::schema::{trend_hidden_tags, trend_statuses, trend_tags};
+use crate::db::{Db, DbConn, id, now};
+use crate::error::{AppError, AppResult};
+use crate::org::insights::insert_batches;
+
+const TAG_DAYS: i64 = 7;
+const STATUS_HOURS: i64 = 48;
+/// Kept per run: more than any page asks for.
+const KEEP: usize = 200;
+/// People who must use a tag before it trends.
+const MIN_ACCOUNTS: i64 = 2;
+
+/// Weight of something `age_hours` old with the given half-life.
+fn decay(age_hours: f64, half_life_hours: f64) -> f64 {
+    0.5f64.powf(age_hours.max(0.0) / half_life_hours)
+}
+
+#[derive(QueryableByName)]
+struct TagUse {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    tag: String,
+    #[diesel(sql_type = BigInt)]
+    account_id: i64,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+}
+
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    favourites_count: i64,
+    #[diesel(sql_type = BigInt)]
+    reblogs_count: i64,
+    #[diesel(sql_type = BigInt)]
+    replies_count: i64,
+}
+
+/// Who may trend: the same rule for tags and posts.
+const ELIGIBLE: &str = "s.visibility = 'public' AND s.reblog_of_id IS NULL \
+    AND s.deleted_at IS NULL AND s.sensitive = ? \
+    AND a.discoverable = ? AND a.suspended_at IS NULL AND a.silenced_at IS NULL";
+
+fn sql(c: &DbConn, text: &str) -> String {
+    // `?` placeholders become `$n` on PostgreSQL.
+    if matches!(c, DbConn::Sqlite(_)) {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut n = 0;
+    for ch in text.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Scores of tags from their uses: (tag, score, accounts, uses).
+pub fn score_tags(
+    uses: &[(String, i64, NaiveDateTime)],
+    at: NaiveDateTime,
+) -> Vec<(String, f64, i64, i64)> {
+    let mut per: HashMap<&str, HashMap<i64, (NaiveDateTime, i64)>> = HashMap::new();
+    for (tag, account, when) in uses {
+        let e = per
+            .entry(tag.as_str())
+            .or_default()
+            .entry(*account)
+            .or_insert((*when, 0));
+        e.0 = e.0.max(*when);
+        e.1 += 1;
+    }
+    let hours = |t: NaiveDateTime| (at - t).num_seconds() as f64 / 3600.0;
+    let mut out: Vec<(String, f64, i64, i64)> = per
+        .into_iter()
+        .filter(|(_, accounts)| accounts.len() as i64 >= MIN_ACCOUNTS)
+        .map(|(tag, accounts)| {
+            let mut score = 0.0;
+            let mut n = 0;
+            for (latest, count) in accounts.values() {
+                let w = decay(hours(*latest), 24.0);
+                score += w + 0.1 * w * (*count - 1).min(5) as f64;
+                n += count;
+            }
+            (tag.to_string(), score, accounts.len() as i64, n)
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// Recomputes both trends; answers (tags, posts) kept.
+pub async fn compute(db: &Db) -> AppResult<(usize, usize)> {
+    db.transaction(|c| compute_in(c).map_err(AppError::from))
+        .await
+}
+
+fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
+    let t = now();
+    let since_tags = id::id_at_millis(
+        (t - chrono::Duration::days(TAG_DAYS))
+            .and_utc()
+            .timestamp_millis(),
+    );
+    let q = sql(
+        c,
+        &format!(
+            "SELECT st.tag AS tag, s.account_id AS account_id, s.created_at AS created_at \
+             FROM status_tags st JOIN statuses s ON s.id = st.status_id \
+             JOIN accounts a ON a.id = s.account_id \
+             WHERE st.status_id >= ? AND {ELIGIBLE} \
+             AND st.tag NOT IN (SELECT tag FROM trend_hidden_tags)"
+        ),
+    );
+    let rows: Vec<TagUse> = diesel::sql_query(q)
+        .bind::<BigInt, _>(since_tags)
+        .bind::<Bool, _>(false)
+        .bind::<Bool, _>(true)
+        .load(c)?;
+    let uses: Vec<(String, i64, NaiveDateTime)> = rows
+        .into_iter()
+        .map(|r| (r.tag, r.account_id, r.created_at))
+        .collect();
+    let mut tags = score_tags(&uses, t);
+    drop(uses);
+    tags.truncate(KEEP);
+
+    let since_posts = id::id_at_millis(
+        (t - chrono::Duration::hours(STATUS_HOURS))
+            .and_utc()
+            .timestamp_millis(),
+    );
+    let q = sql(
+        c,
+        &format!(
+            "SELECT s.id AS id, s.created_at AS created_at, s.favourites_count AS favourites_count, \
+             s.reblogs_count AS reblogs_count, s.replies_count AS replies_count \
+             FROM statuses s JOIN accounts a ON a.id = s.account_id \
+             WHERE s.id >= ? AND {ELIGIBLE} \
+             AND s.favourites_count + s.reblogs_count + s.replies_count > 0"
+        ),
+    );
+    let candidates: Vec<Candidate> = diesel::sql_query(q)
+        .bind::<BigInt, _>(since_posts)
+        .bind::<Bool, _>(false)
+        .bind::<Bool, _>(true)
+        .load(c)?;
+    let mut posts: Vec<(i64, f64)> = candidates
+        .iter()
+        .map(|s| {
+            let age = (t - s.created_at).num_seconds() as f64 / 3600.0;
+            let raw = (s.favourites_count + s.replies_count + 2 * s.reblogs_count) as f64;
+            (s.id, raw * decay(age, 12.0))
+        })
+        .collect();
+    posts.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    posts.truncate(KEEP);
+
+    diesel::delete(trend_tags::table).execute(c)?;
+    diesel::delete(trend_statuses::table).execute(c)?;
+    let tag_rows: Vec<_> = tags
+        .iter()
+        .map(|(tag, score, accounts, uses)| {
+            (
+                trend_tags::tag.eq(tag.clone()),
+                trend_tags::score.eq(*score),
+                trend_tags::accounts.eq(*accounts),
+                trend_tags::uses.eq(*uses),
+                trend_tags::computed_at.eq(t),
+            )
+        })
+        .collect();
+    insert_batches!(c, trend_tags::table, tag_rows);
+    let post_rows: Vec<_> = posts
+        .iter()
+        .map(|(id, score)| {
+            (
+                trend_statuses::status_id.eq(*id),
+                trend_statuses::score.eq(*score),
+                trend_statuses::computed_at.eq(t),
+            )
+        })
+        .collect();
+    insert_batches!(c, trend_statuses::table, post_rows);
+    Ok((tags.len(), posts.len()))
+}
+
+/// Trending tag names, best first (hidden ones are never stored).
+pub fn tags(c: &mut DbConn, offset: i64, limit: i64) -> QueryResult<Vec<String>> {
+    trend_tags::table
+        .order((trend_tags::score.desc(), trend_tags::tag.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(trend_tags::tag)
+        .load(c)
+}
+
+/// Trending post ids, best first (visibility is the caller's to check).
+pub fn statuses(c: &mut DbConn, offset: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    trend_statuses::table
+        .order((
+            trend_statuses::score.desc(),
+            trend_statuses::status_id.desc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select(trend_statuses::status_id)
+        .load(c)
+}
+
+/// Keeps `raw` out of trends (at once, and from every later run).
+pub fn hide(c: &mut DbConn, raw: &str) -> AppResult<String> {
+    let (name, _) = crate::domain::tags::parse_name(raw)?;
+    let q = diesel::insert_into(trend_hidden_tags::table).values((
+        trend_hidden_tags::tag.eq(&name),
+        trend_hidden_tags::created_at.eq(now()),
+    ));
+    match c {
+        DbConn::Sqlite(l) => q.on_conflict_do_nothing().execute(l)?,
+        DbConn::Postgres(p) => q.on_conflict_do_nothing().execute(p)?,
+    };
+    diesel::delete(trend_tags::table.find(&name)).execute(c)?;
+    Ok(name)
+}
+
+/// Lets a hidden tag trend again (from the next run); whether it was hidden.
+pub fn allow(c: &mut DbConn, raw: &str) -> AppResult<(String, bool)> {
+    let (name, _) = crate::domain::tags::parse_name(raw)?;
+    let n = diesel::delete(trend_hidden_tags::table.find(&name)).execute(c)?;
+    Ok((name, n > 0))
+}
+
+pub fn hidden(c: &mut DbConn) -> QueryResult<Vec<String>> {
+    trend_hidden_tags::table
+        .order(trend_hidden_tags::tag.asc())
+        .select(trend_hidden_tags::tag)
+        .load(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_weigh_more_than_posts_and_old_uses_fade() {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let h = |n: i64| at - chrono::Duration::hours(n);
+        let mut uses = Vec::new();
+        // #spam: one account, fifty posts: never trends.
+        for _ in 0..50 {
+            uses.push(("spam".to_string(), 1, h(1)));
+        }
+        // #launch: four people today.
+        for a in 10..14 {
+            uses.push(("launch".to_string(), a, h(2)));
+        }
+        // #noisy: two people, twenty posts each, today.
+        for a in [20, 21] {
+            for _ in 0..20 {
+                uses.push(("noisy".to_string(), a, h(2)));
+            }
+        }
+        // #lastweek: six people, six days ago.
+        for a in 30..36 {
+            uses.push(("lastweek".to_string(), a, h(24 * 6)));
+        }
+        let got = score_tags(&uses, at);
+        let order: Vec<&str> = got.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(order, vec!["launch", "noisy", "lastweek"], "{got:?}");
+        let noisy = &got[1];
+        assert_eq!((noisy.2, noisy.3), (2, 40));
+        assert!(got.iter().all(|t| t.0 != "spam"));
+    }
+}
