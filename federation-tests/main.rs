@@ -13,6 +13,7 @@ mod follows;
 mod groups;
 mod harness;
 mod media;
+mod partner_feed;
 mod polls;
 mod posts;
 mod process;

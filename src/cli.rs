@@ -145,6 +145,20 @@ pub enum AdminCommand {
     /// Trending tags and posts (see MEETFIELD_TRENDS).
     #[command(subcommand)]
     Trends(TrendsCommand),
+    /// Partners' public posts without following their authors (for
+    /// followed hashtags and trends).
+    #[command(subcommand, name = "partner-feed")]
+    PartnerFeed(PartnerFeedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerFeedCommand {
+    /// Ask an allowed partner to send us its public posts.
+    Subscribe { domain: String },
+    /// Stop receiving a partner's public posts.
+    Unsubscribe { domain: String },
+    /// Our subscriptions (accepted or waiting) and the partners subscribed to us.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -694,6 +708,7 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::Suggestions(cmd) => run_suggestions(cmd, &db, &config).await?,
         AdminCommand::Announcement(cmd) => run_announcement(cmd, &db, &config).await?,
         AdminCommand::Trends(cmd) => run_trends(cmd, &db).await?,
+        AdminCommand::PartnerFeed(cmd) => run_partner_feed(cmd, db.clone(), config.clone()).await?,
         AdminCommand::Scim(ScimCommand::Token(cmd)) => {
             use crate::sso::scim;
             match cmd {
@@ -919,6 +934,44 @@ async fn run_invite(cmd: InviteCommand, db: &crate::db::Db, config: &Config) -> 
     Ok(())
 }
 
+async fn run_partner_feed(
+    cmd: PartnerFeedCommand,
+    db: crate::db::Db,
+    config: Config,
+) -> anyhow::Result<()> {
+    use crate::domain::partner_feed;
+    match cmd {
+        PartnerFeedCommand::Subscribe { domain } => {
+            // Signed by the instance actor, as the server's fetches.
+            let app = crate::app::App::new(config, db).await?;
+            let theirs = partner_feed::subscribe(&app.data(), &domain).await?;
+            println!(
+                "asked {} for its public posts; the workers deliver the request",
+                theirs.domain.unwrap_or(domain)
+            );
+        }
+        PartnerFeedCommand::Unsubscribe { domain } => {
+            let app = crate::app::App::new(config, db).await?;
+            if !partner_feed::unsubscribe(&app.data(), &domain).await? {
+                bail!("not subscribed to {domain}");
+            }
+            println!("unsubscribed from {domain}");
+        }
+        PartnerFeedCommand::List => {
+            let (ours, theirs) = db
+                .run(|c| partner_feed::overview(c).map_err(crate::db::DbError::from))
+                .await?;
+            for (d, accepted) in ours {
+                println!("{d}\t{}", if accepted { "subscribed" } else { "waiting" });
+            }
+            for d in theirs {
+                println!("{d}\tsubscribed to us");
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn run_trends(cmd: TrendsCommand, db: &crate::db::Db) -> anyhow::Result<()> {
     use crate::domain::trends;
     match cmd {
@@ -938,7 +991,7 @@ async fn run_trends(cmd: TrendsCommand, db: &crate::db::Db) -> anyhow::Result<()
             let (now, hidden) = db
                 .run(|c| Ok::<_, crate::db::DbError>((trends::tags(c, 0, 20)?, trends::hidden(c)?)))
                 .await?;
-            for t in now {
+            for (t, _) in now {
                 println!("#{t}");
             }
             for t in hidden {

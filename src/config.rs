@@ -514,15 +514,7 @@ impl Config {
     /// 127.x, ::1), `https` for everything else: public instances sit behind
     /// a TLS-terminating proxy.
     pub fn scheme(&self) -> &'static str {
-        let host = url::Url::parse(&format!("http://{}/", self.domain))
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default();
-        let loopback = host == "localhost"
-            || host.ends_with(".localhost")
-            || host.starts_with("127.")
-            || host == "[::1]";
-        if loopback { "http" } else { "https" }
+        scheme_for(&self.domain)
     }
 
     /// Where media files are stored: `<data_dir>/files` (served under
@@ -568,6 +560,20 @@ fn known_keys() -> Vec<String> {
 }
 
 /// Host with an optional port, as it appears in our actor URLs.
+/// The scheme of a server named `domain` (ours or a partner's): `http` for
+/// loopback development hosts, `https` for everything else.
+pub fn scheme_for(domain: &str) -> &'static str {
+    let host = url::Url::parse(&format!("http://{domain}/"))
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.starts_with("127.")
+        || host == "[::1]";
+    if loopback { "http" } else { "https" }
+}
+
 fn validate_domain(domain: &str) -> Result<(), String> {
     if domain.is_empty() {
         return Err("must not be empty".into());

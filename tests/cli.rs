@@ -1244,3 +1244,26 @@ both_backends!(trends_from_the_command_line, |tdb: TestDb| async move {
             .contains("trends computed: 0 tags, 0 posts")
     );
 });
+
+both_backends!(
+    partner_feed_from_the_command_line,
+    |tdb: TestDb| async move {
+        let err = failed(&meetfield(
+            &tdb,
+            &["admin", "partner-feed", "subscribe", "nowhere.example"],
+        ));
+        assert!(
+            err.contains("nowhere.example is not an allowed partner"),
+            "{err}"
+        );
+        let err = failed(&meetfield(
+            &tdb,
+            &["admin", "partner-feed", "unsubscribe", "nowhere.example"],
+        ));
+        assert!(err.contains("not subscribed to nowhere.example"), "{err}");
+        assert_eq!(
+            ok(&meetfield(&tdb, &["admin", "partner-feed", "list"])).trim(),
+            ""
+        );
+    }
+);

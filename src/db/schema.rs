@@ -931,6 +931,7 @@ diesel::table! {
         score -> Double,
         accounts -> BigInt,
         uses -> BigInt,
+        history -> Text,
         computed_at -> Timestamp,
     }
 }

@@ -154,7 +154,12 @@ pub async fn receive_follow(
     state
         .db
         .transaction(move |c| {
-            if crate::domain::blocks::blocked_either_way(c, follower.id, target.id)? {
+            // A Follow of the instance actor subscribes to our public posts
+            // (the partner feed): allowed partners' instance actors only.
+            let feed = crate::domain::partner_feed::is_our_instance_actor(&target);
+            if crate::domain::blocks::blocked_either_way(c, follower.id, target.id)?
+                || (feed && !crate::domain::partner_feed::may_subscribe(c, &follower)?)
+            {
                 let reject = answer_follow_json(
                     "Reject",
                     &urls::activity(&base, id::next_id()),
@@ -163,6 +168,9 @@ pub async fn receive_follow(
                     &follower.uri,
                 );
                 return queue(c, &target, &reject, &follower);
+            }
+            if feed && Follow::find(c, follower.id, target.id)?.is_none() {
+                Follow::insert(c, follower.id, target.id, Some(&follow_uri), false)?;
             }
             let f = match Follow::find(c, follower.id, target.id)? {
                 Some(existing) => {

@@ -19,6 +19,7 @@ pub mod moderation;
 pub mod mutes;
 pub mod notifications;
 pub mod oauth;
+pub mod partner_feed;
 pub mod password;
 pub mod pins;
 pub mod policy;

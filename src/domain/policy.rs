@@ -51,7 +51,8 @@ pub fn normalize_domain(input: &str) -> Result<String, String> {
     Ok(host)
 }
 
-fn covers(entry: &str, host: &str) -> bool {
+/// Whether an entry for `entry` applies to `host` (itself or a subdomain).
+pub(crate) fn covers(entry: &str, host: &str) -> bool {
     host == entry
         || host
             .strip_suffix(entry)

@@ -80,6 +80,9 @@ pub(crate) fn audience_inboxes(conn: &mut DbConn, status: &Status) -> AppResult<
     if v != Visibility::Direct {
         inboxes.extend(Follow::follower_inboxes(conn, status.account_id)?);
     }
+    if v == Visibility::Public {
+        inboxes.extend(crate::domain::partner_feed::subscriber_inboxes(conn)?);
+    }
     inboxes.sort();
     inboxes.dedup();
     Ok(inboxes)

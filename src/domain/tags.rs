@@ -386,10 +386,13 @@ pub fn history(c: &mut DbConn, name: &str) -> QueryResult<Vec<DayUse>> {
     let since = (today - chrono::Duration::days(6))
         .and_hms_opt(0, 0, 0)
         .expect("midnight");
-    // Newest first and bounded: a tag in a storm costs the same.
+    // Newest first and bounded: a tag in a storm costs the same. Ids are
+    // time-ordered, so the index range ends at the first day.
+    let first_id = crate::db::id::id_at_millis(since.and_utc().timestamp_millis());
     let rows: Vec<(NaiveDateTime, i64)> = status_tags::table
         .inner_join(statuses::table)
         .filter(status_tags::tag.eq(name))
+        .filter(status_tags::status_id.ge(first_id))
         .filter(statuses::created_at.ge(since))
         .filter(statuses::visibility.eq_any(["public", "unlisted"]))
         .filter(statuses::deleted_at.is_null())
@@ -397,16 +400,20 @@ pub fn history(c: &mut DbConn, name: &str) -> QueryResult<Vec<DayUse>> {
         .limit(20_000)
         .select((statuses::created_at, statuses::account_id))
         .load(c)?;
+    Ok(days_of(&rows, today))
+}
+
+/// Seven days of uses, today first, from `(posted at, account)` pairs.
+pub fn days_of(rows: &[(NaiveDateTime, i64)], today: NaiveDate) -> Vec<DayUse> {
     let mut days: Vec<(i64, HashSet<i64>)> = vec![(0, HashSet::new()); 7];
-    for (at, account) in rows {
+    for &(at, account) in rows {
         let back = (today - at.date()).num_days();
         if let Some(d) = usize::try_from(back).ok().and_then(|b| days.get_mut(b)) {
             d.0 += 1;
             d.1.insert(account);
         }
     }
-    Ok(days
-        .into_iter()
+    days.into_iter()
         .enumerate()
         .map(|(back, (uses, authors))| DayUse {
             day: (today - chrono::Duration::days(back as i64))
@@ -417,7 +424,20 @@ pub fn history(c: &mut DbConn, name: &str) -> QueryResult<Vec<DayUse>> {
             uses,
             accounts: authors.len() as i64,
         })
-        .collect())
+        .collect()
+}
+
+/// A day list as Mastodon's Tag `history`: numbers as strings.
+pub fn history_json(days: &[DayUse]) -> serde_json::Value {
+    days.iter()
+        .map(|d| {
+            serde_json::json!({
+                "day": d.day.to_string(),
+                "uses": d.uses.to_string(),
+                "accounts": d.accounts.to_string(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

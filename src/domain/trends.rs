@@ -148,8 +148,28 @@ fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
         .map(|r| (r.tag, r.account_id, r.created_at))
         .collect();
     let mut tags = score_tags(&uses, t);
-    drop(uses);
     tags.truncate(KEEP);
+    // The kept tags' seven days, stored with them for the endpoint.
+    let kept: HashMap<&str, usize> = tags
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.0.as_str(), i))
+        .collect();
+    let mut per_tag: Vec<Vec<(NaiveDateTime, i64)>> = vec![Vec::new(); tags.len()];
+    for (tag, account, at) in &uses {
+        if let Some(&i) = kept.get(tag.as_str()) {
+            per_tag[i].push((*at, *account));
+        }
+    }
+    let histories: Vec<String> = per_tag
+        .iter()
+        .map(|rows| {
+            crate::domain::tags::history_json(&crate::domain::tags::days_of(rows, t.date()))
+                .to_string()
+        })
+        .collect();
+    drop(kept);
+    drop(uses);
 
     let since_posts = id::id_at_millis(
         (t - chrono::Duration::hours(STATUS_HOURS))
@@ -186,12 +206,14 @@ fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
     diesel::delete(trend_statuses::table).execute(c)?;
     let tag_rows: Vec<_> = tags
         .iter()
-        .map(|(tag, score, accounts, uses)| {
+        .zip(histories)
+        .map(|((tag, score, accounts, uses), history)| {
             (
                 trend_tags::tag.eq(tag.clone()),
                 trend_tags::score.eq(*score),
                 trend_tags::accounts.eq(*accounts),
                 trend_tags::uses.eq(*uses),
+                trend_tags::history.eq(history),
                 trend_tags::computed_at.eq(t),
             )
         })
@@ -211,13 +233,14 @@ fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
     Ok((tags.len(), posts.len()))
 }
 
-/// Trending tag names, best first (hidden ones are never stored).
-pub fn tags(c: &mut DbConn, offset: i64, limit: i64) -> QueryResult<Vec<String>> {
+/// Trending tags with their stored `history` JSON, best first (hidden
+/// ones are never stored).
+pub fn tags(c: &mut DbConn, offset: i64, limit: i64) -> QueryResult<Vec<(String, String)>> {
     trend_tags::table
         .order((trend_tags::score.desc(), trend_tags::tag.asc()))
         .offset(offset)
         .limit(limit)
-        .select(trend_tags::tag)
+        .select((trend_tags::tag, trend_tags::history))
         .load(c)
 }
 

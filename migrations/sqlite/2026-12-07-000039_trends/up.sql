@@ -5,6 +5,8 @@ CREATE TABLE trend_tags (
     score REAL NOT NULL,
     accounts BIGINT NOT NULL,
     uses BIGINT NOT NULL,
+    -- Mastodon's Tag `history` of the last 7 days, as the run saw them.
+    history TEXT NOT NULL,
     computed_at TIMESTAMP NOT NULL
 );
 CREATE TABLE trend_statuses (

@@ -34,17 +34,19 @@ fn featured_json(base: &str, owner: &Account, t: &FeaturedTag) -> Value {
 /// name nobody used or followed (as Mastodon).
 pub fn tag_json(c: &mut DbConn, base: &str, name: &str, viewer: Option<i64>) -> AppResult<Value> {
     let (name, _) = tags::parse_name(name).map_err(|_| AppError::not_found())?;
-    let history: Vec<Value> = tags::history(c, &name)?
-        .iter()
-        .map(|d| {
-            json!({
-                "day": d.day.to_string(),
-                "uses": d.uses.to_string(),
-                "accounts": d.accounts.to_string(),
-            })
-        })
-        .collect();
-    let id = tags::id_of(c, &name)?
+    let history = tags::history_json(&tags::history(c, &name)?);
+    tag_json_with(c, base, &name, history, viewer)
+}
+
+/// [`tag_json`] with a `history` already at hand (the trends keep theirs).
+pub fn tag_json_with(
+    c: &mut DbConn,
+    base: &str,
+    name: &str,
+    history: Value,
+    viewer: Option<i64>,
+) -> AppResult<Value> {
+    let id = tags::id_of(c, name)?
         .map(|i| i.to_string())
         .unwrap_or_default();
     let mut v = json!({
@@ -54,8 +56,8 @@ pub fn tag_json(c: &mut DbConn, base: &str, name: &str, viewer: Option<i64>) -> 
         "history": history,
     });
     if let Some(me) = viewer {
-        v["following"] = json!(tags::is_following(c, me, &name)?);
-        v["featuring"] = json!(tags::is_featured(c, me, &name)?);
+        v["following"] = json!(tags::is_following(c, me, name)?);
+        v["featuring"] = json!(tags::is_featured(c, me, name)?);
     }
     Ok(v)
 }

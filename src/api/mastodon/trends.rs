@@ -46,8 +46,11 @@ pub async fn tags(
         .db
         .run(move |c| {
             trends::tags(c, offset, limit)?
-                .iter()
-                .map(|n| super::tags::tag_json(c, &base, n, viewer))
+                .into_iter()
+                .map(|(n, h)| {
+                    let history = serde_json::from_str(&h).unwrap_or(Value::Array(Vec::new()));
+                    super::tags::tag_json_with(c, &base, &n, history, viewer)
+                })
                 .collect::<AppResult<Vec<_>>>()
         })
         .await?;
