@@ -117,7 +117,9 @@ async fn find(data: &FedData, domain: &str) -> AppResult<Option<(Account, Accoun
 
 /// Our subscriptions, `(domain, accepted)`, and the partners subscribed to
 /// us.
-pub fn overview(c: &mut DbConn) -> QueryResult<(Vec<(String, bool)>, Vec<String>)> {
+pub type Overview = (Vec<(String, bool)>, Vec<String>);
+
+pub fn overview(c: &mut DbConn) -> QueryResult<Overview> {
     let Some(me) = instance_actor(c)? else {
         return Ok((Vec::new(), Vec::new()));
     };
