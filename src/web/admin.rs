@@ -30,6 +30,7 @@ use crate::error::{AppError, AppResult};
 use crate::web::views::{self, PostView};
 use crate::web::{Chrome, Viewer, csrf_ok, message, render, signed_in, to_sign_in};
 
+mod announcements;
 mod insights;
 
 pub fn router() -> Router<AppState> {
@@ -55,6 +56,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/groups/{id}/hand_over", post(hand_over))
         .route("/admin/log", get(log_page))
         .route("/admin/insights", get(insights::insights_page))
+        .route(
+            "/admin/announcements",
+            get(announcements::announcements_page).post(announcements::create),
+        )
+        .route(
+            "/admin/announcements/{id}/delete",
+            post(announcements::take_down),
+        )
 }
 
 /// A staff member on a console page.
@@ -158,6 +167,8 @@ fn notice(q: &Option<Query<Notice>>) -> Option<String> {
             "role" => "Role changed.",
             "delete" => "Account deleted; other servers are told.",
             "invite" => "Invite created.",
+            "announce" => "Announcement published.",
+            "take_down" => "Announcement taken down.",
             "revoke" => "Invite revoked.",
             "partner" => "Partner settings saved.",
             "assign_to_self" => "Report assigned to you.",
@@ -185,12 +196,14 @@ fn chrome(state: &AppState, title: &str, viewer: &Viewer) -> Chrome {
 pub struct Nav {
     pub admin: bool,
     pub insights: bool,
+    pub announcements: bool,
 }
 
 fn nav(state: &AppState, m: &Moderator) -> Nav {
     Nav {
         admin: moderation::may(m.role, perm::MANAGE_FEDERATION),
         insights: state.config.insights && moderation::may(m.role, perm::VIEW_INSIGHTS),
+        announcements: moderation::may(m.role, perm::MANAGE_ANNOUNCEMENTS),
     }
 }
 

@@ -626,3 +626,76 @@ both_backends!(roles_act_only_on_lower_roles, |tdb: TestDb| async move {
     // The owner is still not someone others act on.
     assert_eq!(action(&mod_token, boss.id, "suspend").await, 403);
 });
+
+both_backends!(announcements_in_the_console, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    api.user_with_role("root", Role::Admin, "read").await;
+    api.user_with_role("mod", Role::Moderator, "read").await;
+    let (_, reader) = api.user("carol", "read write").await;
+    let m = sign_in(&api, "mod").await;
+    assert_eq!(
+        page(&api, "/admin/announcements", Some(&m)).await.status,
+        403
+    );
+    assert!(!html(&page(&api, "/admin", Some(&m)).await).contains("/admin/announcements"));
+
+    let root = sign_in(&api, "root").await;
+    let r = page(&api, "/admin/announcements", Some(&root)).await;
+    assert_eq!(r.status, 200);
+    assert!(html(&r).contains("No announcements."));
+    let t = csrf(&r);
+    let bad = form(
+        &api,
+        "/admin/announcements",
+        &root,
+        format!("csrf={t}&text=Drill&starts_at=soon&ends_at=2030-01-01"),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    assert!(html(&bad).contains("Starts at is not a valid date"));
+    let forged = form(
+        &api,
+        "/admin/announcements",
+        &root,
+        "csrf=nope&text=x".into(),
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+    let r = form(
+        &api,
+        "/admin/announcements",
+        &root,
+        format!("csrf={t}&text=%3Cscript%3Ex%3C%2Fscript%3E+Town+hall+%23Q3&starts_at=2030-01-02&ends_at=2030-01-03&all_day=on"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", html(&r));
+    let body = html(&page(&api, "/admin/announcements?done=announce", Some(&root)).await);
+    assert!(body.contains("Announcement published."));
+    assert!(
+        body.contains("&lt;script&gt;x&lt;/script&gt; Town hall"),
+        "escaped: {body}"
+    );
+    assert!(!body.contains("<script>x"));
+    assert!(body.contains("2030-01-02 – 2030-01-03"));
+    let listed = api.get("/api/v1/announcements", Some(&reader)).await.json;
+    assert_eq!(listed[0]["all_day"], true, "{listed}");
+    let id = listed[0]["id"].as_str().unwrap().to_string();
+
+    let r = form(
+        &api,
+        format!("/admin/announcements/{id}/delete"),
+        &root,
+        format!("csrf={t}"),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        api.get("/api/v1/announcements", Some(&reader)).await.json,
+        json!([])
+    );
+    let log = html(&page(&api, "/admin/log", Some(&root)).await);
+    assert!(
+        log.contains("create_announcement") && log.contains("destroy_announcement"),
+        "{log}"
+    );
+});
