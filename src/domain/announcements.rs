@@ -246,6 +246,37 @@ pub fn create(c: &mut DbConn, site: &Site, by: Option<i64>, d: Draft) -> AppResu
     find(c, new_id)
 }
 
+/// An admin publishes (or drafts) an announcement: logged, and the open
+/// streams told in the same transaction.
+pub fn publish(c: &mut DbConn, site: &Site, by: i64, d: Draft) -> AppResult<Announcement> {
+    let a = create(c, site, Some(by), d)?;
+    crate::domain::moderation::log(
+        c,
+        by,
+        "create_announcement",
+        "announcement",
+        &a.id.to_string(),
+        "",
+    )?;
+    flush(c)?;
+    find(c, a.id)
+}
+
+/// An admin takes an announcement down: logged, streams told.
+pub fn take_down(c: &mut DbConn, by: i64, id: i64) -> AppResult<()> {
+    delete(c, id)?;
+    crate::domain::moderation::log(
+        c,
+        by,
+        "destroy_announcement",
+        "announcement",
+        &id.to_string(),
+        "",
+    )?;
+    flush(c)?;
+    Ok(())
+}
+
 /// Any announcement not deleted, drafts included (for admins).
 pub fn find(c: &mut DbConn, id: i64) -> AppResult<Announcement> {
     announcements::table

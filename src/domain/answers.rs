@@ -91,7 +91,7 @@ fn booster(c: &mut DbConn, actor: &Account, question: &Status) -> AppResult<Acco
 
 fn send_update(c: &mut DbConn, question: &Status, base: &str) -> AppResult<()> {
     if question.local {
-        crate::domain::statuses::send_local_update(c, question, base)?;
+        crate::domain::statuses::send_local_update(c, question, base, "answer", Vec::new())?;
     }
     Ok(())
 }

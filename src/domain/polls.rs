@@ -14,7 +14,6 @@ use crate::delivery;
 use crate::domain::{notifications, statuses};
 use crate::error::{AppError, AppResult};
 use crate::federation::FedData;
-use crate::federation::objects::note::local_note;
 use crate::federation::protocol::activities::wrap_json;
 use crate::federation::protocol::note::NoteJson;
 
@@ -510,27 +509,11 @@ pub fn for_statuses(
 /// Queues an Update of a local poll's Question (new counts, or its end) to
 /// the post's audience and to remote voters.
 fn send_poll_update(c: &mut DbConn, status: &Status, base: &str) -> AppResult<()> {
-    let author = Account::by_id(c, status.account_id)?;
     let Some(poll) = of_status(c, status.id)? else {
         return Ok(());
     };
-    let mut inboxes = statuses::audience_inboxes(c, status)?;
-    inboxes.extend(remote_voter_inboxes(c, poll.id)?);
-    inboxes.sort();
-    inboxes.dedup();
-    if inboxes.is_empty() {
-        return Ok(());
-    }
-    let note = local_note(c, status, &author, base)?;
-    let (to, cc) = (
-        note.to.clone().unwrap_or_default(),
-        note.cc.clone().unwrap_or_default(),
-    );
-    let id = format!("{}#updates/poll-{}", status.uri, id::next_id());
-    let object = serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?;
-    let activity = wrap_json("Update", &id, &author.uri, object, &to, &cc);
-    delivery::enqueue(c, author.id, &activity, &inboxes)?;
-    Ok(())
+    let voters = remote_voter_inboxes(c, poll.id)?;
+    statuses::send_local_update(c, status, base, "poll", voters)
 }
 
 /// A local user votes. On a local poll the counts change here and the

@@ -326,11 +326,21 @@ fn send_about(
 }
 
 /// Queues an Update of a local post that changed without an edit (its
-/// accepted answer): an id of its own, so receivers do not take it for
-/// an Update they already had.
-pub(crate) fn send_local_update(c: &mut DbConn, status: &Status, base: &str) -> AppResult<()> {
+/// poll's counts, its accepted answer) to its audience and `also`: an id
+/// of its own (`#updates/<why>-<n>`), so receivers do not take it for an
+/// Update they already had.
+pub(crate) fn send_local_update(
+    c: &mut DbConn,
+    status: &Status,
+    base: &str,
+    why: &str,
+    also: Vec<String>,
+) -> AppResult<()> {
     let author = Account::by_id(c, status.account_id)?;
-    let inboxes = audience_inboxes(c, status)?;
+    let mut inboxes = audience_inboxes(c, status)?;
+    inboxes.extend(also);
+    inboxes.sort();
+    inboxes.dedup();
     if inboxes.is_empty() {
         return Ok(());
     }
@@ -339,7 +349,7 @@ pub(crate) fn send_local_update(c: &mut DbConn, status: &Status, base: &str) -> 
         note.to.clone().unwrap_or_default(),
         note.cc.clone().unwrap_or_default(),
     );
-    let id = format!("{}#updates/answer-{}", status.uri, id::next_id());
+    let id = format!("{}#updates/{why}-{}", status.uri, id::next_id());
     let object = serde_json::to_value(&note).map_err(|e| AppError::Internal(e.into()))?;
     let activity = wrap_json("Update", &id, &author.uri, object, &to, &cc);
     delivery::enqueue(c, author.id, &activity, &inboxes)?;

@@ -293,17 +293,7 @@ pub async fn admin_create(
     let v = state
         .db
         .transaction(move |c| {
-            let a = ann::create(c, &site(&ctx), Some(by), draft)?;
-            moderation::log(
-                c,
-                by,
-                "create_announcement",
-                "announcement",
-                &a.id.to_string(),
-                "",
-            )?;
-            ann::flush(c)?;
-            let a = ann::find(c, a.id)?;
+            let a = ann::publish(c, &site(&ctx), by, draft)?;
             admin_json(c, &ctx, &a)
         })
         .await?;
@@ -353,18 +343,7 @@ pub async fn admin_delete(
     let by = auth.account.id;
     state
         .db
-        .transaction(move |c| {
-            ann::delete(c, id)?;
-            moderation::log(
-                c,
-                by,
-                "destroy_announcement",
-                "announcement",
-                &id.to_string(),
-                "",
-            )?;
-            ann::flush(c).map_err(AppError::from)
-        })
+        .transaction(move |c| ann::take_down(c, by, id))
         .await?;
     Ok(Json(json!({})))
 }

@@ -12,7 +12,7 @@ use super::{Nav, Notice, chrome, done, failed, nav, notice, page, staff, staff_f
 use crate::api::extract::Params;
 use crate::app::AppState;
 use crate::domain::announcements::{self as ann, Draft, Site};
-use crate::domain::moderation::{self, perm};
+use crate::domain::moderation::perm;
 use crate::error::AppError;
 
 pub struct Row {
@@ -135,18 +135,7 @@ pub async fn create(
         let by = s.m.account_id;
         state
             .db
-            .transaction(move |c| {
-                let a = ann::create(c, &site, Some(by), draft)?;
-                moderation::log(
-                    c,
-                    by,
-                    "create_announcement",
-                    "announcement",
-                    &a.id.to_string(),
-                    "",
-                )?;
-                ann::flush(c).map_err(AppError::from)
-            })
+            .transaction(move |c| ann::publish(c, &site, by, draft))
             .await
     }
     .await;
@@ -177,18 +166,7 @@ pub async fn take_down(
         let by = s.m.account_id;
         state
             .db
-            .transaction(move |c| {
-                ann::delete(c, id)?;
-                moderation::log(
-                    c,
-                    by,
-                    "destroy_announcement",
-                    "announcement",
-                    &id.to_string(),
-                    "",
-                )?;
-                ann::flush(c).map_err(AppError::from)
-            })
+            .transaction(move |c| ann::take_down(c, by, id))
             .await
     }
     .await;
