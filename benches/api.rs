@@ -92,6 +92,15 @@ fn seed(c: &mut DbConn, viewer: i64, statuses: i64) -> Result<(), DbError> {
          followers_count = (SELECT COUNT(*) FROM follows f WHERE f.target_account_id = accounts.id AND NOT f.pending), \
          following_count = (SELECT COUNT(*) FROM follows f WHERE f.account_id = accounts.id AND NOT f.pending)",
     )?;
+    analyze(c)
+}
+
+/// Planner statistics, as a live database has them (autovacuum).
+fn analyze(c: &mut DbConn) -> Result<(), DbError> {
+    c.batch_execute(match c {
+        DbConn::Postgres(_) => "VACUUM ANALYZE;",
+        DbConn::Sqlite(_) => "ANALYZE;",
+    })?;
     Ok(())
 }
 
@@ -198,7 +207,8 @@ fn main() {
                     t * (TAGS / FOLLOWED_TAGS)
                 ));
             }
-            c.batch_execute(&format!("BEGIN; {sql} COMMIT;")).map_err(DbError::from)
+            c.batch_execute(&format!("BEGIN; {sql} COMMIT;"))?;
+            analyze(c)
         })
         .await
         .unwrap();

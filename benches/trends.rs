@@ -71,6 +71,11 @@ fn seed(c: &mut DbConn, statuses: i64) -> Result<(), DbError> {
         ))?;
         done += n;
     }
+    // Planner statistics, as a live database has them (autovacuum).
+    c.batch_execute(match c {
+        DbConn::Postgres(_) => "VACUUM ANALYZE;",
+        DbConn::Sqlite(_) => "ANALYZE;",
+    })?;
     Ok(())
 }
 
