@@ -142,6 +142,28 @@ both_backends!(trending_tags_and_posts, |tdb: TestDb| async move {
         vec![hot["id"].as_str().unwrap(), warm["id"].as_str().unwrap()],
         "{posts}"
     );
+    // A muted author's post is not shown to the one who muted.
+    api.ok(
+        &format!("/api/v1/accounts/{}/mute", people[2].0.id),
+        &people[1].1,
+        B::None,
+    )
+    .await;
+    let posts = api
+        .get("/api/v1/trends/statuses", Some(&people[1].1))
+        .await
+        .json;
+    assert_eq!(posts.as_array().unwrap().len(), 1, "{posts}");
+    assert_eq!(posts[0]["id"], warm["id"]);
+    assert_eq!(
+        api.get("/api/v1/trends/statuses", None)
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Hidden by an admin: gone at once and after the next run; allowed again.
     let t = api

@@ -11,9 +11,10 @@ use super::{ctx, entities};
 use crate::api::extract::{MaybeAuth, Params};
 use crate::app::AppState;
 use crate::db::models::Status;
-use crate::domain::timelines::can_view;
+use crate::db::schema::statuses;
 use crate::domain::trends;
 use crate::error::AppResult;
+use diesel::prelude::*;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
@@ -73,15 +74,23 @@ pub async fn statuses(
     let out = state
         .db
         .run(move |c| {
+            // Trending posts are public originals: what hides one from the
+            // viewer is its author (a mute, a block either way), read once.
             let ids = trends::statuses(c, offset, limit)?;
-            let mut rows = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(s) = Status::by_id(c, id).ok()
-                    && can_view(c, viewer.as_ref(), &s)?
-                {
-                    rows.push(s);
-                }
-            }
+            let hidden = match &viewer {
+                Some(v) => crate::domain::mutes::hidden_authors(c, v.id)?,
+                None => Vec::new(),
+            };
+            let mut found: std::collections::HashMap<i64, Status> = statuses::table
+                .filter(statuses::id.eq_any(&ids))
+                .filter(statuses::visibility.eq("public"))
+                .filter(statuses::account_id.ne_all(&hidden))
+                .select(Status::as_select())
+                .load::<Status>(c)?
+                .into_iter()
+                .map(|s| (s.id, s))
+                .collect();
+            let rows: Vec<Status> = ids.iter().filter_map(|i| found.remove(i)).collect();
             entities::statuses(c, &ctx, &rows, viewer.as_ref().map(|v| v.id))
         })
         .await?;
