@@ -35,23 +35,6 @@ async fn person(at: &Instance, name: &str, dept: &str, skills: &str, listed: boo
     .unwrap()
 }
 
-fn python() -> Option<String> {
-    let py = std::env::var("MEETFIELD_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import mastodon"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").is_err(),
-            "Mastodon.py is missing: scripts/test.sh installs it"
-        );
-        eprintln!("SKIPPED: Mastodon.py not installed (scripts/test.sh installs it)");
-        return None;
-    }
-    Some(py)
-}
-
 fn step<'a>(steps: &'a [Value], name: &str) -> &'a Value {
     &steps
         .iter()
@@ -62,7 +45,9 @@ fn step<'a>(steps: &'a [Value], name: &str) -> &'a Value {
 on_both_backends!(
     a_stock_client_reads_suggestions_that_cross_departments_and_partners,
     |backend: Backend| async move {
-        let Some(py) = python() else { return };
+        let Some(py) = crate::clients::mastodon_py() else {
+            return;
+        };
         let (alpha, beta, gamma) = trio(backend).await;
         let alice = person(&alpha, "alice", "Research", "Rust, Kubernetes", true).await;
         let _rita = person(&alpha, "rita", "Research", "Rust", true).await;
