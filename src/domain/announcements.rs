@@ -526,11 +526,9 @@ pub fn unreact(c: &mut DbConn, viewer: i64, id: i64, name: &str) -> AppResult<()
     Ok(())
 }
 
-/// Tells the streams about pending changes and announcements that ended;
-/// the number told. Deleted rows told of are removed.
-pub fn flush(c: &mut DbConn) -> QueryResult<usize> {
-    let t = now();
-    let due: Vec<Announcement> = announcements::table
+/// Announcements whose change or end the streams have not heard of.
+pub fn due(c: &mut DbConn, t: NaiveDateTime) -> QueryResult<Vec<Announcement>> {
+    announcements::table
         .filter(
             announcements::stream_pending
                 .eq(true)
@@ -539,7 +537,14 @@ pub fn flush(c: &mut DbConn) -> QueryResult<usize> {
                     .and(announcements::ends_at.le(t))),
         )
         .select(Announcement::as_select())
-        .load(c)?;
+        .load(c)
+}
+
+/// Tells the streams about pending changes and announcements that ended;
+/// the number told. Deleted rows told of are removed.
+pub fn flush(c: &mut DbConn) -> QueryResult<usize> {
+    let t = now();
+    let due = due(c, t)?;
     for a in &due {
         let live = a.is_live(t);
         if live {

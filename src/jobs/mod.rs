@@ -45,12 +45,18 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             delayed: false,
             run: |data| {
                 Box::pin(async {
-                    data.db
-                        .transaction(|c| {
-                            crate::domain::announcements::flush(c).map_err(AppError::from)
-                        })
-                        .await
-                        .map(drop)
+                    use crate::domain::announcements as ann;
+                    // Read first: the write slot only when something is due.
+                    let due = data
+                        .db
+                        .run(|c| ann::due(c, crate::db::now()).map_err(AppError::from))
+                        .await?;
+                    if !due.is_empty() {
+                        data.db
+                            .transaction(|c| ann::flush(c).map_err(AppError::from))
+                            .await?;
+                    }
+                    Ok(())
                 })
             },
         },
