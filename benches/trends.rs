@@ -101,7 +101,8 @@ fn main() {
         let rss_before = common::rss_mib();
         common::reset_peak_rss();
         let t = Instant::now();
-        let (tags, posts) = meetfield::domain::trends::compute(&db).await.unwrap();
+        let done = meetfield::domain::trends::compute(&db).await.unwrap();
+        let (tags, posts) = (done.tags, done.posts);
         println!(
             "trends job: {:.2}s, {tags} tags and {posts} posts kept; RSS {rss_before:.0} MiB before, peak {:.0} MiB",
             t.elapsed().as_secs_f64(),

@@ -163,11 +163,11 @@ pub enum PartnerFeedCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TrendsCommand {
-    /// Never show this tag in trends.
+    /// Never show this tag (or link, given as its http(s) URL) in trends.
     Hide { tag: String },
-    /// Let a hidden tag trend again (from the next computation).
+    /// Let a hidden tag or link trend again (from the next computation).
     Allow { tag: String },
-    /// The trending tags now, and the hidden ones.
+    /// The trending tags and links now, and the hidden ones.
     List,
     /// Recompute now (the workers do it every MEETFIELD_TRENDS_SECS).
     Compute,
@@ -972,24 +972,56 @@ async fn run_partner_feed(
     Ok(())
 }
 
+fn is_link(arg: &str) -> bool {
+    let a = arg.trim().to_ascii_lowercase();
+    a.starts_with("http://") || a.starts_with("https://")
+}
+
 async fn run_trends(cmd: TrendsCommand, db: &crate::db::Db) -> anyhow::Result<()> {
     use crate::domain::trends;
     match cmd {
+        TrendsCommand::Hide { tag } if is_link(&tag) => {
+            let url = db.transaction(move |c| trends::hide_link(c, &tag)).await?;
+            println!("{url} is hidden from trends");
+        }
         TrendsCommand::Hide { tag } => {
             let name = db.transaction(move |c| trends::hide(c, &tag)).await?;
             println!("#{name} is hidden from trends");
         }
         TrendsCommand::Allow { tag } => {
-            let (name, was) = db.transaction(move |c| trends::allow(c, &tag)).await?;
+            let link = is_link(&tag);
+            let (name, was) = db
+                .transaction(move |c| {
+                    if link {
+                        trends::allow_link(c, &tag)
+                    } else {
+                        trends::allow(c, &tag).map(|(n, was)| (format!("#{n}"), was))
+                    }
+                })
+                .await?;
             if was {
-                println!("#{name} may trend again");
+                println!("{name} may trend again");
             } else {
-                println!("#{name} was not hidden");
+                println!("{name} was not hidden");
             }
         }
         TrendsCommand::List => {
-            let (now, hidden) = db
-                .run(|c| Ok::<_, crate::db::DbError>((trends::tags(c, 0, 20)?, trends::hidden(c)?)))
+            let (now, hidden, links, hidden_links) = db
+                .run(|c| {
+                    let links = trends::links(c, 0, 20)?;
+                    let ids: Vec<i64> = links.iter().map(|l| l.0).collect();
+                    let cards = crate::domain::cards::by_ids(c, &ids)?;
+                    let urls: Vec<String> = ids
+                        .iter()
+                        .filter_map(|i| cards.get(i).map(|k| k.url.clone()))
+                        .collect();
+                    Ok::<_, crate::db::DbError>((
+                        trends::tags(c, 0, 20)?,
+                        trends::hidden(c)?,
+                        urls,
+                        trends::hidden_links(c)?,
+                    ))
+                })
                 .await?;
             for (t, _) in now {
                 println!("#{t}");
@@ -997,10 +1029,16 @@ async fn run_trends(cmd: TrendsCommand, db: &crate::db::Db) -> anyhow::Result<()
             for t in hidden {
                 println!("#{t}\thidden");
             }
+            for u in links {
+                println!("{u}");
+            }
+            for u in hidden_links {
+                println!("{u}\thidden");
+            }
         }
         TrendsCommand::Compute => {
-            let (tags, posts) = trends::compute(db).await?;
-            println!("trends computed: {tags} tags, {posts} posts");
+            let done = trends::compute(db).await?;
+            println!("trends computed: {done}");
         }
     }
     Ok(())

@@ -100,6 +100,9 @@ pub struct Config {
     pub trends: bool,
     /// Seconds between recomputations of the trends.
     pub trends_secs: u64,
+    /// Preview cards for links in posts, fetched from the linked pages
+    /// (`false`: no page is fetched, no post has a `card`).
+    pub link_previews: bool,
     /// Seconds between insight runs (0: only `meetfield admin insights compute`).
     pub insights_secs: u64,
     /// Days of interactions the insight graph reads.
@@ -250,6 +253,7 @@ impl Default for Config {
             insights_secs: 86_400,
             trends: true,
             trends_secs: 600,
+            link_previews: true,
             insights_window_days: 90,
             insights_sources: 256,
             suggestions_secs: 3_600,

@@ -1239,9 +1239,29 @@ both_backends!(trends_from_the_command_line, |tdb: TestDb| async move {
     );
     assert!(ok(&meetfield(&tdb, &["admin", "trends", "allow", "ops"])).contains("may trend again"));
     assert!(ok(&meetfield(&tdb, &["admin", "trends", "allow", "ops"])).contains("was not hidden"));
+    // Links by URL (the fragment is not part of a card's URL).
+    let hidden = ok(&meetfield(
+        &tdb,
+        &["admin", "trends", "hide", "https://spam.example/win#now"],
+    ));
+    assert!(
+        hidden.contains("https://spam.example/win is hidden"),
+        "{hidden}"
+    );
+    assert_eq!(
+        ok(&meetfield(&tdb, &["admin", "trends", "list"])).trim(),
+        "https://spam.example/win\thidden"
+    );
+    assert!(
+        ok(&meetfield(
+            &tdb,
+            &["admin", "trends", "allow", "https://spam.example/win"]
+        ))
+        .contains("https://spam.example/win may trend again")
+    );
     assert!(
         ok(&meetfield(&tdb, &["admin", "trends", "compute"]))
-            .contains("trends computed: 0 tags, 0 posts")
+            .contains("trends computed: 0 tags, 0 posts, 0 links")
     );
 });
 

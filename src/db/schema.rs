@@ -950,3 +950,62 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    preview_cards (id) {
+        id -> BigInt,
+        url -> Text,
+        state -> Text,
+        card_type -> Text,
+        title -> Text,
+        description -> Text,
+        author_name -> Text,
+        author_url -> Text,
+        provider_name -> Text,
+        provider_url -> Text,
+        html -> Text,
+        width -> Integer,
+        height -> Integer,
+        embed_url -> Text,
+        image_key -> Nullable<Text>,
+        image_width -> Nullable<Integer>,
+        image_height -> Nullable<Integer>,
+        blurhash -> Nullable<Text>,
+        language -> Nullable<Text>,
+        published_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
+        attempts -> Integer,
+        claimed_at -> Nullable<Timestamp>,
+        fetched_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    status_cards (status_id) {
+        status_id -> BigInt,
+        card_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    trend_links (card_id) {
+        card_id -> BigInt,
+        score -> Double,
+        accounts -> BigInt,
+        uses -> BigInt,
+        history -> Text,
+        computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    trend_hidden_links (url) {
+        url -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(status_cards, preview_cards);
+diesel::allow_tables_to_appear_in_same_query!(trend_links, preview_cards);
+diesel::allow_tables_to_appear_in_same_query!(status_cards, statuses);

@@ -726,6 +726,7 @@ async fn note_error(state: &AppState, aid: i64, why: &str) -> AppResult<()> {
 async fn fetch_remote(state: &AppState, a: &Attachment) -> Result<Vec<u8>, String> {
     let url = a.remote_url.clone().ok_or("no URL")?;
     let parsed = url::Url::parse(&url).map_err(|e| e.to_string())?;
+    crate::federation::client::check_public_url(&parsed, state.config.federation_insecure_local)?;
     let host = parsed.host_str().ok_or("no host")?;
     if !state.policy.allows(host).await.map_err(|e| e.to_string())? {
         return Err(format!("{host} is not a federating partner"));

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod announcements;
 pub mod answers;
 pub mod blocks;
+pub mod cards;
 pub mod conversations;
 pub mod filters;
 pub mod follows;

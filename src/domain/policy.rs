@@ -136,6 +136,14 @@ impl Policy {
         let entries = self.entries().await?;
         Ok(decide(self.mode, &host, &entries))
     }
+
+    /// Whether an admin blocked this host (or a parent domain), whatever
+    /// the mode: what the web pages we fetch for link cards must not be.
+    pub async fn blocks(&self, host: &str) -> AppResult<bool> {
+        let host = normalize_domain(host).map_err(AppError::BadRequest)?;
+        let entries = self.entries().await?;
+        Ok(!decide(FederationMode::Open, &host, &entries))
+    }
 }
 
 /// Sets (or replaces) the policy of a domain; returns the normalized domain.

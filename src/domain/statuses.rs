@@ -164,7 +164,8 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
     let (content, mut mentioned, tags) = compose(data, &input.text).await;
     let base = data.base_url();
     let author = author.clone();
-    let status = data
+    let cards = card_host(data);
+    let (status, card) = data
         .db
         .transaction(move |c| {
             let parent = match input.in_reply_to_id {
@@ -228,6 +229,7 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
                 crate::domain::polls::create(c, status.id, poll)?;
             }
             crate::domain::media::attach(c, author.id, status.id, &input.media_ids)?;
+            let card = attach_card(c, &status, cards.as_deref())?;
             crate::domain::search::index_status(c, status.id)?;
             if let Some(p) = &parent {
                 Status::bump(c, p.id, Counter::Replies, 1)?;
@@ -237,11 +239,30 @@ pub async fn post_status(data: &FedData, author: &Account, input: PostInput) -> 
             send_about(c, &status, &author, &base, "Create")?;
             let addressed: Vec<i64> = mentioned.iter().map(|a| a.id).collect();
             groups::distribute(c, &status, &author, &addressed)?;
-            Ok::<_, AppError>(status)
+            Ok::<_, AppError>((status, card))
         })
         .await?;
     data.delivery_wake.notify_one();
+    crate::domain::cards::spawn_fetch(data, card);
     Ok(status)
+}
+
+/// This instance's host when link cards are made (`MEETFIELD_LINK_PREVIEWS`).
+fn card_host(data: &FedData) -> Option<String> {
+    data.config
+        .link_previews
+        .then(|| data.config.domain.clone())
+}
+
+fn attach_card(
+    c: &mut DbConn,
+    status: &Status,
+    own_host: Option<&str>,
+) -> QueryResult<Option<i64>> {
+    match own_host {
+        Some(h) => crate::domain::cards::attach(c, status, h),
+        None => Ok(None),
+    }
 }
 
 /// `status` notifications for followers who asked for them ("notify"):
@@ -377,7 +398,8 @@ pub async fn edit_status(
     let (content, mentioned, tags) = compose(data, new_text).await;
     let (base, author) = (data.base_url(), author.clone());
     let (new_text, spoiler_text) = (new_text.to_string(), spoiler_text.to_string());
-    let status = data
+    let cards = card_host(data);
+    let (status, card) = data
         .db
         .transaction(move |c| {
             let current = own_status(c, &author, status_id)?;
@@ -395,13 +417,15 @@ pub async fn edit_status(
             for tag in &tags {
                 Status::add_tag(c, updated.id, tag)?;
             }
+            let card = attach_card(c, &updated, cards.as_deref())?;
             crate::domain::search::index_status(c, updated.id)?;
             notify_boosters_of_edit(c, &updated)?;
             send_about(c, &updated, &author, &base, "Update")?;
-            Ok::<_, AppError>(updated)
+            Ok::<_, AppError>((updated, card))
         })
         .await?;
     data.delivery_wake.notify_one();
+    crate::domain::cards::spawn_fetch(data, card);
     Ok(status)
 }
 
@@ -739,12 +763,13 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
         );
         all
     };
-    let status = data
+    let cards = card_host(data);
+    let (status, card) = data
         .db
         .transaction(move |c| {
             // Another delivery may have stored it meanwhile.
             if let Some(existing) = Status::by_uri(c, &new.uri)? {
-                return Ok(existing);
+                return Ok((existing, None));
             }
             let status = Status::insert(c, &new)?;
             let mut addressed = Vec::new();
@@ -778,6 +803,7 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
                 status.account_id,
                 attachment.as_ref(),
             )?;
+            let card = attach_card(c, &status, cards.as_deref())?;
             crate::domain::search::index_status(c, status.id)?;
             if let Some(p) = status.in_reply_to_id {
                 Status::bump(c, p, Counter::Replies, 1)?;
@@ -786,9 +812,10 @@ pub async fn store_remote_note(data: &FedData, json: NoteJson) -> AppResult<Stat
             crate::domain::conversations::record(c, &status)?;
             let author = Account::by_id(c, status.account_id)?;
             groups::distribute(c, &status, &author, &addressed)?;
-            Ok::<_, AppError>(status)
+            Ok::<_, AppError>((status, card))
         })
         .await?;
+    crate::domain::cards::spawn_fetch(data, card);
     if has_attachments {
         // Cached after the answer: the sender does not wait for our fetch.
         let (state, sid) = ((**data).clone(), status.id);
@@ -907,14 +934,19 @@ pub async fn receive_note_update(data: &FedData, actor: &Account, json: NoteJson
     {
         return Ok(());
     }
-    data.db
+    let cards = card_host(data);
+    let card = data
+        .db
         .transaction(move |c| {
             let updated = Status::edit(c, &current, None, &content, &spoiler, sensitive)?;
+            let card = attach_card(c, &updated, cards.as_deref())?;
             crate::domain::search::index_status(c, updated.id)?;
             notify_boosters_of_edit(c, &updated)?;
-            Ok::<_, AppError>(())
+            Ok::<_, AppError>(card)
         })
-        .await
+        .await?;
+    crate::domain::cards::spawn_fetch(data, card);
+    Ok(())
 }
 
 /// A remote actor deleted one of its posts (or boosts).

@@ -10,6 +10,9 @@
 //! every 12 hours over two days. Only public original posts count, of
 //! accounts that are discoverable, neither suspended nor silenced, and not
 //! marked sensitive. Admins hide tags (`meetfield admin trends hide TAG`).
+//!
+//! A link trends as a tag does, counted over the posts whose preview card
+//! it is (domain::cards); admins hide links by URL.
 
 use std::collections::HashMap;
 
@@ -17,7 +20,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Timestamp};
 
-use crate::db::schema::{trend_hidden_tags, trend_statuses, trend_tags};
+use crate::db::schema::{
+    preview_cards, trend_hidden_links, trend_hidden_tags, trend_links, trend_statuses, trend_tags,
+};
 use crate::db::{Db, DbConn, id, now};
 use crate::error::{AppError, AppResult};
 use crate::org::insights::insert_batches;
@@ -38,6 +43,16 @@ fn decay(age_hours: f64, half_life_hours: f64) -> f64 {
 struct TagUse {
     #[diesel(sql_type = diesel::sql_types::Text)]
     tag: String,
+    #[diesel(sql_type = BigInt)]
+    account_id: i64,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+}
+
+#[derive(QueryableByName)]
+struct LinkUse {
+    #[diesel(sql_type = BigInt)]
+    card_id: i64,
     #[diesel(sql_type = BigInt)]
     account_id: i64,
     #[diesel(sql_type = Timestamp)]
@@ -115,13 +130,62 @@ pub fn score_tags(
     out
 }
 
-/// Recomputes both trends; answers (tags, posts) kept.
-pub async fn compute(db: &Db) -> AppResult<(usize, usize)> {
+/// What one computation kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Computed {
+    pub tags: usize,
+    pub posts: usize,
+    pub links: usize,
+}
+
+impl std::fmt::Display for Computed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} tags, {} posts, {} links",
+            self.tags, self.posts, self.links
+        )
+    }
+}
+
+/// Recomputes the trends of tags, posts and links.
+pub async fn compute(db: &Db) -> AppResult<Computed> {
     db.transaction(|c| compute_in(c).map_err(AppError::from))
         .await
 }
 
-fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
+/// The best of `uses` (key, account, when) with their seven days of
+/// history: (key, score, accounts, uses, history JSON).
+fn ranked(
+    uses: &[(String, i64, NaiveDateTime)],
+    t: NaiveDateTime,
+) -> Vec<(String, f64, i64, i64, String)> {
+    let mut best = score_tags(uses, t);
+    best.truncate(KEEP);
+    let kept: HashMap<&str, usize> = best
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.0.as_str(), i))
+        .collect();
+    let mut per: Vec<Vec<(NaiveDateTime, i64)>> = vec![Vec::new(); best.len()];
+    for (key, account, at) in uses {
+        if let Some(&i) = kept.get(key.as_str()) {
+            per[i].push((*at, *account));
+        }
+    }
+    drop(kept);
+    best.into_iter()
+        .zip(per)
+        .map(|((key, score, accounts, n), rows)| {
+            let history =
+                crate::domain::tags::history_json(&crate::domain::tags::days_of(&rows, t.date()))
+                    .to_string();
+            (key, score, accounts, n, history)
+        })
+        .collect()
+}
+
+fn compute_in(c: &mut DbConn) -> QueryResult<Computed> {
     let t = now();
     let since_tags = id::id_at_millis(
         (t - chrono::Duration::days(TAG_DAYS))
@@ -147,28 +211,30 @@ fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
         .into_iter()
         .map(|r| (r.tag, r.account_id, r.created_at))
         .collect();
-    let mut tags = score_tags(&uses, t);
-    tags.truncate(KEEP);
-    // The kept tags' seven days, stored with them for the endpoint.
-    let kept: HashMap<&str, usize> = tags
-        .iter()
-        .enumerate()
-        .map(|(i, x)| (x.0.as_str(), i))
+    let tags = ranked(&uses, t);
+    drop(uses);
+
+    let q = sql(
+        c,
+        &format!(
+            "SELECT sc.card_id AS card_id, s.account_id AS account_id, s.created_at AS created_at \
+             FROM status_cards sc JOIN statuses s ON s.id = sc.status_id \
+             JOIN accounts a ON a.id = s.account_id \
+             JOIN preview_cards pc ON pc.id = sc.card_id \
+             WHERE sc.status_id >= ? AND {ELIGIBLE} AND pc.state = 'ready' \
+             AND pc.url NOT IN (SELECT url FROM trend_hidden_links)"
+        ),
+    );
+    let rows: Vec<LinkUse> = diesel::sql_query(q)
+        .bind::<BigInt, _>(since_tags)
+        .bind::<Bool, _>(false)
+        .bind::<Bool, _>(true)
+        .load(c)?;
+    let uses: Vec<(String, i64, NaiveDateTime)> = rows
+        .into_iter()
+        .map(|r| (r.card_id.to_string(), r.account_id, r.created_at))
         .collect();
-    let mut per_tag: Vec<Vec<(NaiveDateTime, i64)>> = vec![Vec::new(); tags.len()];
-    for (tag, account, at) in &uses {
-        if let Some(&i) = kept.get(tag.as_str()) {
-            per_tag[i].push((*at, *account));
-        }
-    }
-    let histories: Vec<String> = per_tag
-        .iter()
-        .map(|rows| {
-            crate::domain::tags::history_json(&crate::domain::tags::days_of(rows, t.date()))
-                .to_string()
-        })
-        .collect();
-    drop(kept);
+    let links = ranked(&uses, t);
     drop(uses);
 
     let since_posts = id::id_at_millis(
@@ -204,21 +270,35 @@ fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
 
     diesel::delete(trend_tags::table).execute(c)?;
     diesel::delete(trend_statuses::table).execute(c)?;
+    diesel::delete(trend_links::table).execute(c)?;
     let tag_rows: Vec<_> = tags
         .iter()
-        .zip(histories)
-        .map(|((tag, score, accounts, uses), history)| {
+        .map(|(tag, score, accounts, uses, history)| {
             (
                 trend_tags::tag.eq(tag.clone()),
                 trend_tags::score.eq(*score),
                 trend_tags::accounts.eq(*accounts),
                 trend_tags::uses.eq(*uses),
-                trend_tags::history.eq(history),
+                trend_tags::history.eq(history.clone()),
                 trend_tags::computed_at.eq(t),
             )
         })
         .collect();
     insert_batches!(c, trend_tags::table, tag_rows);
+    let link_rows: Vec<_> = links
+        .iter()
+        .filter_map(|(card, score, accounts, uses, history)| {
+            Some((
+                trend_links::card_id.eq(card.parse::<i64>().ok()?),
+                trend_links::score.eq(*score),
+                trend_links::accounts.eq(*accounts),
+                trend_links::uses.eq(*uses),
+                trend_links::history.eq(history.clone()),
+                trend_links::computed_at.eq(t),
+            ))
+        })
+        .collect();
+    insert_batches!(c, trend_links::table, link_rows);
     let post_rows: Vec<_> = posts
         .iter()
         .map(|(id, score)| {
@@ -230,7 +310,65 @@ fn compute_in(c: &mut DbConn) -> QueryResult<(usize, usize)> {
         })
         .collect();
     insert_batches!(c, trend_statuses::table, post_rows);
-    Ok((tags.len(), posts.len()))
+    Ok(Computed {
+        tags: tags.len(),
+        posts: posts.len(),
+        links: links.len(),
+    })
+}
+
+/// Trending links (card ids) with their stored `history` JSON, best first.
+pub fn links(c: &mut DbConn, offset: i64, limit: i64) -> QueryResult<Vec<(i64, String)>> {
+    trend_links::table
+        .order((trend_links::score.desc(), trend_links::card_id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select((trend_links::card_id, trend_links::history))
+        .load(c)
+}
+
+/// A link as admins name it: an http(s) URL, without its fragment (as
+/// cards store it).
+pub fn parse_link(raw: &str) -> AppResult<String> {
+    let mut u = url::Url::parse(raw.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| AppError::Unprocessable(format!("'{raw}' is not a web address")))?;
+    u.set_fragment(None);
+    Ok(u.to_string())
+}
+
+/// Keeps a link out of trends (at once, and from every later run).
+pub fn hide_link(c: &mut DbConn, raw: &str) -> AppResult<String> {
+    let url = parse_link(raw)?;
+    let q = diesel::insert_into(trend_hidden_links::table).values((
+        trend_hidden_links::url.eq(&url),
+        trend_hidden_links::created_at.eq(now()),
+    ));
+    match c {
+        DbConn::Sqlite(l) => q.on_conflict_do_nothing().execute(l)?,
+        DbConn::Postgres(p) => q.on_conflict_do_nothing().execute(p)?,
+    };
+    let cards: Vec<i64> = preview_cards::table
+        .filter(preview_cards::url.eq(&url))
+        .select(preview_cards::id)
+        .load(c)?;
+    diesel::delete(trend_links::table.filter(trend_links::card_id.eq_any(&cards))).execute(c)?;
+    Ok(url)
+}
+
+/// Lets a hidden link trend again (from the next run); whether it was hidden.
+pub fn allow_link(c: &mut DbConn, raw: &str) -> AppResult<(String, bool)> {
+    let url = parse_link(raw)?;
+    let n = diesel::delete(trend_hidden_links::table.find(&url)).execute(c)?;
+    Ok((url, n > 0))
+}
+
+pub fn hidden_links(c: &mut DbConn) -> QueryResult<Vec<String>> {
+    trend_hidden_links::table
+        .order(trend_hidden_links::url.asc())
+        .select(trend_hidden_links::url)
+        .load(c)
 }
 
 /// Trending tags with their stored `history` JSON, best first (hidden

@@ -39,6 +39,60 @@ impl Resolve for LocalDevResolver {
     }
 }
 
+/// Refuses URLs whose host is a private, loopback, link-local or otherwise
+/// non-public IP address written out: the validating resolver only sees
+/// names, so `http://10.0.0.1/` would reach the inside network.
+pub fn check_public_url(url: &url::Url, insecure_local: bool) -> Result<(), String> {
+    if insecure_local {
+        return Ok(());
+    }
+    let public = match url.host() {
+        Some(url::Host::Ipv4(ip)) => public_v4(ip),
+        Some(url::Host::Ipv6(ip)) => match ip.to_ipv4_mapped() {
+            Some(v4) => public_v4(v4),
+            None => {
+                let s = ip.segments();
+                !(ip.is_loopback()
+                    || ip.is_unspecified()
+                    || ip.is_multicast()
+                    || (s[0] & 0xfe00) == 0xfc00
+                    || (s[0] & 0xffc0) == 0xfe80
+                    || (s[0] == 0x2001 && s[1] == 0x0db8)
+                    || (s[0] == 0x64 && s[1] == 0xff9b))
+            }
+        },
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d != "localhost" && !d.ends_with(".localhost")
+        }
+        None => false,
+    };
+    if public {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not a public address",
+            url.host_str().unwrap_or("")
+        ))
+    }
+}
+
+fn public_v4(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        || o[0] == 0
+        || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+        || (o[0] == 198 && (o[1] & 0xfe) == 18)
+        || o[0] >= 240)
+}
+
 pub fn build_client(
     insecure_local: bool,
     timeout: Duration,
@@ -63,4 +117,39 @@ pub fn build_plain_client(
         builder.dns_resolver(Arc::new(ValidatingDnsResolver::new(vec![], true)))
     };
     builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_public_url;
+
+    #[test]
+    fn ip_literals_inside_the_network_are_refused() {
+        for bad in [
+            "http://127.0.0.1/",
+            "http://10.1.2.3:8080/x",
+            "http://192.168.0.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost:3000/",
+            "http://api.localhost/",
+        ] {
+            let u = url::Url::parse(bad).unwrap();
+            assert!(check_public_url(&u, false).is_err(), "{bad} passed");
+            assert!(check_public_url(&u, true).is_ok(), "{bad} refused in tests");
+        }
+        for good in [
+            "https://93.184.215.14/",
+            "https://[2606:4700::1111]/",
+            "https://example.org/",
+        ] {
+            let u = url::Url::parse(good).unwrap();
+            assert!(check_public_url(&u, false).is_ok(), "{good} refused");
+        }
+    }
 }

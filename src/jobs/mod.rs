@@ -94,6 +94,16 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             },
         },
     ];
+    if config.link_previews {
+        jobs.push(Job {
+            name: "link cards",
+            every: Duration::from_secs(15),
+            delayed: false,
+            run: |data| {
+                Box::pin(async { crate::domain::cards::retry_pending(data).await.map(drop) })
+            },
+        });
+    }
     if config.directory_sync_secs > 0 {
         jobs.push(Job {
             name: "directory sync",
@@ -127,8 +137,8 @@ fn jobs(config: &crate::config::Config) -> Vec<Job> {
             delayed: false,
             run: |data| {
                 Box::pin(async {
-                    let (tags, posts) = crate::domain::trends::compute(&data.db).await?;
-                    tracing::debug!(tags, posts, "trends computed");
+                    let done = crate::domain::trends::compute(&data.db).await?;
+                    tracing::debug!(%done, "trends computed");
                     Ok(())
                 })
             },

@@ -9,6 +9,7 @@ mod admin_console;
 mod announcements;
 mod answers;
 mod browser;
+mod cards;
 mod collections;
 mod conversations;
 mod cors;

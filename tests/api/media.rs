@@ -746,3 +746,63 @@ both_backends!(
         assert!(files_on_disk(&api).iter().all(|f| !f.contains("pending")));
     }
 );
+
+both_backends!(
+    remote_media_at_private_ip_addresses_is_not_fetched,
+    |tdb: TestDb| async move {
+        // The validating resolver sees only names: an address written out
+        // (as a hostile partner would) is checked on its own.
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { encoded(&picture(10, 10, false), ImageFormat::Png) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let api = Api::new(tdb).await;
+        let (owner, a) = api.user("ana", "read write").await;
+        let post = api
+            .ok("/api/v1/statuses", &a, B::Json(json!({"status": "x"})))
+            .await;
+        let sid: i64 = post["id"].as_str().unwrap().parse().unwrap();
+        let attachment = json!([{"type": "Document", "mediaType": "image/png",
+            "url": format!("http://{addr}/x.png")}]);
+        api.app
+            .state
+            .db
+            .run(move |c| {
+                meetfield::domain::media::store_remote(c, sid, owner.id, Some(&attachment))
+                    .map_err(meetfield::error::AppError::from)
+            })
+            .await
+            .unwrap();
+        let cached = meetfield::domain::media::cache_remote(&api.app.state, sid)
+            .await
+            .unwrap();
+        assert_eq!(cached, 0);
+        let error: Option<String> = api
+            .app
+            .state
+            .db
+            .run(move |c| {
+                use meetfield::db::schema::media_attachments as m;
+                m::table
+                    .filter(m::status_id.eq(sid))
+                    .select(m::error)
+                    .first(c)
+                    .map_err(meetfield::error::AppError::from)
+            })
+            .await
+            .unwrap();
+        assert!(
+            error
+                .as_deref()
+                .unwrap_or("")
+                .contains("not a public address"),
+            "{error:?}"
+        );
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+);

@@ -146,6 +146,8 @@ struct Shared {
     media: HashMap<i64, Vec<Value>>,
     /// Accepted answers by question id: (reply id, reply URL).
     answers: HashMap<i64, (i64, String)>,
+    /// PreviewCard entities by status id.
+    cards: HashMap<i64, Value>,
 }
 
 /// What depends on the viewer.
@@ -207,7 +209,12 @@ fn shared(c: &mut DbConn, ctx: &Ctx, list: &[&Status]) -> AppResult<Shared> {
         .map(|(sid, list)| (sid, list.iter().map(|a| media_attachment(ctx, a)).collect()))
         .collect();
     let answers = crate::domain::answers::of_statuses(c, &ids)?;
+    let cards = crate::domain::cards::of_statuses(c, &ids)?
+        .into_iter()
+        .map(|(sid, k)| (sid, crate::domain::cards::card_json(&ctx.base, &k)))
+        .collect();
     Ok(Shared {
+        cards,
         accounts: accounts_json,
         mentions,
         tags,
@@ -343,7 +350,7 @@ fn status_json(ctx: &Ctx, s: &Status, p: &Shared, me: Option<(i64, &Personal)>) 
                 poll(pl, opts, own, viewer, Some(s.account_id))
             })
             .unwrap_or(Value::Null),
-        "card": null,
+        "card": p.cards.get(&s.id).cloned().unwrap_or(Value::Null),
         "language": s.language,
         "text": null,
         "edited_at": s.edited_at.map(iso),

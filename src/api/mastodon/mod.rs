@@ -273,7 +273,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/trends", get(trends::tags))
         .route("/api/v1/trends/tags", get(trends::tags))
         .route("/api/v1/trends/statuses", get(trends::statuses))
-        .route("/api/v1/trends/links", get(collections::empty_list))
+        .route("/api/v1/trends/links", get(trends::links))
         .route("/api/v2/suggestions", get(suggestions::index_v2))
         .route("/api/v1/suggestions", get(suggestions::index_v1))
         .route(

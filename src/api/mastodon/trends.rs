@@ -1,4 +1,4 @@
-//! `GET /api/v1/trends/tags`, `/trends/statuses` (and `/api/v1/trends`, the
+//! `GET /api/v1/trends/tags`, `/trends/statuses`, `/trends/links` (and `/api/v1/trends`, the
 //! older name of the tags): what the workers found catching on
 //! (domain::trends). Empty when `MEETFIELD_TRENDS=false`.
 
@@ -92,6 +92,38 @@ pub async fn statuses(
                 .collect();
             let rows: Vec<Status> = ids.iter().filter_map(|i| found.remove(i)).collect();
             entities::statuses(c, &ctx, &rows, viewer.as_ref().map(|v| v.id))
+        })
+        .await?;
+    Ok(Json(Value::Array(out)))
+}
+
+/// `GET /api/v1/trends/links` (limit default 10, at most 20): PreviewCards
+/// with the links' `history`.
+pub async fn links(
+    State(state): State<AppState>,
+    Params(q): Params<PageQuery>,
+) -> AppResult<Json<Value>> {
+    if !state.config.trends || !state.config.link_previews {
+        return Ok(Json(Value::Array(Vec::new())));
+    }
+    let (offset, limit) = q.page(10, 20);
+    let base = state.base_url();
+    let out = state
+        .db
+        .run(move |c| {
+            let ranked = trends::links(c, offset, limit)?;
+            let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+            let cards = crate::domain::cards::by_ids(c, &ids)?;
+            Ok::<_, crate::error::AppError>(
+                ranked
+                    .into_iter()
+                    .filter_map(|(id, h)| {
+                        let mut v = crate::domain::cards::card_json(&base, cards.get(&id)?);
+                        v["history"] = serde_json::from_str(&h).unwrap_or(Value::Array(Vec::new()));
+                        Some(v)
+                    })
+                    .collect::<Vec<_>>(),
+            )
         })
         .await?;
     Ok(Json(Value::Array(out)))
