@@ -21,6 +21,15 @@ async fn local_copy(at: &Instance, a: &Account) -> Account {
     at.account_by_uri(&a.uri).await.expect("account known")
 }
 
+/// The title of the ready card `i` shows for the post `uri`.
+async fn card_title(i: &Instance, uri: &str) -> Option<String> {
+    let st = status_at(i, uri).await?;
+    i.query(move |c| meetfield::domain::cards::of_statuses(c, &[st.id]))
+        .await
+        .remove(&st.id)
+        .map(|k| k.title)
+}
+
 async fn post(i: &Instance, author: &Account, input: PostInput) -> Status {
     posts::post_status(&i.data(), author, input).await.unwrap()
 }
@@ -494,6 +503,64 @@ on_both_backends!(
             beta.query(move |c| answers::of_statuses(c, &[qid]))
                 .await
                 .is_empty()
+        })
+        .await;
+    }
+);
+
+on_both_backends!(
+    partner_posts_get_link_cards,
+    |backend: Backend| async move {
+        // A web page on loopback; each instance reads it for its own card.
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = hits.clone();
+        let site = axum::Router::new().route(
+        "/p/{n}",
+        axum::routing::get(move |axum::extract::Path(n): axum::extract::Path<String>| {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                axum::response::Html(format!(
+                    "<html><head><meta property=\"og:title\" content=\"Page {n}\"></head></html>"
+                ))
+            }
+        }),
+    );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, site).await.unwrap() });
+
+        let (alpha, beta, _gamma) = trio(backend).await;
+        let alice = alpha.create_user("alice").await;
+        let bob = beta.create_user("bob").await;
+        follow(&beta, &bob, &alice).await;
+        let s = post(
+            &alpha,
+            &alice,
+            PostInput::public(&format!("Read http://{addr}/p/1 today")),
+        )
+        .await;
+        eventually("beta has the partner post's card", || async {
+            card_title(&beta, &s.uri).await.as_deref() == Some("Page 1")
+        })
+        .await;
+        eventually("alpha has it too", || async {
+            card_title(&alpha, &s.uri).await.as_deref() == Some("Page 1")
+        })
+        .await;
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // An edit to another link changes the card on the partner too.
+        posts::edit_status(
+            &alpha.data(),
+            &alice,
+            s.id,
+            &format!("Better: http://{addr}/p/2"),
+            "",
+            false,
+        )
+        .await
+        .unwrap();
+        eventually("beta shows the new card", || async {
+            card_title(&beta, &s.uri).await.as_deref() == Some("Page 2")
         })
         .await;
     }

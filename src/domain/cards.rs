@@ -918,6 +918,54 @@ pub async fn retry_pending(state: &AppState) -> AppResult<usize> {
     Ok(n)
 }
 
+/// Cards no post links any more (deleted or edited away), kept a week
+/// for a post that might link them again: their rows and images removed.
+pub const UNUSED_CARD_DAYS: i64 = 7;
+
+pub async fn prune(state: &AppState) -> AppResult<usize> {
+    let before = now() - chrono::Duration::days(UNUSED_CARD_DAYS);
+    let unused = move || {
+        pc::table
+            .filter(pc::created_at.lt(before))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                status_cards::table.filter(status_cards::card_id.eq(pc::id)),
+            )))
+    };
+    // Read first: the write slot only when there is something to remove.
+    let found: Vec<i64> = state
+        .db
+        .run(move |c| {
+            unused()
+                .select(pc::id)
+                .limit(500)
+                .load(c)
+                .map_err(AppError::from)
+        })
+        .await?;
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let keys: Vec<Option<String>> = state
+        .db
+        .transaction(move |c| {
+            let gone: Vec<(i64, Option<String>)> = unused()
+                .filter(pc::id.eq_any(&found))
+                .select((pc::id, pc::image_key))
+                .load(c)?;
+            let ids: Vec<i64> = gone.iter().map(|g| g.0).collect();
+            diesel::delete(pc::table.filter(pc::id.eq_any(&ids))).execute(c)?;
+            Ok::<_, AppError>(gone.into_iter().map(|g| g.1).collect())
+        })
+        .await?;
+    // Rows first: a file left behind is harmless, a card without its image is not.
+    for key in keys.iter().flatten() {
+        if let Err(e) = state.storage.delete(key).await {
+            tracing::warn!(%key, error = %e, "card image not removed");
+        }
+    }
+    Ok(keys.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,6 +217,10 @@ async fn media_housekeeping(data: &FedData) -> AppResult<()> {
         (0, 0) => {}
         (orphans, resumed) => tracing::info!(orphans, resumed, "media housekeeping"),
     }
+    let cards = crate::domain::cards::prune(data).await?;
+    if cards > 0 {
+        tracing::info!(cards, "unused link cards removed");
+    }
     Ok(())
 }
 

@@ -175,6 +175,7 @@ both_backends!(cards_from_opengraph_and_oembed, |tdb: TestDb| async move {
         json!({"status": format!("Read this #news {link}")}),
     )
     .await;
+    let first = id.clone();
     let card = settled(&api, &a, &id).await;
     assert_eq!(card["url"], link.as_str(), "{card}");
     assert_eq!(card["title"], "Q4 results & plans");
@@ -307,6 +308,38 @@ both_backends!(cards_from_opengraph_and_oembed, |tdb: TestDb| async move {
             .unwrap();
         assert_eq!(rows, 0, "{body}");
     }
+
+    // Once no post links it, a card stays a week, then goes with its image.
+    for (sid, t) in [(&first, &a), (&again, &b)] {
+        let r = api
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/statuses/{sid}"),
+                Some(t),
+                B::None,
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let state = &api.app.state;
+    assert_eq!(meetfield::domain::cards::prune(state).await.unwrap(), 0);
+    state
+        .db
+        .run(|c| {
+            use meetfield::db::schema::preview_cards as pc;
+            let old = meetfield::db::now() - chrono::Duration::days(8);
+            diesel::update(pc::table)
+                .set(pc::created_at.eq(old))
+                .execute(c)
+                .map_err(meetfield::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    // The article's card, and the redirect's (its post was edited away).
+    assert_eq!(meetfield::domain::cards::prune(state).await.unwrap(), 2);
+    assert!(card_row(&api, &link).await.is_none());
+    assert_eq!(api.get(path, None).await.status, 404);
+    assert_eq!(settled(&api, &b, &id).await["title"], "Story 7");
 });
 
 both_backends!(pages_that_make_no_card, |tdb: TestDb| async move {
