@@ -19,5 +19,6 @@ mod posts;
 mod process;
 mod processes;
 mod rejections;
+mod relays;
 mod reports;
 mod suggestions;

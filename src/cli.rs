@@ -149,6 +149,20 @@ pub enum AdminCommand {
     /// followed hashtags and trends).
     #[command(subcommand, name = "partner-feed")]
     PartnerFeed(PartnerFeedCommand),
+    /// ActivityPub relays: public posts of their other members, without
+    /// following anyone there.
+    #[command(subcommand)]
+    Relay(RelayCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Subscribe to a relay by its inbox URL (https://relay.example/inbox).
+    Add { url: String },
+    /// Leave a relay.
+    Remove { url: String },
+    /// The relays and whether they accepted us.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -708,6 +722,7 @@ async fn run_admin(cmd: AdminCommand, config: Config) -> anyhow::Result<()> {
         AdminCommand::Suggestions(cmd) => run_suggestions(cmd, &db, &config).await?,
         AdminCommand::Announcement(cmd) => run_announcement(cmd, &db, &config).await?,
         AdminCommand::Trends(cmd) => run_trends(cmd, &db).await?,
+        AdminCommand::Relay(cmd) => run_relay(cmd, db.clone(), config.clone()).await?,
         AdminCommand::PartnerFeed(cmd) => run_partner_feed(cmd, db.clone(), config.clone()).await?,
         AdminCommand::Scim(ScimCommand::Token(cmd)) => {
             use crate::sso::scim;
@@ -966,6 +981,36 @@ async fn run_partner_feed(
             }
             for d in theirs {
                 println!("{d}\tsubscribed to us");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_relay(cmd: RelayCommand, db: crate::db::Db, config: Config) -> anyhow::Result<()> {
+    use crate::domain::relays;
+    match cmd {
+        RelayCommand::Add { url } => {
+            let app = crate::app::App::new(config, db).await?;
+            let r = relays::add(&app.data(), &url).await?;
+            println!(
+                "asked the relay at {} to take us in; the workers deliver the request",
+                r.inbox_url
+            );
+        }
+        RelayCommand::Remove { url } => {
+            let app = crate::app::App::new(config, db).await?;
+            if !relays::remove(&app.data(), &url).await? {
+                bail!("no relay at {url}");
+            }
+            println!("left the relay at {url}");
+        }
+        RelayCommand::List => {
+            for r in db
+                .run(|c| relays::list(c).map_err(crate::db::DbError::from))
+                .await?
+            {
+                println!("{}\t{}", r.inbox_url, r.state);
             }
         }
     }

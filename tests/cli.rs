@@ -1287,3 +1287,44 @@ both_backends!(
         );
     }
 );
+
+both_backends!(relays_from_the_command_line, |tdb: TestDb| async move {
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "relay", "add", "ftp://relay.example/inbox"],
+    ));
+    assert!(err.contains("is not a relay's inbox URL"), "{err}");
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "relay", "add", "https://relay.example/inbox"],
+    ));
+    assert!(err.contains("relay.example is not allowed"), "{err}");
+    ok(&meetfield(
+        &tdb,
+        &["admin", "domain", "allow", "relay.example"],
+    ));
+    let out = ok(&meetfield(
+        &tdb,
+        &["admin", "relay", "add", "https://relay.example/inbox"],
+    ));
+    assert!(
+        out.contains("asked the relay at https://relay.example/inbox"),
+        "{out}"
+    );
+    assert_eq!(
+        ok(&meetfield(&tdb, &["admin", "relay", "list"])).trim(),
+        "https://relay.example/inbox\tpending"
+    );
+    assert!(
+        ok(&meetfield(
+            &tdb,
+            &["admin", "relay", "remove", "https://relay.example/inbox"]
+        ))
+        .contains("left the relay")
+    );
+    let err = failed(&meetfield(
+        &tdb,
+        &["admin", "relay", "remove", "https://relay.example/inbox"],
+    ));
+    assert!(err.contains("no relay at"), "{err}");
+});

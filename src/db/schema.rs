@@ -1009,3 +1009,15 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(status_cards, preview_cards);
 diesel::allow_tables_to_appear_in_same_query!(trend_links, preview_cards);
 diesel::allow_tables_to_appear_in_same_query!(status_cards, statuses);
+
+diesel::table! {
+    relays (id) {
+        id -> BigInt,
+        inbox_url -> Text,
+        actor_uri -> Nullable<Text>,
+        state -> Text,
+        follow_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -26,6 +26,7 @@ pub mod pins;
 pub mod policy;
 pub mod polls;
 pub mod registrations;
+pub mod relays;
 pub mod reports;
 pub mod search;
 pub mod statuses;

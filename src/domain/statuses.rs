@@ -82,6 +82,7 @@ pub(crate) fn audience_inboxes(conn: &mut DbConn, status: &Status) -> AppResult<
     }
     if v == Visibility::Public {
         inboxes.extend(crate::domain::partner_feed::subscriber_inboxes(conn)?);
+        inboxes.extend(crate::domain::relays::inboxes(conn)?);
     }
     inboxes.sort();
     inboxes.dedup();

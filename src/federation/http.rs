@@ -542,6 +542,10 @@ async fn receive(
     parts: &axum::http::request::Parts,
     body: &Bytes,
 ) -> AppResult<()> {
+    // What a relay passes on is signed by the relay, not the author.
+    if crate::domain::relays::intercept(data, parts, body).await? {
+        return Ok(());
+    }
     check_signer(data, parts, body).await?;
     let req = Request::from_parts(parts.clone(), Body::from(body.clone()));
     let activity = ActivityData::from_request(req, &())

@@ -36,6 +36,17 @@ pub async fn check(data: &Data<AppState>, parts: &Parts) -> AppResult<()> {
 /// badly signed, 403 from a domain the policy refuses), whatever the
 /// authorized-fetch setting.
 pub async fn verify(data: &Data<AppState>, parts: &Parts) -> AppResult<String> {
+    let signer = verify_signer(data, parts).await?;
+    Ok(url::Url::parse(&signer.account.uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default())
+}
+
+/// The allowed actor whose key signed the request (the `keyId` without
+/// its fragment), its signature checked; the body's digest is the
+/// caller's to check.
+pub async fn verify_signer(data: &Data<AppState>, parts: &Parts) -> AppResult<ApubAccount> {
     let unauthorized = |why: &str| AppError::Unauthorized(format!("Request not signed: {why}"));
     let mut headers = BTreeMap::new();
     for (name, value) in &parts.headers {
@@ -62,7 +73,6 @@ pub async fn verify(data: &Data<AppState>, parts: &Parts) -> AppResult<String> {
         .unwrap_or_default()
         .to_string();
     let actor_url = url::Url::parse(&actor_id).map_err(|_| unauthorized("bad keyId"))?;
-    let actor_host = actor_url.host_str().unwrap_or_default().to_string();
     if !data
         .policy
         .allows(actor_url.host_str().unwrap_or_default())
@@ -97,7 +107,7 @@ pub async fn verify(data: &Data<AppState>, parts: &Parts) -> AppResult<String> {
         .is_ok()
     });
     if ok {
-        Ok(actor_host)
+        Ok(actor)
     } else {
         Err(AppError::Unauthorized("Invalid signature".into()))
     }
