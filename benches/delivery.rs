@@ -10,7 +10,9 @@
 //! followers on 50 instances answering after 50 ms; sustained fan-out
 //! (20,000 deliveries, partners answering at once); a backlog of 10,000
 //! activities to one instance answering after 150 ms; signed activities
-//! posted to our inbox by 8 clients. RSS of the server idle and per phase.
+//! posted to our inbox by 8 clients; a partner feed of 50 public posts/s
+//! for a minute (BENCH_FEED_RATE, BENCH_FEED_SECS), open loop. RSS of the
+//! server idle and per phase.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -320,18 +322,29 @@ async fn start_remote_actor() -> (String, RsaPrivateKey) {
         "inbox": format!("{id}/inbox"),
         "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": public }
     });
-    let app = Router::new().route(
-        "/users/remote",
-        get(move || {
-            let a = actor.clone();
-            async move {
-                (
-                    [("content-type", "application/activity+json")],
-                    a.to_string(),
-                )
-            }
-        }),
-    );
+    let app = Router::new()
+        .route(
+            "/users/remote",
+            get(move || {
+                let a = actor.clone();
+                async move {
+                    (
+                        [("content-type", "application/activity+json")],
+                        a.to_string(),
+                    )
+                }
+            }),
+        )
+        // Pages the partner's posts link to (their preview cards).
+        .route(
+            "/page/{n}",
+            get(|axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                axum::response::Html(format!(
+                    "<html><head><title>Page {n}</title><meta property=\"og:description\" content=\"About {n}\"></head><body>{}</body></html>",
+                    "text ".repeat(2000)
+                ))
+            }),
+        );
     let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -392,6 +405,13 @@ async fn run() {
         .collect();
     let db = open_db(&db_url).await;
     add_followers(&db, inboxes).await;
+    // Alice follows #ops: the partner feed phase's posts carry it.
+    db.transaction(|c| {
+        let alice = Account::local_by_username(c, "alice")?.expect("alice");
+        meetfield::domain::tags::follow(c, alice.id, "ops")
+    })
+    .await
+    .unwrap();
 
     let child = std::process::Command::new(bin())
         .arg("serve")
@@ -522,47 +542,35 @@ async fn run() {
     let sig = SigConfig::new()
         .mastodon_compat()
         .set_expiration(Duration::from_secs(3600));
-    let mut requests = Vec::with_capacity(n);
     let key = std::sync::Arc::new(RsaPrivateKey::from_pkcs8_pem(&key_pem).unwrap());
     let inbox_url = format!("http://127.0.0.1:{}/inbox", server.port);
-    for i in 0..n {
-        let note = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{actor}/activities/{i}"),
-            "type": "Create",
-            "actor": actor,
-            "to": ["https://www.w3.org/ns/activitystreams#Public"],
-            "object": {
-                "id": format!("{actor}/notes/{i}"), "type": "Note", "attributedTo": actor,
-                "content": format!("<p>note {i}</p>"),
+    let notes = (0..n)
+        .map(|i| {
+            json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": format!("{actor}/activities/{i}"),
+                "type": "Create",
+                "actor": actor,
                 "to": ["https://www.w3.org/ns/activitystreams#Public"],
-                "published": "2026-11-22T10:00:00Z"
-            }
-        });
-        let k = key.clone();
-        let req = client
-            .post(&inbox_url)
-            .header("content-type", "application/activity+json")
-            .header("host", server.domain.clone())
-            .header(
-                "date",
-                httpdate::fmt_http_date(std::time::SystemTime::now()),
-            )
-            .signature_with_digest(
-                sig.clone(),
-                format!("{actor}#main-key"),
-                Sha256::new(),
-                note.to_string(),
-                move |s| {
-                    let sig =
-                        k.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(s.as_bytes()))?;
-                    Ok::<_, SignErr>(base64::engine::general_purpose::STANDARD.encode(sig))
-                },
-            )
-            .await
-            .unwrap();
-        requests.push(req);
-    }
+                "object": {
+                    "id": format!("{actor}/notes/{i}"), "type": "Note", "attributedTo": actor,
+                    "content": format!("<p>note {i}</p>"),
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                    "published": "2026-11-22T10:00:00Z"
+                }
+            })
+        })
+        .collect();
+    let mut requests = sign_all(
+        &client,
+        &sig,
+        &actor,
+        &key,
+        &inbox_url,
+        &server.domain,
+        notes,
+    )
+    .await;
     // The first one fetches the actor; not timed.
     let first = requests.remove(0);
     let r = client.execute(first).await.unwrap();
@@ -608,6 +616,186 @@ async fn run() {
         lat[(lat.len() as f64 * 0.99) as usize].as_secs_f64() * 1e3,
         peak.take()
     );
+
+    // Partner feed: a partner posting public posts at a steady rate (open
+    // loop: a slow answer does not slow the sender), tagged #ops (followed
+    // here), every other one with a link to a page of its own (a card to
+    // fetch). Latency per 10 s window shows whether a backlog builds.
+    let rate: usize = std::env::var("BENCH_FEED_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let secs: usize = std::env::var("BENCH_FEED_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let actor_host = url::Url::parse(&actor).unwrap();
+    let actor_host = format!(
+        "{}:{}",
+        actor_host.host_str().unwrap(),
+        actor_host.port().unwrap()
+    );
+    let notes = (0..rate * secs)
+        .map(|i| {
+            let link = if i % 2 == 0 {
+                format!(" <a href=\"http://{actor_host}/page/{i}\">page {i}</a>")
+            } else {
+                String::new()
+            };
+            json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": format!("{actor}/feed/{i}/activity"),
+                "type": "Create",
+                "actor": actor,
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "object": {
+                    "id": format!("{actor}/feed/{i}"), "type": "Note", "attributedTo": actor,
+                    "content": format!("<p>update {i} <a href=\"http://{actor_host}/tags/ops\" class=\"mention hashtag\" rel=\"tag\">#ops</a>{link}</p>"),
+                    "tag": [{"type": "Hashtag", "name": "#ops", "href": format!("http://{actor_host}/tags/ops")}],
+                    "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                    "published": "2026-11-22T10:00:00Z"
+                }
+            })
+        })
+        .collect();
+    let t = Instant::now();
+    let requests = sign_all(
+        &client,
+        &sig,
+        &actor,
+        &key,
+        &inbox_url,
+        &server.domain,
+        notes,
+    )
+    .await;
+    println!(
+        "partner feed: {} activities signed in {:.1} s; sending {rate}/s for {secs} s",
+        requests.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max_in_flight = Arc::new(AtomicUsize::new(0));
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    let mut late = Duration::ZERO;
+    for (i, req) in requests.into_iter().enumerate() {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due).await;
+        late = late.max(due.elapsed());
+        let (c, f, m) = (client.clone(), in_flight.clone(), max_in_flight.clone());
+        tasks.push(tokio::spawn(async move {
+            let n = f.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(n, Ordering::SeqCst);
+            let s = Instant::now();
+            let again = req.try_clone();
+            let r = match c.execute(req).await {
+                Ok(r) => r,
+                Err(_) => c.execute(again.expect("bytes body")).await.unwrap(),
+            };
+            assert!(r.status().is_success(), "{}", r.status());
+            f.fetch_sub(1, Ordering::SeqCst);
+            (i, s.elapsed())
+        }));
+    }
+    let mut windows: Vec<Vec<Duration>> = vec![Vec::new(); secs.div_ceil(10)];
+    let mut all = Vec::new();
+    for t in tasks {
+        let (i, d) = t.await.unwrap();
+        windows[i / rate / 10].push(d);
+        all.push(d);
+    }
+    let wall = start.elapsed();
+    all.sort();
+    let pct = |v: &[Duration], p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+    println!(
+        "partner feed: {} posts in {:.1} s ({:.1}/s); inbox p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; at most {} requests in flight; sender at most {:.1} ms late; RSS peak {:.1} MiB",
+        all.len(),
+        wall.as_secs_f64(),
+        all.len() as f64 / wall.as_secs_f64(),
+        pct(&all, 0.5).as_secs_f64() * 1e3,
+        pct(&all, 0.99).as_secs_f64() * 1e3,
+        all.last().unwrap().as_secs_f64() * 1e3,
+        max_in_flight.load(Ordering::SeqCst),
+        late.as_secs_f64() * 1e3,
+        peak.take()
+    );
+    let per_window: Vec<String> = windows
+        .iter_mut()
+        .map(|w| {
+            w.sort();
+            format!("{:.1}", pct(w, 0.99).as_secs_f64() * 1e3)
+        })
+        .collect();
+    println!("  p99 per 10 s window (ms): {}", per_window.join(", "));
+    // What is left behind: link cards still to fetch, seconds after.
+    let db = open_db(&db_url).await;
+    for wait in [0u64, 5] {
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        let pattern = format!("{actor}/feed/%");
+        let (stored, pending, ready) = db
+            .run(move |c| {
+                use meetfield::db::schema::{preview_cards as pc, statuses};
+                let stored: i64 = statuses::table
+                    .filter(statuses::uri.like(pattern))
+                    .count()
+                    .get_result(c)?;
+                let pending: i64 = pc::table
+                    .filter(pc::state.eq("pending"))
+                    .count()
+                    .get_result(c)?;
+                let ready: i64 = pc::table
+                    .filter(pc::state.eq("ready"))
+                    .count()
+                    .get_result(c)?;
+                Ok::<_, meetfield::db::DbError>((stored, pending, ready))
+            })
+            .await
+            .unwrap();
+        println!(
+            "  {wait} s after the last post: {stored} feed posts stored, link cards {ready} ready, {pending} pending"
+        );
+    }
+    db.close();
+}
+
+/// Requests posting `activities` to `inbox_url`, signed as `actor`.
+async fn sign_all(
+    client: &reqwest::Client,
+    sig: &SigConfig,
+    actor: &str,
+    key: &Arc<RsaPrivateKey>,
+    inbox_url: &str,
+    host: &str,
+    activities: Vec<Value>,
+) -> Vec<reqwest::Request> {
+    let mut requests = Vec::with_capacity(activities.len());
+    for a in activities {
+        let k = key.clone();
+        let req = client
+            .post(inbox_url)
+            .header("content-type", "application/activity+json")
+            .header("host", host)
+            .header(
+                "date",
+                httpdate::fmt_http_date(std::time::SystemTime::now()),
+            )
+            .signature_with_digest(
+                sig.clone(),
+                format!("{actor}#main-key"),
+                Sha256::new(),
+                a.to_string(),
+                move |s| {
+                    let sig =
+                        k.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(s.as_bytes()))?;
+                    Ok::<_, SignErr>(base64::engine::general_purpose::STANDARD.encode(sig))
+                },
+            )
+            .await
+            .unwrap();
+        requests.push(req);
+    }
+    requests
 }
 
 #[derive(Debug)]
