@@ -3,10 +3,11 @@
 //!
 //! - seeds BENCH_STATUSES posts (default 1,000,000) spread over the last 30
 //!   days by 10,000 authors on 10 instances; one in four carries one of
-//!   2,000 hashtags (a few popular, most rare), one in ten has favourites;
+//!   2,000 hashtags (a few popular, most rare), one in ten has favourites,
+//!   one in eight links one of 5,000 pages (ready preview cards);
 //! - `trends::compute` as the job runs it: wall time and the process's peak
 //!   RSS during it;
-//! - `GET /api/v1/trends/tags` and `/api/v1/trends/statuses` through the
+//! - `GET /api/v1/trends/tags`, `/trends/statuses` and `/trends/links` through the
 //!   real router: p50/p99.
 //!
 //! Run:
@@ -26,6 +27,7 @@ use meetfield::domain::oauth::{Scopes, issue_token};
 
 const AUTHORS: i64 = 10_000;
 const TAGS: i64 = 2_000;
+const CARDS: i64 = 5_000;
 const BASE: i64 = 1 << 40;
 
 fn seed(c: &mut DbConn, statuses: i64) -> Result<(), DbError> {
@@ -41,6 +43,16 @@ fn seed(c: &mut DbConn, statuses: i64) -> Result<(), DbError> {
     }
     sql.push_str("COMMIT;");
     c.batch_execute(&sql)?;
+    let mut sql = String::from("BEGIN;");
+    for k in 0..CARDS {
+        sql.push_str(&format!(
+            "INSERT INTO preview_cards (id, url, state, title, description, provider_name, created_at) \
+             VALUES ({}, 'https://news{}.example/story/{k}', 'ready', 'Story {k}', 'What happened', 'News', '{t}');",
+            BASE + k, k % 50, t = ts(now)
+        ));
+    }
+    sql.push_str("COMMIT;");
+    c.batch_execute(&sql)?;
     let span_ms = 30 * 86_400_000i64;
     let start = now - chrono::Duration::milliseconds(span_ms);
     let chunk = 5_000;
@@ -49,6 +61,7 @@ fn seed(c: &mut DbConn, statuses: i64) -> Result<(), DbError> {
         let n = chunk.min(statuses - done);
         let mut values = Vec::with_capacity(n as usize);
         let mut tagged = Vec::new();
+        let mut carded = Vec::new();
         for i in done..done + n {
             let at = start + chrono::Duration::milliseconds(span_ms * i / statuses);
             let id = meetfield::db::id::id_at_millis(at.and_utc().timestamp_millis()) + (i % 1024);
@@ -58,6 +71,11 @@ fn seed(c: &mut DbConn, statuses: i64) -> Result<(), DbError> {
                 "({id}, 'https://x.example/s/{i}', {author}, false, 'public', '<p>post {i}</p>', '', false, 0, 0, {favs}, '{t}', '{t}')",
                 t = ts(at)
             ));
+            if i % 8 == 3 {
+                // As tags: a few links are shared widely, most once or twice.
+                let r = (i * 40503) % 65521 % CARDS;
+                carded.push(format!("({id}, {})", BASE + r * r / CARDS));
+            }
             if i % 4 == 0 {
                 // Popular tags are few: the square skews toward low numbers.
                 let r = (i * 2654435761) % 4294967291 % TAGS;
@@ -65,9 +83,17 @@ fn seed(c: &mut DbConn, statuses: i64) -> Result<(), DbError> {
             }
         }
         c.batch_execute(&format!(
-            "BEGIN; INSERT INTO statuses (id, uri, account_id, local, visibility, content, spoiler_text, sensitive, replies_count, reblogs_count, favourites_count, created_at, updated_at) VALUES {}; INSERT INTO status_tags (status_id, tag) VALUES {}; COMMIT;",
+            "BEGIN; INSERT INTO statuses (id, uri, account_id, local, visibility, content, spoiler_text, sensitive, replies_count, reblogs_count, favourites_count, created_at, updated_at) VALUES {}; INSERT INTO status_tags (status_id, tag) VALUES {}; {} COMMIT;",
             values.join(","),
-            tagged.join(",")
+            tagged.join(","),
+            if carded.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "INSERT INTO status_cards (status_id, card_id) VALUES {};",
+                    carded.join(",")
+                )
+            }
         ))?;
         done += n;
     }
@@ -102,9 +128,9 @@ fn main() {
         common::reset_peak_rss();
         let t = Instant::now();
         let done = meetfield::domain::trends::compute(&db).await.unwrap();
-        let (tags, posts) = (done.tags, done.posts);
+        let (tags, posts, links) = (done.tags, done.posts, done.links);
         println!(
-            "trends job: {:.2}s, {tags} tags and {posts} posts kept; RSS {rss_before:.0} MiB before, peak {:.0} MiB",
+            "trends job: {:.2}s, {tags} tags, {posts} posts and {links} links kept; RSS {rss_before:.0} MiB before, peak {:.0} MiB",
             t.elapsed().as_secs_f64(),
             common::peak_rss_mib()
         );
@@ -124,7 +150,11 @@ fn main() {
             .await
             .unwrap();
         let router = app.router();
-        for path in ["/api/v1/trends/tags", "/api/v1/trends/statuses"] {
+        for path in [
+            "/api/v1/trends/tags",
+            "/api/v1/trends/statuses",
+            "/api/v1/trends/links",
+        ] {
             for _ in 0..50 {
                 common::timed_get(&router, &token, path).await;
             }

@@ -424,6 +424,46 @@ pub fn hidden(c: &mut DbConn) -> QueryResult<Vec<String>> {
         .load(c)
 }
 
+/// What the admin console shows: the trending tags and links with their
+/// counts (people, posts), the trending post ids, and what is hidden.
+pub struct Overview {
+    pub tags: Vec<(String, i64, i64)>,
+    pub links: Vec<(crate::domain::cards::Card, i64, i64)>,
+    pub posts: Vec<i64>,
+    pub hidden_tags: Vec<String>,
+    pub hidden_links: Vec<String>,
+}
+
+pub fn overview(c: &mut DbConn, limit: i64) -> QueryResult<Overview> {
+    let tags = trend_tags::table
+        .order((trend_tags::score.desc(), trend_tags::tag.asc()))
+        .limit(limit)
+        .select((trend_tags::tag, trend_tags::accounts, trend_tags::uses))
+        .load(c)?;
+    let ranked: Vec<(i64, i64, i64)> = trend_links::table
+        .order((trend_links::score.desc(), trend_links::card_id.desc()))
+        .limit(limit)
+        .select((
+            trend_links::card_id,
+            trend_links::accounts,
+            trend_links::uses,
+        ))
+        .load(c)?;
+    let ids: Vec<i64> = ranked.iter().map(|r| r.0).collect();
+    let mut cards = crate::domain::cards::by_ids(c, &ids)?;
+    let links = ranked
+        .into_iter()
+        .filter_map(|(id, a, u)| Some((cards.remove(&id)?, a, u)))
+        .collect();
+    Ok(Overview {
+        tags,
+        links,
+        posts: statuses(c, 0, limit)?,
+        hidden_tags: hidden(c)?,
+        hidden_links: hidden_links(c)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,7 @@ use crate::web::{Chrome, Viewer, csrf_ok, message, render, signed_in, to_sign_in
 
 mod announcements;
 mod insights;
+mod trends;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,6 +64,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/announcements/{id}/delete",
             post(announcements::take_down),
+        )
+        .route(
+            "/admin/trends",
+            get(trends::trends_page).post(trends::trend_action),
         )
 }
 
@@ -179,6 +184,8 @@ fn notice(q: &Option<Query<Notice>>) -> Option<String> {
             "forward" => "Report sent to the other server.",
             "hand_over" => "Group handed over.",
             "group_delete" => "Group deleted.",
+            "trend_hide" => "Hidden from trends.",
+            "trend_allow" => "It may trend again.",
             _ => return None,
         }
         .into(),
@@ -197,6 +204,7 @@ pub struct Nav {
     pub admin: bool,
     pub insights: bool,
     pub announcements: bool,
+    pub trends: bool,
 }
 
 fn nav(state: &AppState, m: &Moderator) -> Nav {
@@ -204,6 +212,7 @@ fn nav(state: &AppState, m: &Moderator) -> Nav {
         admin: moderation::may(m.role, perm::MANAGE_FEDERATION),
         insights: state.config.insights && moderation::may(m.role, perm::VIEW_INSIGHTS),
         announcements: moderation::may(m.role, perm::MANAGE_ANNOUNCEMENTS),
+        trends: moderation::may(m.role, perm::MANAGE_TAXONOMIES),
     }
 }
 

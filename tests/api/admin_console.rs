@@ -699,3 +699,141 @@ both_backends!(announcements_in_the_console, |tdb: TestDb| async move {
         "{log}"
     );
 });
+
+both_backends!(trends_in_the_console, |tdb: TestDb| async move {
+    let api = Api::new(tdb).await;
+    api.user_with_role("mod", Role::Moderator, "read").await;
+    api.user("pat", "read").await;
+    let mut ids = Vec::new();
+    for name in ["ana", "ben"] {
+        let (_, t) = api.user(name, "read write").await;
+        let r = api
+            .call(
+                Method::PATCH,
+                "/api/v1/accounts/update_credentials",
+                Some(&t),
+                B::Json(json!({"discoverable": true})),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let s = api
+            .ok(
+                "/api/v1/statuses",
+                &t,
+                B::Json(json!({"status": "#Launch day"})),
+            )
+            .await;
+        ids.push(s["id"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    // A link both posts share, as the workers would have carded it.
+    api.app
+        .state
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use meetfield::db::schema::{preview_cards as pc, status_cards as sc};
+            diesel::insert_into(pc::table)
+                .values((
+                    pc::id.eq(7),
+                    pc::url.eq("https://news.example/q4"),
+                    pc::state.eq("ready"),
+                    pc::title.eq("Q4 <plan>"),
+                    pc::created_at.eq(meetfield::db::now()),
+                ))
+                .execute(c)?;
+            for s in &ids {
+                diesel::insert_into(sc::table)
+                    .values((sc::status_id.eq(*s), sc::card_id.eq(7)))
+                    .execute(c)?;
+            }
+            Ok::<_, meetfield::db::DbError>(())
+        })
+        .await
+        .unwrap();
+    meetfield::domain::trends::compute(&api.app.state.db)
+        .await
+        .unwrap();
+
+    let pat = sign_in(&api, "pat").await;
+    assert_eq!(page(&api, "/admin/trends", Some(&pat)).await.status, 403);
+    let m = sign_in(&api, "mod").await;
+    assert!(html(&page(&api, "/admin", Some(&m)).await).contains("/admin/trends"));
+    let r = page(&api, "/admin/trends", Some(&m)).await;
+    assert_eq!(r.status, 200);
+    let body = html(&r);
+    assert!(body.contains("id=\"tag-launch\""), "{body}");
+    assert!(
+        body.contains("Q4 &#60;plan&#62;") && !body.contains("<plan>"),
+        "escaped: {body}"
+    );
+    assert!(body.contains("Nothing is hidden."));
+    let t = csrf(&r);
+
+    assert_eq!(
+        form(
+            &api,
+            "/admin/trends",
+            &m,
+            "csrf=nope&action=hide&target=launch".into()
+        )
+        .await
+        .status,
+        403
+    );
+    let bad = form(
+        &api,
+        "/admin/trends",
+        &m,
+        format!("csrf={t}&action=burn&target=launch"),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    let bad = form(
+        &api,
+        "/admin/trends",
+        &m,
+        format!("csrf={t}&action=hide&target=no-dash!"),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    for target in ["launch", "https%3A%2F%2Fnews.example%2Fq4"] {
+        let r = form(
+            &api,
+            "/admin/trends",
+            &m,
+            format!("csrf={t}&action=hide&target={target}"),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", html(&r));
+    }
+    assert_eq!(api.get("/api/v1/trends/tags", None).await.json, json!([]));
+    assert_eq!(api.get("/api/v1/trends/links", None).await.json, json!([]));
+    let body = html(&page(&api, "/admin/trends?done=trend_hide", Some(&m)).await);
+    assert!(body.contains("Hidden from trends."));
+    assert!(body.contains("No trending tags.") && body.contains("No trending links."));
+    assert!(
+        body.contains("<td>#launch</td>") && body.contains("<td>https://news.example/q4</td>"),
+        "{body}"
+    );
+    let r = form(
+        &api,
+        "/admin/trends",
+        &m,
+        format!("csrf={t}&action=allow&target=%23Launch"),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    meetfield::domain::trends::compute(&api.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        api.get("/api/v1/trends/tags", None).await.json[0]["name"],
+        "launch"
+    );
+    let root = sign_in(&api, "mod").await;
+    let log = html(&page(&api, "/admin/log", Some(&root)).await);
+    assert!(
+        log.contains("hide_trend") && log.contains("allow_trend"),
+        "{log}"
+    );
+});
