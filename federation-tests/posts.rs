@@ -2,6 +2,7 @@
 //! deletes and visibility, over real HTTP with real signatures.
 
 use diesel::prelude::*;
+use meetfield::config::FederationMode;
 use meetfield::db::models::{Account, Status};
 use meetfield::db::schema::{deliveries, mentions, status_tags, statuses};
 use meetfield::domain::statuses::{self as posts, PostInput};
@@ -529,7 +530,12 @@ on_both_backends!(
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, site).await.unwrap() });
 
-        let (alpha, beta, _gamma) = trio(backend).await;
+        let previews = |c: &mut meetfield::config::Config| c.link_previews = true;
+        let alpha =
+            Instance::start_with("alpha", backend, FederationMode::Allowlist, previews).await;
+        let beta = Instance::start_with("beta", backend, FederationMode::Allowlist, previews).await;
+        alpha.allow(&beta).await;
+        beta.allow(&alpha).await;
         let alice = alpha.create_user("alice").await;
         let bob = beta.create_user("bob").await;
         follow(&beta, &bob, &alice).await;

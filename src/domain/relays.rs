@@ -336,6 +336,8 @@ async fn relayed_delete(data: &FedData, target: &Url) -> AppResult<()> {
     if status.local {
         return Ok(());
     }
+    crate::federation::client::check_public_url(target, data.config.federation_insecure_local)
+        .map_err(AppError::BadRequest)?;
     let client = data
         .media_client
         .as_ref()

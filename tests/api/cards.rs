@@ -100,6 +100,7 @@ fn hits_of(h: &Hits, path: &str) -> usize {
 async fn local_fetching(tdb: TestDb) -> Api {
     Api::with_config(tdb, |c| meetfield::config::Config {
         federation_insecure_local: true,
+        link_previews: true,
         ..c
     })
     .await
@@ -433,7 +434,11 @@ both_backends!(
     |tdb: TestDb| async move {
         // As in production: no test resolver, IP literals checked.
         let (addr, hits) = site().await;
-        let api = Api::new(tdb).await;
+        let api = Api::with_config(tdb, |c| meetfield::config::Config {
+            link_previews: true,
+            ..c
+        })
+        .await;
         assert!(!api.app.state.config.federation_insecure_local);
         let (_, a) = api.user("ana", "read write").await;
         for url in [

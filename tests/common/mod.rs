@@ -102,6 +102,9 @@ impl TestDb {
         Config {
             database_url: self.url_string.clone(),
             data_dir: self.data_dir(),
+            // Posts with links to example domains must not send the
+            // workers out to the network; tests of cards turn it on.
+            link_previews: false,
             ..Config::default()
         }
     }
