@@ -95,8 +95,12 @@ fn seed(c: &mut DbConn, viewer: i64, statuses: i64) -> Result<(), DbError> {
     analyze(c)
 }
 
-/// Planner statistics, as a live database has them (autovacuum).
+/// Planner statistics, as a live database has them (autovacuum);
+/// `BENCH_NO_ANALYZE=1` leaves them out (to compare plans).
 fn analyze(c: &mut DbConn) -> Result<(), DbError> {
+    if std::env::var("BENCH_NO_ANALYZE").is_ok_and(|v| v == "1") {
+        return Ok(());
+    }
     c.batch_execute(match c {
         DbConn::Postgres(_) => "VACUUM ANALYZE;",
         DbConn::Sqlite(_) => "ANALYZE;",

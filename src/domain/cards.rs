@@ -494,18 +494,26 @@ pub fn spawn_fetch(state: &AppState, card: Option<i64>) {
     });
 }
 
-/// Ready cards of posts, by post id.
+/// Ready cards of posts, by post id. Two primary-key reads (most pages
+/// have no card at all: then one).
 pub fn of_statuses(c: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, Card>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(status_cards::table
-        .inner_join(pc::table.on(pc::id.eq(status_cards::card_id)))
+    let links: Vec<(i64, i64)> = status_cards::table
         .filter(status_cards::status_id.eq_any(ids))
-        .filter(pc::state.eq("ready"))
-        .select((status_cards::status_id, Card::as_select()))
-        .load::<(i64, Card)>(c)?
+        .select((status_cards::status_id, status_cards::card_id))
+        .load(c)?;
+    if links.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut card_ids: Vec<i64> = links.iter().map(|l| l.1).collect();
+    card_ids.sort_unstable();
+    card_ids.dedup();
+    let cards = by_ids(c, &card_ids)?;
+    Ok(links
         .into_iter()
+        .filter_map(|(sid, cid)| Some((sid, cards.get(&cid)?.clone())))
         .collect())
 }
 
