@@ -172,7 +172,6 @@ pub struct PageMeta {
     pub description: String,
     pub image: Option<Url>,
     pub site_name: String,
-    pub og_type: String,
     pub author: String,
     pub published_at: Option<NaiveDateTime>,
     pub language: Option<String>,
@@ -266,10 +265,6 @@ pub fn parse_page(html: &str, page: &Url) -> PageMeta {
         ),
         image,
         site_name: clean_text(&pick(&["og:site_name"]).unwrap_or_default(), 200),
-        og_type: pick(&["og:type"])
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase(),
         // `article:author` is often a profile URL, not a name.
         author: clean_text(
             &pick(&["author", "article:author", "twitter:creator"])
@@ -369,11 +364,8 @@ pub fn combine(page: &PageMeta, oembed: Option<&OEmbed>, page_url: &Url) -> Resu
             .unwrap_or_default()
     };
     let mut f = Found {
-        card_type: if page.og_type.starts_with("video") {
-            "video".into()
-        } else {
-            "link".into()
-        },
+        // A video page without embeddable markup is shown as a link.
+        card_type: "link".into(),
         title: page.title.clone(),
         description: page.description.clone(),
         author_name: page.author.clone(),
@@ -383,10 +375,6 @@ pub fn combine(page: &PageMeta, oembed: Option<&OEmbed>, page_url: &Url) -> Resu
         published_at: page.published_at,
         ..Found::default()
     };
-    if f.card_type == "video" {
-        // Without embeddable markup a video page is shown as a link.
-        f.card_type = "link".into();
-    }
     if let Some(o) = oembed {
         let text = |v: &Option<String>, max| clean_text(v.as_deref().unwrap_or(""), max);
         if f.title.is_empty() {
